@@ -1,0 +1,10 @@
+# Every library comes from Debian 12's packages (scripts/install-deps.sh).
+find_package(Threads REQUIRED)
+find_package(Boost 1.81 EXACT REQUIRED COMPONENTS url json)
+find_package(OpenSSL 3 REQUIRED)
+find_package(CLI11 CONFIG REQUIRED)
+find_package(fmt CONFIG REQUIRED)
+find_package(spdlog CONFIG REQUIRED)
+if(NETTOOL_TESTS)
+  find_package(Catch2 2 CONFIG REQUIRED)
+endif()

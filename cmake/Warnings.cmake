@@ -1,0 +1,15 @@
+# One place for the flags every nettool target is built with.
+add_library(nettool_flags INTERFACE)
+target_compile_options(nettool_flags INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wconversion
+  $<$<BOOL:${NETTOOL_WERROR}>:-Werror>)
+# Asio's deferred/parallel_group machinery trips this false positive in g++ 12.
+target_compile_options(nettool_flags INTERFACE -Wno-maybe-uninitialized)
+if(NETTOOL_SANITIZE)
+  target_compile_options(nettool_flags INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  target_link_options(nettool_flags INTERFACE -fsanitize=address,undefined)
+endif()
+find_program(CCACHE_PROGRAM ccache)
+if(CCACHE_PROGRAM)
+  set(CMAKE_CXX_COMPILER_LAUNCHER ${CCACHE_PROGRAM})
+endif()

@@ -1,0 +1,81 @@
+// Small coroutine combinators over Asio's parallel_group. Asio's own `||`
+// waits for the first *success*, so an exception in one branch would wait for
+// the other; these complete on the first outcome, whatever it is.
+#pragma once
+
+#include "nettool/core/error.hpp"
+#include "nettool/core/parse.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <exception>
+#include <optional>
+#include <type_traits>
+#include <vector>
+
+namespace nettool::core {
+
+namespace asio = boost::asio;
+template <class T = void>
+using awaitable = asio::awaitable<T>;
+
+// Throws operation_aborted if the calling coroutine was cancelled.
+awaitable<void> throw_if_cancelled();
+
+// Waits for `d`; cancellation ends the wait with an exception.
+awaitable<void> sleep_for(duration d);
+
+// Runs both; returns the index (0/1) of the one that finished first after
+// cancelling the other. The first one's exception is rethrown.
+awaitable<std::size_t> first_of(awaitable<void> a, awaitable<void> b);
+
+// Runs both to completion; the first exception cancels the other and is
+// rethrown.
+awaitable<void> both(awaitable<void> a, awaitable<void> b);
+
+// Runs all concurrently; the first exception cancels the rest and is rethrown.
+awaitable<void> all_of(std::vector<awaitable<void>> ops);
+
+// `op` bounded by `limit`: on expiry the op is cancelled and
+// error(errc::timed_out, phase, where) is thrown.
+awaitable<void> with_timeout(awaitable<void> op, duration limit, std::string phase, std::string where = {});
+
+namespace detail {
+template <class T>
+awaitable<void> store_result(awaitable<T> op, std::optional<T>& out) {
+  out.emplace(co_await std::move(op));
+}
+}  // namespace detail
+
+template <class T>
+awaitable<T> with_timeout(awaitable<T> op, duration limit, std::string phase, std::string where = {}) {
+  // Results travel through an optional: they need not be default-constructible.
+  std::optional<T> result;
+  co_await with_timeout(detail::store_result(std::move(op), result), limit, std::move(phase), std::move(where));
+  co_return std::move(*result);
+}
+
+// A one-shot flag coroutines can wait for.
+class event {
+ public:
+  explicit event(const asio::any_io_executor& ex) : timer_(ex, asio::steady_timer::time_point::max()) {}
+  void set() {
+    set_ = true;
+    timer_.cancel();
+  }
+  bool is_set() const noexcept { return set_; }
+  awaitable<void> wait();
+
+ private:
+  asio::steady_timer timer_;
+  bool set_ = false;
+};
+
+}  // namespace nettool::core

@@ -1,0 +1,61 @@
+// The shared option groups of SPEC §1, defined once and attached to the
+// verbs that support them (socat's idea: an option exists only where its
+// group is declared). Every long option also reads NETTOOL_<OPTION>.
+#pragma once
+
+#include "nettool/core/connect.hpp"
+#include "nettool/core/listen.hpp"
+#include "nettool/core/parse.hpp"
+#include "nettool/core/retry.hpp"
+#include "nettool/core/tls.hpp"
+
+#include <optional>
+#include <string>
+
+namespace CLI {
+class App;
+class Option;
+}  // namespace CLI
+
+namespace nettool::core {
+
+// -v/-vv/-vvv, -q, --json, --timeout: on every verb.
+struct common_options {
+  int verbosity = 0;
+  bool quiet = false;
+  bool json = false;
+  std::optional<duration> timeout;
+  int level() const { return quiet ? -1 : verbosity; }
+};
+
+struct timeout_options {
+  duration connect_timeout = std::chrono::seconds(10);
+  std::optional<duration> idle_timeout;
+  retry_policy retry;
+};
+
+void add_common_options(CLI::App& app, common_options& options);
+void add_timeout_options(CLI::App& app, timeout_options& options, bool idle = true);
+// -4/-6, --resolve, --proxy, --source, --nodelay, --keepalive
+void add_connect_options(CLI::App& app, connect_options& options);
+void add_family_options(CLI::App& app, int& family);
+// --tls, --cacert, --insecure, --cert, --key, --servername
+void add_tls_client_options(CLI::App& app, tls_client_options& options);
+// --tls, --cert, --key, --client-ca
+void add_tls_server_options(CLI::App& app, tls_server_options& options);
+// --bind, -p/--port and a positional PORT, --port-file, --max-conns
+void add_listen_options(CLI::App& app, listen_options& options);
+
+// Typed options whose values use SPEC §1 syntax; a bad value is a usage
+// error naming the option.
+CLI::Option* add_duration_option(CLI::App& app, const std::string& name, duration& target, const std::string& help);
+CLI::Option* add_duration_option(CLI::App& app, const std::string& name, std::optional<duration>& target,
+                                 const std::string& help);
+CLI::Option* add_size_option(CLI::App& app, const std::string& name, std::uint64_t& target, const std::string& help);
+
+// Gives every long option of `app` (and its subcommands) the environment
+// fallback NETTOOL_<OPTION>; the command line wins.
+void add_environment_fallbacks(CLI::App& app);
+std::string environment_name(const std::string& long_name);
+
+}  // namespace nettool::core

@@ -1,0 +1,28 @@
+// Child processes for --exec: one contract for every protocol. CMD runs
+// under /bin/sh -c (as ncat -c and websocketd), with NETTOOL_* variables
+// added to our environment; its stderr is ours; exit 0 means success.
+#pragma once
+
+#include "nettool/core/async.hpp"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace nettool::core {
+
+using environment = std::vector<std::pair<std::string, std::string>>;
+
+struct process_spec {
+  std::string command;
+  environment env;
+  int stdin_fd = -1;   // -1: /dev/null
+  int stdout_fd = -1;  // -1: our stdout
+};
+
+// Starts the child and waits for it without blocking the io_context.
+// Returns its exit status, 128+N when killed by signal N. If the waiting
+// coroutine is cancelled, the child gets SIGTERM.
+awaitable<int> run_process(const process_spec& spec);
+
+}  // namespace nettool::core

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package nettool needs to build and to run its
+# tests (the real peers included). Safe to run again.
+set -euo pipefail
+
+build_pkgs=(
+  build-essential cmake ninja-build pkg-config ccache
+  libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev
+  libssl-dev libcli11-dev libfmt-dev libspdlog-dev catch2
+)
+peer_pkgs=(
+  curl socat netcat-openbsd ncat openssl iperf3 microsocks tinyproxy
+  iproute2 hyperfine python3
+)
+
+sudo_cmd=()
+[ "$(id -u)" = 0 ] || sudo_cmd=(sudo)
+
+# Services pulled in by peer packages (tinyproxy, iperf3) must not start:
+# tests start their own instances on free ports.
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 \
+  apt-get install -y -qq --no-install-recommends "${build_pkgs[@]}" "${peer_pkgs[@]}" >/dev/null

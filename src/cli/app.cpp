@@ -1,0 +1,191 @@
+#include "nettool/cli/app.hpp"
+
+#include "nettool/cli/registry.hpp"
+#include "nettool/cli/run.hpp"
+#include "nettool/core/error.hpp"
+#include "nettool/core/log.hpp"
+
+#include <CLI/CLI.hpp>
+#include <boost/version.hpp>
+#include <openssl/crypto.h>
+#include <spdlog/version.h>
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <string_view>
+#include <unistd.h>
+
+namespace nettool::cli {
+namespace {
+
+constexpr std::string_view version = "0.1.0";
+
+std::string self_path(const char* argv0) {
+  char buf[4096];
+  const auto n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n > 0) return std::string(buf, static_cast<std::size_t>(n));
+  return argv0;
+}
+
+void print_usage(std::FILE* to) {
+  std::string text =
+      "nettool: the netcat of every protocol a backend developer meets\n\n"
+      "Usage: nettool <protocol> <verb> [ARGS] [OPTIONS]\n"
+      "       nettool <protocol> [<verb>] --help\n\n"
+      "Protocols:\n";
+  for (const auto& p : protocols()) text += fmt::format("  {:<8}{}\n", p.name, p.summary);
+  text +=
+      "\nOptions:\n"
+      "  --help     this text\n"
+      "  --version  version and linked library versions\n\n"
+      "Examples:\n"
+      "  printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nettool tcp connect example.com 80\n"
+      "  nettool tcp listen 8080 --echo -k\n"
+      "  nettool tcp wait db:5432 --timeout 60s -- ./migrate\n"
+      "  echo hello | nettool udp send 127.0.0.1 9999\n\n"
+      "Every verb has --help. Exit codes are listed in docs/exit-codes.md.\n";
+  std::fputs(text.c_str(), to);
+}
+
+void print_version() {
+  fmt::print("nettool {}\n", version);
+  fmt::print("  Boost {}.{}.{} (Asio, JSON, URL)\n", BOOST_VERSION / 100000, BOOST_VERSION / 100 % 1000,
+             BOOST_VERSION % 100);
+  fmt::print("  {}\n", OpenSSL_version(OPENSSL_VERSION));
+  fmt::print("  CLI11 {}, fmt {}.{}.{}, spdlog {}.{}.{}\n", CLI11_VERSION, FMT_VERSION / 10000, FMT_VERSION / 100 % 100,
+             FMT_VERSION % 100, SPDLOG_VER_MAJOR, SPDLOG_VER_MINOR, SPDLOG_VER_PATCH);
+  for (const auto& p : protocols())
+    fmt::print("  {}: {}\n", p.name, p.builtin ? "built in" : fmt::format("module nettool-{}.so, loaded on use", p.module));
+}
+
+// Habits from the tools people come from, and what nettool calls them.
+struct hint {
+  std::string_view protocol;  // "" for every protocol
+  std::string_view token;
+  std::string_view text;
+};
+constexpr hint hints[] = {
+    {"tcp", "-l", "to accept connections use 'nettool tcp listen PORT'"},
+    {"tcp", "-e", "nc's -e is --exec CMD"},
+    {"tcp", "-c", "ncat's -c is --exec CMD"},
+    {"tcp", "-z", "to probe ports use 'nettool tcp scan HOST PORTS'"},
+    {"tcp", "-u", "for UDP use 'nettool udp send|listen'"},
+    {"tcp", "-C", "ncat's -C is --crlf"},
+    {"tcp", "-w", "nc's -w is --connect-timeout (and --idle-timeout)"},
+    {"tcp", "-N", "half-close at stdin EOF is the default here (see --eof)"},
+    {"tcp", "-U", "nc's -U is --unix PATH"},
+    {"tcp", "-x", "nc's -x is --proxy socks5://HOST:PORT or http://HOST:PORT"},
+    {"udp", "-l", "to receive datagrams use 'nettool udp listen PORT'"},
+    {"", "-d", "in a bench, -d is not the duration: use --duration or -z"},
+    {"http", "--json", "curl's --json sends a body: use --json-body"},
+};
+
+std::string hint_for(std::string_view protocol, const std::vector<std::string_view>& args) {
+  for (const auto& h : hints) {
+    if (!h.protocol.empty() && h.protocol != protocol) continue;
+    for (auto a : args)
+      if (a == h.token) return fmt::format(" (hint: {})", h.text);
+  }
+  return {};
+}
+
+std::string verb_name(const CLI::App& app, std::string_view protocol) {
+  auto parsed = app.get_subcommands();
+  return parsed.empty() ? std::string(protocol) : fmt::format("{} {}", protocol, parsed.front()->get_name());
+}
+
+int parse_error(CLI::App& app, const CLI::ParseError& e, std::string_view protocol,
+                const std::vector<std::string_view>& args) {
+  if (e.get_exit_code() == 0) return app.exit(e);  // --help
+  std::string message = e.what();
+  if (dynamic_cast<const CLI::RequiredError*>(&e) && app.get_subcommands().empty()) {
+    std::string verbs;
+    for (const auto* sub : app.get_subcommands({})) verbs += (verbs.empty() ? "" : ", ") + sub->get_name();
+    message = fmt::format("a verb is required: {}", verbs);
+  }
+  std::string line = fmt::format("nettool: {}: {}{}; see --help\n", verb_name(app, protocol), message,
+                                 hint_for(protocol, args));
+  std::fputs(line.c_str(), stderr);
+  return core::to_int(core::exit_code::usage);
+}
+
+// Loads every protocol and prints "protocol verb" per line: the docs test
+// and shell completion read it.
+int list_verbs(const std::string& self) {
+  for (const auto& p : protocols()) {
+    CLI::App app;
+    core::verb_table verbs;
+    load(p, self).configure(app, verbs);
+    for (const auto& v : verbs.verbs()) fmt::print("{} {}\n", p.name, v.command->get_name());
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);
+  core::log::init(0);
+  const std::vector<std::string_view> args(argv + 1, argv + argc);
+  if (args.empty()) {
+    print_usage(stderr);
+    return core::to_int(core::exit_code::usage);
+  }
+  const auto first = args.front();
+  if (first == "--help" || first == "-h" || first == "help") {
+    print_usage(stdout);
+    return 0;
+  }
+  if (first == "--version" || first == "-V") {
+    print_version();
+    return 0;
+  }
+  try {
+    if (first == "--list-verbs") return list_verbs(self_path(argv[0]));
+    const auto* entry = find_protocol(first);
+    if (!entry) {
+      std::string names;
+      for (const auto& p : protocols()) names += (names.empty() ? "" : ", ") + std::string(p.name);
+      core::log::error("unknown protocol '{}' (one of: {}); see nettool --help", first, names);
+      return core::to_int(core::exit_code::usage);
+    }
+    const auto& descriptor = load(*entry, self_path(argv[0]));
+    CLI::App app(entry->summary, fmt::format("nettool {}", entry->name));
+    app.require_subcommand(1);
+    core::verb_table verbs;
+    descriptor.configure(app, verbs);
+    core::add_environment_fallbacks(app);
+    // `-- CMD...` is the verb's command to run, not arguments for CLI11.
+    int parsed_argc = argc;
+    for (int i = 2; i < argc; ++i)
+      if (std::string_view(argv[i]) == "--") {
+        parsed_argc = i;
+        break;
+      }
+    const std::vector<std::string> trailing(argv + std::min(parsed_argc + 1, argc), argv + argc);
+    try {
+      app.parse(parsed_argc - 1, argv + 1);
+    } catch (const CLI::ParseError& e) {
+      return parse_error(app, e, entry->name, args);
+    }
+    for (const auto& verb : verbs.verbs()) {
+      if (!verb.command->parsed()) continue;
+      const auto name = verb_name(app, entry->name);
+      if (parsed_argc < argc) {
+        if (!verb.trailing || trailing.empty()) {
+          core::log::error("{}: {} after --; see --help", name, verb.trailing ? "a command is expected" : "takes no command");
+          return core::to_int(core::exit_code::usage);
+        }
+        *verb.trailing = trailing;
+      }
+      return run(verb, name);
+    }
+    return core::to_int(core::exit_code::usage);
+  } catch (const core::error& e) {
+    core::log::error("{}: {}", first, e.describe());
+    return core::exit_code_for(e);
+  }
+}
+
+}  // namespace nettool::cli

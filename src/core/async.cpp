@@ -1,0 +1,76 @@
+#include "nettool/core/async.hpp"
+
+#include <boost/asio/error.hpp>
+#include <boost/system/system_error.hpp>
+
+namespace nettool::core {
+
+namespace exp = asio::experimental;
+
+awaitable<void> throw_if_cancelled() {
+  auto state = co_await asio::this_coro::cancellation_state;
+  if (state.cancelled() != asio::cancellation_type::none)
+    throw boost::system::system_error(asio::error::operation_aborted);
+}
+
+awaitable<void> sleep_for(duration d) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, d);
+  co_await timer.async_wait(asio::use_awaitable);
+}
+
+awaitable<std::size_t> first_of(awaitable<void> a, awaitable<void> b) {
+  auto ex = co_await asio::this_coro::executor;
+  auto [order, error_a, error_b] =
+      co_await exp::make_parallel_group(asio::co_spawn(ex, std::move(a), asio::deferred),
+                                        asio::co_spawn(ex, std::move(b), asio::deferred))
+          .async_wait(exp::wait_for_one(), asio::use_awaitable);
+  const auto& first_error = order[0] == 0 ? error_a : error_b;
+  if (first_error) std::rethrow_exception(first_error);
+  co_return order[0];
+}
+
+awaitable<void> both(awaitable<void> a, awaitable<void> b) {
+  auto ex = co_await asio::this_coro::executor;
+  auto [order, error_a, error_b] =
+      co_await exp::make_parallel_group(asio::co_spawn(ex, std::move(a), asio::deferred),
+                                        asio::co_spawn(ex, std::move(b), asio::deferred))
+          .async_wait(exp::wait_for_one_error(), asio::use_awaitable);
+  // The first failure is the cause; the other one's is its cancellation.
+  const auto& first = order[0] == 0 ? error_a : error_b;
+  const auto& second = order[0] == 0 ? error_b : error_a;
+  if (first) std::rethrow_exception(first);
+  if (second) std::rethrow_exception(second);
+}
+
+awaitable<void> all_of(std::vector<awaitable<void>> ops) {
+  if (ops.empty()) co_return;
+  auto ex = co_await asio::this_coro::executor;
+  using op_type = decltype(asio::co_spawn(ex, std::move(ops.front()), asio::deferred));
+  std::vector<op_type> spawned;
+  spawned.reserve(ops.size());
+  for (auto& op : ops) spawned.push_back(asio::co_spawn(ex, std::move(op), asio::deferred));
+  auto [order, errors] =
+      co_await exp::make_parallel_group(std::move(spawned)).async_wait(exp::wait_for_one_error(), asio::use_awaitable);
+  // The first failure in completion order is the cause.
+  for (auto index : order)
+    if (errors[index]) std::rethrow_exception(errors[index]);
+}
+
+awaitable<void> with_timeout(awaitable<void> op, duration limit, std::string phase, std::string where) {
+  auto ex = co_await asio::this_coro::executor;
+  asio::steady_timer timer(ex, limit);
+  auto [order, op_error, timer_ec] =
+      co_await exp::make_parallel_group(asio::co_spawn(ex, std::move(op), asio::deferred), timer.async_wait(asio::deferred))
+          .async_wait(exp::wait_for_one(), asio::use_awaitable);
+  if (order[0] == 1 && !timer_ec) throw error(errc::timed_out, std::move(phase), std::move(where));
+  if (op_error) std::rethrow_exception(op_error);
+}
+
+awaitable<void> event::wait() {
+  while (!set_) {
+    co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (!set_) co_await throw_if_cancelled();
+  }
+}
+
+}  // namespace nettool::core

@@ -1,0 +1,82 @@
+#include "nettool/core/exec.hpp"
+
+#include "nettool/core/log.hpp"
+#include "nettool/core/parse.hpp"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <vector>
+
+namespace nettool::core {
+namespace {
+
+awaitable<void> copy(connection& from, connection& to) {
+  std::vector<char> buffer(64 * 1024);
+  for (;;) {
+    const auto n = co_await from.read_some(asio::buffer(buffer));
+    if (n == 0) break;
+    co_await to.write(asio::buffer(buffer.data(), n));
+  }
+  co_await to.shutdown_send();
+}
+
+// Runs the child, then closes our copy of its socket end so its output ends.
+awaitable<void> run_child(process_spec spec, int child_end, int& status) {
+  struct closer {
+    int fd;
+    ~closer() { ::close(fd); }
+  } guard{child_end};
+  status = co_await run_process(spec);
+}
+
+// Peer → child. Never completes by itself: the child's exit ends the relay.
+awaitable<void> copy_to_child(connection& from, connection& to) {
+  try {
+    co_await copy(from, to);
+  } catch (const error& e) {
+    log::debug("exec: {}", e.describe());  // the child stopped reading
+  }
+  asio::steady_timer forever(co_await asio::this_coro::executor, asio::steady_timer::time_point::max());
+  co_await forever.async_wait(asio::use_awaitable);
+}
+
+void make_blocking(int fd) {
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags >= 0) ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+}
+
+}  // namespace
+
+environment remote_environment(const std::string& peer) {
+  if (auto hp = parse_host_port(peer)) return {{"NETTOOL_REMOTE_ADDR", hp->host}, {"NETTOOL_REMOTE_PORT", std::to_string(hp->port)}};
+  return {{"NETTOOL_REMOTE_ADDR", peer}, {"NETTOOL_REMOTE_PORT", ""}};
+}
+
+awaitable<void> relay(connection& a, connection& b) { co_await both(copy(a, b), copy(b, a)); }
+
+awaitable<int> exec_on_connection(connection& conn, const std::string& command, environment env) {
+  if (!conn.is_tls()) {
+    // The child shares the socket; it expects blocking I/O, as any program
+    // on its stdin/stdout would.
+    make_blocking(conn.native_handle());
+    const int status = co_await run_process({command, std::move(env), conn.native_handle(), conn.native_handle()});
+    conn.close();
+    co_return status;
+  }
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
+    throw error(error_code(errno, boost::system::system_category()), "exec", command);
+  auto ex = co_await asio::this_coro::executor;
+  connection local(connection::socket_type(ex, asio::generic::stream_protocol(AF_UNIX, 0), pair[0]), "exec");
+  int status = 0;
+  // The child's lifetime decides: its output goes to the peer until it
+  // exits; what the peer sends meanwhile goes to its stdin.
+  co_await first_of(both(run_child(process_spec{command, std::move(env), pair[1], pair[1]}, pair[1], status),
+                         copy(local, conn)),
+                    copy_to_child(conn, local));
+  co_return status;
+}
+
+}  // namespace nettool::core

@@ -1,0 +1,42 @@
+#include "nettool/core/framing.hpp"
+
+#include <fmt/format.h>
+
+namespace nettool::core {
+
+awaitable<std::optional<std::string>> line_reader::next() {
+  for (;;) {
+    const auto lf = buffer_.find('\n', scanned_);
+    if (lf != std::string::npos) {
+      std::string line = buffer_.substr(0, lf);
+      buffer_.erase(0, lf + 1);
+      scanned_ = 0;
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      co_return line;
+    }
+    scanned_ = buffer_.size();
+    if (eof_) {
+      if (buffer_.empty()) co_return std::nullopt;
+      std::string line = std::move(buffer_);
+      buffer_.clear();
+      scanned_ = 0;
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      co_return line;
+    }
+    if (buffer_.size() > max_line_)
+      throw error(errc::usage, "read", "stdin", fmt::format("a line is longer than {} bytes", max_line_));
+    const auto old = buffer_.size();
+    buffer_.resize(old + 64 * 1024);
+    const auto n = co_await in_.read_some(asio::buffer(buffer_.data() + old, 64 * 1024));
+    buffer_.resize(old + n);
+    if (n == 0) eof_ = true;
+  }
+}
+
+awaitable<std::optional<std::string>> chunk_reader::next() {
+  const auto n = co_await in_.read_some(asio::buffer(buffer_));
+  if (n == 0) co_return std::nullopt;
+  co_return std::string(buffer_.data(), n);
+}
+
+}  // namespace nettool::core

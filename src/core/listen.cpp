@@ -1,0 +1,185 @@
+#include "nettool/core/listen.hpp"
+
+#include "nettool/core/log.hpp"
+#include "nettool/core/stdio.hpp"
+
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/json.hpp>
+
+#include <fstream>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace nettool::core {
+namespace {
+
+using tcp = asio::ip::tcp;
+using generic = asio::generic::stream_protocol;
+
+std::string peer_text(const generic::endpoint& ep) {
+  if (ep.protocol().family() == AF_INET || ep.protocol().family() == AF_INET6) {
+    tcp::endpoint t;
+    std::memcpy(t.data(), ep.data(), ep.size());
+    const auto a = t.address();
+    return a.is_v6() ? fmt::format("[{}]:{}", a.to_string(), t.port()) : fmt::format("{}:{}", a.to_string(), t.port());
+  }
+  return "unix client";
+}
+
+// A stale socket file (its server is gone) is replaced; a live one is not.
+void remove_stale_socket(const std::string& path) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) return;
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  asio::local::stream_protocol::endpoint ep(path);
+  const bool live = ::connect(fd, static_cast<const sockaddr*>(ep.data()), static_cast<socklen_t>(ep.size())) == 0;
+  ::close(fd);
+  if (!live) ::unlink(path.c_str());
+}
+
+void write_port_file(const std::string& path, std::uint16_t port) {
+  // Write then rename, so a script polling the file never reads half of it.
+  const auto tmp = path + ".tmp" + std::to_string(::getpid());
+  {
+    std::ofstream f(tmp);
+    f << port << '\n';
+    if (!f) throw error(error_code(errno, boost::system::system_category()), "file", path);
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+    throw error(error_code(errno, boost::system::system_category()), "file", path);
+}
+
+}  // namespace
+
+void announce_listening(output& out, bool json, const std::string& address, std::optional<std::uint16_t> port,
+                        const std::string& port_file) {
+  if (!port_file.empty()) write_port_file(port_file, port.value_or(0));
+  if (json) {
+    boost::json::object ev{{"event", "listening"}, {"address", address}};
+    if (port) ev["port"] = *port;
+    out.line(boost::json::serialize(ev));
+  }
+  const auto shown = !port ? address : address.find(':') != std::string::npos ? fmt::format("[{}]:{}", address, *port)
+                                                                              : fmt::format("{}:{}", address, *port);
+  const bool loopback_only = port && (address.rfind("127.", 0) == 0 || address == "::1");
+  log::notice("listening on {}{}", shown,
+              loopback_only ? " (this machine only; --bind 0.0.0.0 exposes it to other hosts and containers)" : "");
+}
+
+listener::listener(const asio::any_io_executor& ex, const listen_options& options, output& out, bool json)
+    : acceptor_(ex), unix_path_(options.unix_path) {
+  boost::system::error_code ec;
+  std::string shown;
+  if (!unix_path_.empty()) {
+    remove_stale_socket(unix_path_);
+    const generic::endpoint ep(asio::local::stream_protocol::endpoint{unix_path_});
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) acceptor_.bind(ep, ec);
+    if (ec) throw error(ec, "bind", unix_path_);
+    shown = unix_path_;
+  } else {
+    auto address = asio::ip::make_address(options.bind, ec);
+    if (ec) throw error(errc::usage, "option", "--bind", fmt::format("'{}' is not an IP address", options.bind));
+    const tcp::endpoint tep(address, options.port);
+    const generic::endpoint ep(tep);
+    acceptor_.open(ep.protocol(), ec);
+    if (ec) throw error(ec, "bind", fmt::format("{}:{}", options.bind, options.port));
+    acceptor_.set_option(asio::socket_base::reuse_address(true));
+    if (address.is_v6()) {
+      const int on = 1;  // [::] means IPv6 here; 0.0.0.0 is the IPv4 choice
+      ::setsockopt(acceptor_.native_handle(), IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+    }
+    acceptor_.bind(ep, ec);
+    if (ec) throw error(ec, "bind", address.is_v6() ? fmt::format("[{}]:{}", options.bind, options.port)
+                                                  : fmt::format("{}:{}", options.bind, options.port));
+    tcp::endpoint bound;
+    std::memcpy(bound.data(), acceptor_.local_endpoint().data(), acceptor_.local_endpoint().size());
+    port_ = bound.port();
+    shown = address.is_v6() ? fmt::format("[{}]:{}", options.bind, port_) : fmt::format("{}:{}", options.bind, port_);
+  }
+  acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) throw error(ec, "listen", shown);
+  announce_listening(out, json, unix_path_.empty() ? options.bind : unix_path_,
+                     unix_path_.empty() ? std::optional<std::uint16_t>(port_) : std::nullopt, options.port_file);
+}
+
+listener::~listener() {
+  close();
+  if (!unix_path_.empty()) ::unlink(unix_path_.c_str());
+}
+
+void listener::close() noexcept {
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
+}
+
+awaitable<connection> listener::accept() {
+  for (;;) {
+    generic::endpoint peer;
+    auto [ec, socket] = co_await acceptor_.async_accept(peer, asio::as_tuple(asio::use_awaitable));
+    if (!ec) {
+      auto who = unix_path_.empty() ? peer_text(peer) : unix_path_;
+      log::info("connection from {}", who);
+      co_return connection(std::move(socket), std::move(who));
+    }
+    // Out of descriptors or a client that gave up before accept: not fatal.
+    if (ec == asio::error::connection_aborted || ec.value() == EMFILE || ec.value() == ENFILE) {
+      log::warn("accept: {}", ec.message());
+      if (ec.value() == EMFILE || ec.value() == ENFILE) co_await sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
+    throw error(ec, "accept");
+  }
+}
+
+namespace {
+
+awaitable<void> run_connection(connection conn, const serve_options& options, connection_handler handler) {
+  if (options.tls) co_await with_timeout(conn.tls_handshake_server(options.tls), options.handshake_timeout, "tls", conn.peer());
+  co_await handler(std::move(conn));
+}
+
+// Owns everything by value: it outlives the accept loop during a stop.
+awaitable<void> run_tracked(connection conn, serve_options options, connection_tracker& tracker,
+                            connection_handler handler, std::shared_ptr<asio::steady_timer> slot_freed) {
+  const auto peer = conn.peer();
+  try {
+    co_await run_connection(std::move(conn), options, std::move(handler));
+    log::info("{} done", peer);
+  } catch (const error& e) {
+    if (e.code() == errc::stdout_closed) log::info("{}: stdout closed", peer);
+    else log::warn("{}: {}", peer, e.describe());
+  } catch (const std::exception& e) {
+    log::warn("{}: {}", peer, e.what());
+  }
+  --tracker.active;
+  slot_freed->cancel();  // wakes an accept loop waiting for a free slot
+}
+
+}  // namespace
+
+awaitable<void> serve(listener& l, const serve_options& options, connection_tracker& tracker,
+                      connection_handler handler) {
+  if (!options.keep_open) {
+    auto conn = co_await l.accept();
+    l.close();
+    co_await run_connection(std::move(conn), options, std::move(handler));
+    co_return;
+  }
+  auto ex = co_await asio::this_coro::executor;
+  auto slot_freed = std::make_shared<asio::steady_timer>(ex, asio::steady_timer::time_point::max());
+  for (;;) {
+    while (tracker.active >= options.max_conns) {
+      // New clients wait in the kernel's backlog meanwhile.
+      co_await slot_freed->async_wait(asio::as_tuple(asio::use_awaitable));
+      co_await throw_if_cancelled();
+    }
+    auto conn = co_await l.accept();
+    ++tracker.active;
+    asio::co_spawn(ex, run_tracked(std::move(conn), options, tracker, handler, slot_freed), asio::detached);
+  }
+}
+
+}  // namespace nettool::core

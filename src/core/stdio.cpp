@@ -1,0 +1,106 @@
+#include "nettool/core/stdio.hpp"
+
+#include <boost/system/system_error.hpp>
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+namespace nettool::core {
+
+stdin_reader::stdin_reader(const asio::any_io_executor& ex, int fd) : fd_(fd), terminal_(::isatty(fd) == 1) {
+  // Regular files and devices like /dev/null cannot be waited on (epoll
+  // says EPERM) and a read on them never blocks: read them directly.
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return;
+  if (!S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode) && !terminal_) return;
+  // Register a duplicate so closing the waiter never closes our stdin.
+  const int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  if (dup < 0) return;
+  boost::system::error_code ec;
+  waiter_.emplace(ex);
+  waiter_->assign(dup, ec);
+  if (ec) {
+    waiter_.reset();
+    ::close(dup);
+  }
+}
+
+stdin_reader::~stdin_reader() = default;
+
+awaitable<std::size_t> text_input::read_some(asio::mutable_buffer buffer) {
+  const auto n = std::min(buffer.size(), text_.size() - offset_);
+  std::memcpy(buffer.data(), text_.data() + offset_, n);
+  offset_ += n;
+  co_return n;
+}
+
+awaitable<std::size_t> stdin_reader::read_some(asio::mutable_buffer buffer) {
+  for (;;) {
+    if (waiter_) co_await waiter_->async_wait(asio::posix::descriptor_base::wait_read, asio::use_awaitable);
+    const auto n = ::read(fd_, buffer.data(), buffer.size());
+    if (n >= 0) co_return static_cast<std::size_t>(n);
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      if (!waiter_) co_await sleep_for(std::chrono::milliseconds(1));
+      continue;
+    }
+    throw error(error_code(errno, boost::system::system_category()), "read", "stdin");
+  }
+}
+
+void output::write(std::string_view bytes) {
+  if (closed_) return;
+  while (!bytes.empty()) {
+    const auto n = ::write(fd_, bytes.data(), bytes.size());
+    if (n >= 0) {
+      bytes.remove_prefix(static_cast<std::size_t>(n));
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {  // someone made it non-blocking
+      pollfd p{fd_, POLLOUT, 0};
+      ::poll(&p, 1, -1);
+      continue;
+    }
+    if (errno == EPIPE) throw error(errc::stdout_closed, "write", "stdout");
+    throw error(error_code(errno, boost::system::system_category()), "file", "stdout");
+  }
+}
+
+void output::line(std::string_view text) {
+  if (closed_) return;
+  // One syscall per line keeps lines whole when several writers share a pipe.
+  iovec parts[2] = {{const_cast<char*>(text.data()), text.size()}, {const_cast<char*>("\n"), 1}};
+  const auto total = text.size() + 1;
+  const auto n = ::writev(fd_, parts, 2);
+  if (n == static_cast<ssize_t>(total)) return;
+  if (n < 0 && errno == EPIPE) throw error(errc::stdout_closed, "write", "stdout");
+  // Partial write or other condition: finish the slow way.
+  const std::size_t done = n < 0 ? 0 : static_cast<std::size_t>(n);
+  if (done < text.size()) {
+    write(text.substr(done));
+    write("\n");
+  } else {
+    write("\n");
+  }
+}
+
+void output::close() {
+  if (closed_) return;
+  closed_ = true;
+  // dup2 over fd 1 rather than close(), so fd 1 is never reused by accident.
+  const int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  if (null >= 0) {
+    ::dup2(null, fd_);
+    ::close(null);
+  }
+}
+
+bool output::is_terminal() const { return ::isatty(fd_) == 1; }
+
+}  // namespace nettool::core

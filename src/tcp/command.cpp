@@ -1,0 +1,165 @@
+// Binds the tcp verbs' options (SPEC §2 tcp) to their structs.
+#include "tcp.hpp"
+
+#include "nettool/core/protocol.hpp"
+
+#include <CLI/CLI.hpp>
+
+namespace nettool::tcp {
+namespace {
+
+using core::verb_table;
+
+// core::validate speaks core::error; the CLI wants its own exception type.
+void validate_connect(const core::connect_options& options) {
+  try {
+    core::validate(options);
+  } catch (const core::error& e) {
+    throw CLI::ValidationError(e.where(), e.reason());
+  }
+}
+
+void add_connect(CLI::App& app, verb_table& verbs) {
+  auto args = std::make_shared<connect_args>();
+  auto* cmd = app.add_subcommand("connect", "Connect to HOST PORT and pipe stdin/stdout through the connection");
+  cmd->add_option("host", args->host, "Host name or address")->type_name("HOST");
+  cmd->add_option("port", args->port, "Port")->type_name("PORT");
+  cmd->add_option("--unix", args->unix_path, "Connect to a Unix domain socket instead of HOST PORT")->type_name("PATH");
+  cmd->add_option("--send", args->send, "Send TEXT instead of reading stdin (repeatable, sent in order)")->type_name("TEXT");
+  cmd->add_flag("--crlf", args->pump.crlf, "Turn LF line ends from stdin into CRLF (ncat -C)");
+  auto* recv = cmd->add_flag("--recv-only")->description("Only receive; stdin is not read");
+  auto* send = cmd->add_flag("--send-only")->description(
+      "Only send; received data is dropped and stdin EOF ends the connection");
+  recv->excludes(send);
+  cmd->add_option("--eof", args->eof, "What stdin EOF does: shutdown (half-close), close, wait:DUR, ignore")
+      ->default_str("shutdown");
+  cmd->add_option("--exec", args->exec, "Connect CMD's stdin/stdout to the socket (/bin/sh -c)")->type_name("CMD");
+  core::add_connect_options(*cmd, args->connect);
+  core::add_tls_client_options(*cmd, args->tls);
+  core::add_timeout_options(*cmd, args->timeouts);
+  core::add_common_options(*cmd, args->common);
+  cmd->footer(
+      "Examples:\n"
+      "  printf 'GET / HTTP/1.0\\r\\nHost: example.com\\r\\n\\r\\n' | nettool tcp connect example.com 80\n"
+      "  nettool tcp connect --tls --cacert ca.pem db.internal 5433\n"
+      "  nettool tcp connect --unix /run/app.sock --send 'PING'\n"
+      "  nettool tcp connect --proxy socks5h://127.0.0.1:1080 internal.host 22\n");
+  cmd->callback([cmd, args] {
+    args->pump.send = cmd->count("--recv-only") == 0;
+    args->pump.receive = cmd->count("--send-only") == 0;
+    auto policy = core::parse_eof_policy(args->eof, args->pump);
+    if (!policy) throw CLI::ValidationError("--eof", "'" + args->eof + "' is not one of shutdown, close, ignore, wait:DUR");
+    args->pump = *policy;
+    args->pump.idle_timeout = args->timeouts.idle_timeout;
+    if (args->unix_path.empty() && (args->host.empty() || args->port.empty()))
+      throw CLI::ValidationError("connect", "HOST and PORT are required (or --unix PATH)");
+    if (!args->unix_path.empty() && !args->host.empty())
+      throw CLI::ValidationError("--unix", "takes the place of HOST PORT; give one or the other");
+    if (args->unix_path.empty() && !core::parse_port(args->port))
+      throw CLI::ValidationError("port", "'" + args->port + "' is not a port number (1-65535)");
+    validate_connect(args->connect);
+    if (!args->send.empty() && !args->exec.empty())
+      throw CLI::ValidationError("--send", "cannot be combined with --exec");
+  });
+  verbs.add(cmd, args->common, [args](core::run_context& ctx) { return run_connect(ctx, *args); });
+}
+
+void add_listen(CLI::App& app, verb_table& verbs) {
+  auto args = std::make_shared<listen_args>();
+  auto* cmd = app.add_subcommand("listen", "Accept a connection on PORT and pipe it to stdin/stdout");
+  core::add_listen_options(*cmd, args->listen);
+  cmd->add_option("--unix", args->listen.unix_path, "Listen on a Unix domain socket at PATH")->type_name("PATH");
+  cmd->add_flag("-k,--keep-open", args->keep_open, "Keep accepting; connections are served concurrently");
+  auto* echo = cmd->add_flag("--echo", args->echo, "Send back what each client sends");
+  auto* discard = cmd->add_flag("--discard", args->discard, "Read and drop everything, counting bytes (-v)");
+  auto* exec = cmd->add_option("--exec", args->exec, "Run CMD per connection with the socket as its stdin/stdout")
+                   ->type_name("CMD");
+  auto* broker = cmd->add_flag("--broker", args->broker, "Relay every client's data to every other client");
+  cmd->add_flag("--chat", args->chat, "A chat server: --broker with lines prefixed by a client id");
+  echo->excludes(discard)->excludes(exec)->excludes(broker);
+  discard->excludes(exec)->excludes(broker);
+  exec->excludes(broker);
+  cmd->add_option("--eof", args->eof, "What stdin EOF does: shutdown (half-close), close, wait:DUR, ignore")
+      ->default_str("shutdown");
+  core::add_tls_server_options(*cmd, args->tls);
+  core::add_timeout_options(*cmd, args->timeouts);
+  core::add_common_options(*cmd, args->common);
+  cmd->footer(
+      "Examples:\n"
+      "  nettool tcp listen 9000 > received.bin\n"
+      "  nettool tcp listen 0 --port-file port.txt --echo -k\n"
+      "  nettool tcp listen 8443 --tls --cert cert.pem --key key.pem\n"
+      "  nettool tcp listen 2323 --chat\n");
+  cmd->callback([args] {
+    auto policy = core::parse_eof_policy(args->eof, args->pump);
+    if (!policy) throw CLI::ValidationError("--eof", "'" + args->eof + "' is not one of shutdown, close, ignore, wait:DUR");
+    args->pump = *policy;
+    args->pump.idle_timeout = args->timeouts.idle_timeout;
+    if (args->chat) args->broker = true;
+    if (args->broker) args->keep_open = true;
+  });
+  verbs.add(cmd, args->common, [args](core::run_context& ctx) { return run_listen(ctx, *args); });
+}
+
+void add_scan(CLI::App& app, verb_table& verbs) {
+  auto args = std::make_shared<scan_args>();
+  auto* cmd = app.add_subcommand("scan", "Print the open ports of HOST among PORTS, ascending");
+  cmd->add_option("host", args->host, "Host name or address")->required()->type_name("HOST");
+  cmd->add_option("ports", args->ports, "Ports like 22,80,8000-8100")->required()->type_name("PORTS");
+  cmd->add_flag("--all", args->all, "Also report closed ports (with --json)");
+  cmd->add_option("--concurrency", args->concurrency, "Connection attempts in flight")
+      ->check(CLI::Range(1, 10000))
+      ->default_str("100");
+  core::add_connect_options(*cmd, args->connect);
+  core::add_timeout_options(*cmd, args->timeouts, false);
+  core::add_common_options(*cmd, args->common);
+  cmd->footer(
+      "Examples:\n"
+      "  nettool tcp scan 127.0.0.1 1-1024\n"
+      "  nettool tcp scan db.internal 5432,6379,9000-9100 --json --all\n");
+  cmd->callback([args] {
+    validate_connect(args->connect);
+    if (!core::parse_port_list(args->ports))
+      throw CLI::ValidationError("ports", "'" + args->ports + "' is not a port list like 22,80,8000-8100");
+  });
+  verbs.add(cmd, args->common, [args](core::run_context& ctx) { return run_scan(ctx, *args); });
+}
+
+void add_wait(CLI::App& app, verb_table& verbs) {
+  auto args = std::make_shared<wait_args>();
+  auto* cmd = app.add_subcommand("wait", "Wait until every HOST:PORT accepts connections, then run CMD");
+  cmd->add_option("targets", args->targets, "HOST:PORT targets")->required()->type_name("HOST:PORT...");
+  core::add_duration_option(*cmd, "--interval", args->interval, "Pause between attempts")->default_str("250ms");
+  core::add_connect_options(*cmd, args->connect);
+  core::add_timeout_options(*cmd, args->timeouts, false);
+  core::add_common_options(*cmd, args->common);
+  cmd->footer(
+      "Examples:\n"
+      "  nettool tcp wait 127.0.0.1:5432 --timeout 60s\n"
+      "  nettool tcp wait db:5432 cache:6379 -- ./run-migrations\n"
+      "Anything after -- is executed (replacing nettool) once every target is ready.\n");
+  cmd->callback([args] {
+    validate_connect(args->connect);
+    // The verb bounds itself, so its timeout can name the targets not ready.
+    args->limit = args->common.timeout.value_or(std::chrono::seconds(30));
+    args->common.timeout.reset();
+    for (const auto& t : args->targets)
+      if (!core::parse_host_port(t)) throw CLI::ValidationError("targets", "'" + t + "' is not HOST:PORT");
+  });
+  verbs.add(cmd, args->common, [args](core::run_context& ctx) { return run_wait(ctx, *args); }, &args->command);
+}
+
+void configure(CLI::App& app, verb_table& verbs) {
+  add_connect(app, verbs);
+  add_listen(app, verbs);
+  add_scan(app, verbs);
+  add_wait(app, verbs);
+}
+
+constexpr core::protocol_descriptor descriptor{"tcp", "TCP and Unix stream sockets", &configure};
+
+}  // namespace
+
+const core::protocol_descriptor* describe() { return &descriptor; }
+
+}  // namespace nettool::tcp

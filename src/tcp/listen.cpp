@@ -1,0 +1,216 @@
+// tcp listen: stdio, echo, discard, exec, broker and chat servers.
+#include "tcp.hpp"
+
+#include "exec.hpp"
+
+#include "nettool/core/hub.hpp"
+#include "nettool/core/log.hpp"
+
+#include <chrono>
+#include <vector>
+
+namespace nettool::tcp {
+namespace {
+
+using core::connection;
+using clock = std::chrono::steady_clock;
+
+awaitable<void> maybe_idle(awaitable<void> work, const clock::time_point& touched, const listen_args& args) {
+  if (args.timeouts.idle_timeout) co_await core::first_of(std::move(work), core::idle_watchdog(touched, *args.timeouts.idle_timeout));
+  else co_await std::move(work);
+}
+
+awaitable<void> echo_loop(connection& conn, clock::time_point& touched) {
+  std::vector<char> buffer(64 * 1024);
+  for (;;) {
+    const auto n = co_await conn.read_some(asio::buffer(buffer));
+    touched = clock::now();
+    if (n == 0) break;
+    co_await conn.write(asio::buffer(buffer.data(), n));
+  }
+  co_await conn.shutdown_send();
+}
+
+awaitable<void> discard_loop(connection& conn, clock::time_point& touched) {
+  std::vector<char> buffer(256 * 1024);
+  while (co_await conn.read_some(asio::buffer(buffer)) > 0) touched = clock::now();
+  co_await conn.shutdown_send();
+}
+
+awaitable<void> serve_echo(connection conn, const listen_args& args) {
+  auto touched = clock::now();
+  co_await maybe_idle(echo_loop(conn, touched), touched, args);
+}
+
+awaitable<void> serve_discard(connection conn, const listen_args& args) {
+  const auto start = clock::now();
+  auto touched = start;
+  co_await maybe_idle(discard_loop(conn, touched), touched, args);
+  const double seconds = std::chrono::duration<double>(clock::now() - start).count();
+  core::log::info("{}: discarded {} bytes in {:.3f}s ({}/s)", conn.peer(), conn.bytes_read(), seconds,
+                  core::format_bytes(seconds > 0 ? static_cast<double>(conn.bytes_read()) / seconds : 0));
+}
+
+awaitable<void> serve_stdio(connection conn, core::run_context& ctx, const listen_args& args) {
+  core::stdin_reader in(ctx.executor());
+  co_await core::pump(conn, in, ctx.out(), args.pump);
+}
+
+awaitable<void> serve_exec(connection conn, const listen_args& args) {
+  co_await exec_on_connection(conn, args.exec, args.pump);
+}
+
+// Lines for --chat: "<user3> text", as ncat --chat prints them.
+class chat_lines {
+ public:
+  explicit chat_lines(std::uint64_t id) : prefix_(fmt::format("<user{}> ", id)) {}
+  std::string feed(std::string_view data) {
+    std::string out;
+    for (char c : data) {
+      partial_.push_back(c);
+      if (c == '\n') {
+        out += prefix_ + partial_;
+        partial_.clear();
+      }
+    }
+    if (partial_.size() > 64 * 1024) {  // bound a line that never ends
+      out += prefix_ + partial_ + "\n";
+      partial_.clear();
+    }
+    return out;
+  }
+  std::string flush() { return partial_.empty() ? std::string{} : prefix_ + std::exchange(partial_, {}) + "\n"; }
+
+ private:
+  std::string prefix_;
+  std::string partial_;
+};
+
+awaitable<void> hub_reader(connection& conn, core::hub& hub, core::hub::member_ptr me, bool chat) {
+  std::vector<char> buffer(64 * 1024);
+  chat_lines lines(me->id);
+  for (;;) {
+    const auto n = co_await conn.read_some(asio::buffer(buffer));
+    if (n == 0) break;
+    if (me->closed) break;  // dropped for not reading
+    std::string data(buffer.data(), n);
+    if (chat) data = lines.feed(data);
+    if (!data.empty()) co_await hub.publish(me.get(), std::move(data));
+  }
+  if (chat) {
+    auto rest = lines.flush();
+    if (!rest.empty()) co_await hub.publish(me.get(), std::move(rest));
+    co_await hub.publish(me.get(), fmt::format("<announce> user{} has left\n", me->id));
+  }
+  hub.leave(me);
+}
+
+awaitable<void> hub_writer(connection& conn, core::hub& hub, core::hub::member_ptr me) {
+  while (auto chunk = co_await hub.next(me)) co_await conn.write(asio::buffer(*chunk));
+  co_await conn.shutdown_send();
+}
+
+// Handlers own the hub too: during a graceful stop they outlive run_listen.
+awaitable<void> serve_broker(connection conn, std::shared_ptr<core::hub> shared, const listen_args& args) {
+  auto& hub = *shared;
+  auto me = hub.join();
+  if (args.chat) {
+    co_await conn.write(asio::buffer(fmt::format("<announce> you are user{}; {} other{} here\n", me->id,
+                                                 hub.size() - 1, hub.size() == 2 ? " is" : "s are")));
+    co_await hub.publish(me.get(), fmt::format("<announce> {} is connected as user{}\n", conn.peer(), me->id));
+  }
+  try {
+    co_await core::both(hub_reader(conn, hub, me, args.chat), hub_writer(conn, hub, me));
+  } catch (...) {
+    hub.leave(me);
+    throw;
+  }
+}
+
+// listen -k without a mode: every client's data to stdout, stdin to every
+// client (as ncat -k does).
+awaitable<void> serve_console_client(connection conn, core::run_context& ctx, std::shared_ptr<core::hub> shared) {
+  auto& hub = *shared;
+  auto me = hub.join();
+  auto reader = [](connection& c, core::output& out, core::hub& h, core::hub::member_ptr m) -> awaitable<void> {
+    std::vector<char> buffer(64 * 1024);
+    for (;;) {
+      const auto n = co_await c.read_some(asio::buffer(buffer));
+      if (n == 0) break;
+      out.write(buffer.data(), n);
+    }
+    h.leave(m);
+  };
+  try {
+    co_await core::both(reader(conn, ctx.out(), hub, me), hub_writer(conn, hub, me));
+  } catch (...) {
+    hub.leave(me);
+    throw;
+  }
+}
+
+awaitable<void> stdin_to_hub(core::run_context& ctx, std::shared_ptr<core::hub> shared) {
+  auto& hub = *shared;
+  core::stdin_reader in(ctx.executor());
+  std::vector<char> buffer(64 * 1024);
+  for (;;) {
+    const auto n = co_await in.read_some(asio::buffer(buffer));
+    if (n == 0) break;
+    co_await hub.publish(nullptr, std::string(buffer.data(), n));
+  }
+  // stdin ended: the server goes on serving clients; nothing more to send.
+  asio::steady_timer forever(ctx.executor(), asio::steady_timer::time_point::max());
+  co_await forever.async_wait(asio::use_awaitable);
+}
+
+}  // namespace
+
+listen_mode listen_args::mode() const {
+  if (echo) return listen_mode::echo;
+  if (discard) return listen_mode::discard;
+  if (!exec.empty()) return listen_mode::exec;
+  if (broker) return listen_mode::broker;
+  return listen_mode::stdio;
+}
+
+awaitable<int> run_listen(core::run_context& ctx, const listen_args& args) {
+  auto options = args.listen;
+  if (options.family == AF_INET6 && options.bind == "127.0.0.1") options.bind = "::1";
+  core::serve_options serving;
+  serving.keep_open = args.keep_open;
+  serving.max_conns = options.max_conns;
+  serving.handshake_timeout = args.timeouts.connect_timeout;
+  if (args.tls.enabled || !args.tls.cert.empty()) serving.tls = core::make_server_context(args.tls);
+  core::listener listener(ctx.executor(), options, ctx.out(), ctx.json());
+  auto& tracker = ctx.connections();
+
+  switch (args.mode()) {
+    case listen_mode::echo:
+      co_await core::serve(listener, serving, tracker, [&args](connection c) { return serve_echo(std::move(c), args); });
+      break;
+    case listen_mode::discard:
+      co_await core::serve(listener, serving, tracker, [&args](connection c) { return serve_discard(std::move(c), args); });
+      break;
+    case listen_mode::exec:
+      co_await core::serve(listener, serving, tracker, [&args](connection c) { return serve_exec(std::move(c), args); });
+      break;
+    case listen_mode::broker: {
+      auto hub = std::make_shared<core::hub>(ctx.executor(), true);
+      co_await core::serve(listener, serving, tracker, [&args, hub](connection c) { return serve_broker(std::move(c), hub, args); });
+      break;
+    }
+    case listen_mode::stdio:
+      if (!args.keep_open) {
+        co_await core::serve(listener, serving, tracker, [&](connection c) { return serve_stdio(std::move(c), ctx, args); });
+        break;
+      }
+      auto hub = std::make_shared<core::hub>(ctx.executor(), false);
+      co_await core::both(
+          core::serve(listener, serving, tracker, [&ctx, hub](connection c) { return serve_console_client(std::move(c), ctx, hub); }),
+          stdin_to_hub(ctx, hub));
+      break;
+  }
+  co_return 0;
+}
+
+}  // namespace nettool::tcp

@@ -1,0 +1,66 @@
+// tcp wait: poll until every HOST:PORT accepts a connection, then exec the
+// command given after `--`.
+#include "tcp.hpp"
+
+#include "nettool/core/log.hpp"
+
+#include <cerrno>
+#include <unistd.h>
+
+namespace nettool::tcp {
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+awaitable<void> wait_ready(const std::string& text, const wait_args& args, const core::connect_options& options,
+                           std::vector<std::string>& pending) {
+  const auto hp = *core::parse_host_port(text);
+  const core::target to{hp.host, hp.port, {}};
+  const auto start = clock::now();
+  for (int attempt = 1;; ++attempt) {
+    try {
+      auto conn = co_await core::connect(to, options, {});
+      core::log::info("{} ready after {} ({} attempt{})", text, core::format_duration(clock::now() - start), attempt,
+                      attempt == 1 ? "" : "s");
+      std::erase(pending, text);
+      co_return;
+    } catch (const core::error& e) {
+      core::log::debug("{} not ready: {}", text, e.describe());
+    }
+    co_await core::sleep_for(args.interval);
+  }
+}
+
+awaitable<void> wait_all(const wait_args& args, const core::connect_options& options, std::vector<std::string>& pending) {
+  std::vector<awaitable<void>> waits;
+  for (const auto& t : args.targets) waits.push_back(wait_ready(t, args, options, pending));
+  co_await core::all_of(std::move(waits));
+}
+
+[[noreturn]] void exec_command(const std::vector<std::string>& command) {
+  std::vector<char*> argv;
+  for (const auto& a : command) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  ::execvp(argv[0], argv.data());
+  throw core::error(core::error_code(errno, boost::system::system_category()), "exec", command.front());
+}
+
+}  // namespace
+
+awaitable<int> run_wait(core::run_context&, const wait_args& args) {
+  auto options = args.connect;
+  options.connect_timeout = std::min(args.timeouts.connect_timeout, args.limit);
+  std::vector<std::string> pending = args.targets;
+  try {
+    co_await core::with_timeout(wait_all(args, options, pending), args.limit, "wait");
+  } catch (const core::error& e) {
+    if (e.code() != core::errc::timed_out) throw;
+    std::string names;
+    for (const auto& p : pending) names += (names.empty() ? "" : ", ") + p;
+    throw core::error(core::errc::timed_out, "wait", {}, fmt::format("not ready after {}: {}", core::format_duration(args.limit), names));
+  }
+  if (!args.command.empty()) exec_command(args.command);
+  co_return 0;
+}
+
+}  // namespace nettool::tcp

@@ -1,0 +1,46 @@
+// udp adapter: options of each verb and the functions that run them.
+#pragma once
+
+#include "nettool/core/context.hpp"
+#include "nettool/core/options.hpp"
+
+#include <optional>
+#include <string>
+
+namespace nettool::udp {
+
+using core::awaitable;
+
+struct send_args {
+  core::common_options common;
+  core::timeout_options timeouts;
+  core::connect_options connect;
+  std::string host;
+  std::string port;
+  std::optional<std::string> message;
+  std::size_t count = 1;
+  core::duration interval{};
+  std::optional<core::duration> wait_reply;
+  bool broadcast = false;
+  std::optional<int> ttl;
+  bool binary = false;
+};
+
+struct listen_args {
+  core::common_options common;
+  core::listen_options listen;
+  bool echo = false;
+  std::optional<std::size_t> count;
+  std::string multicast;
+  bool binary = false;
+  std::optional<core::duration> limit;  // --timeout when --count is given
+};
+
+awaitable<int> run_send(core::run_context& ctx, const send_args& args);
+awaitable<int> run_listen(core::run_context& ctx, const listen_args& args);
+
+// One received datagram on stdout: the bytes plus LF, raw with --binary, or
+// {"from","size","data"|"data_base64"} with --json.
+void print_datagram(core::run_context& ctx, std::string_view data, const std::string& from, bool binary);
+
+}  // namespace nettool::udp
