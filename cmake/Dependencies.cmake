@@ -1,6 +1,6 @@
 # Every library comes from Debian 12's packages (scripts/install-deps.sh).
 find_package(Threads REQUIRED)
-find_package(Boost 1.81 EXACT REQUIRED COMPONENTS url json)
+find_package(Boost 1.81.0 EXACT REQUIRED COMPONENTS url json CONFIG)
 find_package(OpenSSL 3 REQUIRED)
 find_package(CLI11 CONFIG REQUIRED)
 find_package(fmt CONFIG REQUIRED)

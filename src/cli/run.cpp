@@ -87,6 +87,11 @@ int run(const verb_binding& verb, const std::string& name) {
   });
   ctx.io().run();
   let_connections_finish(ctx);
+  try {
+    ctx.out().flush();
+  } catch (const error&) {
+    // stdout closed: nothing more to say there
+  }
   if (failure) code = report(ctx, failure);
   return code;
 }

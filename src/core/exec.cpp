@@ -61,7 +61,10 @@ awaitable<int> exec_on_connection(connection& conn, const std::string& command, 
     // The child shares the socket; it expects blocking I/O, as any program
     // on its stdin/stdout would.
     make_blocking(conn.native_handle());
-    const int status = co_await run_process({command, std::move(env), conn.native_handle(), conn.native_handle()});
+    // Named, not a braced temporary: g++ 12 destroys aggregate temporaries
+    // inside a co_await expression twice (GCC PR 100611).
+    const process_spec spec{command, std::move(env), conn.native_handle(), conn.native_handle()};
+    const int status = co_await run_process(spec);
     conn.close();
     co_return status;
   }
@@ -73,9 +76,9 @@ awaitable<int> exec_on_connection(connection& conn, const std::string& command, 
   int status = 0;
   // The child's lifetime decides: its output goes to the peer until it
   // exits; what the peer sends meanwhile goes to its stdin.
-  co_await first_of(both(run_child(process_spec{command, std::move(env), pair[1], pair[1]}, pair[1], status),
-                         copy(local, conn)),
-                    copy_to_child(conn, local));
+  process_spec spec{command, std::move(env), pair[1], pair[1]};
+  auto child_side = both(run_child(std::move(spec), pair[1], status), copy(local, conn));
+  co_await first_of(std::move(child_side), copy_to_child(conn, local));
   co_return status;
 }
 

@@ -24,7 +24,7 @@ awaitable<std::optional<std::string>> line_reader::next() {
       co_return line;
     }
     if (buffer_.size() > max_line_)
-      throw error(errc::usage, "read", "stdin", fmt::format("a line is longer than {} bytes", max_line_));
+      throw error(errc::failure, "read", "stdin", fmt::format("a line is longer than the {} bytes one message can hold", max_line_));
     const auto old = buffer_.size();
     buffer_.resize(old + 64 * 1024);
     const auto n = co_await in_.read_some(asio::buffer(buffer_.data() + old, 64 * 1024));

@@ -53,7 +53,19 @@ awaitable<std::size_t> stdin_reader::read_some(asio::mutable_buffer buffer) {
   }
 }
 
+void output::flush() {
+  if (pending_.empty()) return;
+  std::string batch;
+  batch.swap(pending_);
+  write_direct(batch);
+}
+
 void output::write(std::string_view bytes) {
+  flush();
+  write_direct(bytes);
+}
+
+void output::write_direct(std::string_view bytes) {
   if (closed_) return;
   while (!bytes.empty()) {
     const auto n = ::write(fd_, bytes.data(), bytes.size());
@@ -73,6 +85,7 @@ void output::write(std::string_view bytes) {
 }
 
 void output::line(std::string_view text) {
+  flush();
   if (closed_) return;
   // One syscall per line keeps lines whole when several writers share a pipe.
   iovec parts[2] = {{const_cast<char*>(text.data()), text.size()}, {const_cast<char*>("\n"), 1}};
@@ -92,6 +105,7 @@ void output::line(std::string_view text) {
 
 void output::close() {
   if (closed_) return;
+  flush();
   closed_ = true;
   // dup2 over fd 1 rather than close(), so fd 1 is never reused by accident.
   const int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);

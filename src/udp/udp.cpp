@@ -86,11 +86,17 @@ void print_datagram(core::run_context& ctx, std::string_view data, const std::st
   if (ctx.json()) {
     boost::json::object ev{{"from", from}, {"size", data.size()}};
     core::add_payload(ev, data);
-    ctx.out().line(boost::json::serialize(ev));
+    ctx.out().buffer(boost::json::serialize(ev));
+    ctx.out().buffer("\n");
   } else if (binary) {
-    ctx.out().write(data);
+    ctx.out().buffer(data);
+    return;
   } else {
-    ctx.out().line(data);
+    // `echo hi | nc -u` sends "hi\n": the line end is not part of the message.
+    if (!data.empty() && data.back() == '\n') data.remove_suffix(1);
+    if (!data.empty() && data.back() == '\r') data.remove_suffix(1);
+    ctx.out().buffer(data);
+    ctx.out().buffer("\n");
   }
 }
 
@@ -120,6 +126,16 @@ awaitable<int> run_send(core::run_context& ctx, const send_args& args) {
 
 namespace {
 
+// Default buffers (208 KiB) overflow under a burst of small datagrams;
+// as root, SO_RCVBUFFORCE passes net.core.rmem_max.
+void enlarge_receive_buffer(asio_udp::socket& socket) {
+  // Default buffers (208 KiB) overflow under a burst of small datagrams;
+  // as root, SO_RCVBUFFORCE passes net.core.rmem_max.
+  const int want = 8 * 1024 * 1024;
+  if (::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof want) != 0)
+    ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVBUF, &want, sizeof want);
+}
+
 asio_udp::socket open_listener(core::run_context& ctx, const listen_args& args, std::uint16_t& port) {
   auto bind = args.listen.bind;
   if (args.listen.family == AF_INET6 && bind == "127.0.0.1") bind = "::1";
@@ -140,6 +156,7 @@ asio_udp::socket open_listener(core::run_context& ctx, const listen_args& args, 
   if (!ec && !args.multicast.empty()) socket.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) socket.bind(ep, ec);
   if (ec) throw core::error(ec, "bind", endpoint_text(ep));
+  enlarge_receive_buffer(socket);
   if (!args.multicast.empty()) {
     if (group.is_v4()) socket.set_option(asio::ip::multicast::join_group(group.to_v4(), interface.to_v4()), ec);
     else socket.set_option(asio::ip::multicast::join_group(group.to_v6()), ec);
@@ -151,25 +168,40 @@ asio_udp::socket open_listener(core::run_context& ctx, const listen_args& args, 
   return socket;
 }
 
+// Bursts are drained without waiting and printed with one write, so a fast
+// sender is not outrun by a syscall per datagram.
 awaitable<void> receive_loop(core::run_context& ctx, asio_udp::socket& socket, const listen_args& args, std::size_t& received) {
   std::string buffer(65536, '\0');
   asio_udp::endpoint from;
+  socket.non_blocking(true);
   while (!args.count || received < *args.count) {
     auto [ec, n] = co_await socket.async_receive_from(asio::buffer(buffer), from, asio::as_tuple(asio::use_awaitable));
-    if (ec == asio::error::operation_aborted) co_await core::throw_if_cancelled();
-    if (ec) {
-      core::log::debug("receive: {}", ec.message());
-      continue;
+    for (;;) {
+      if (ec == asio::error::operation_aborted) co_await core::throw_if_cancelled();
+      if (ec == asio::error::would_block) break;
+      if (!ec) {
+        ++received;
+        const std::string_view data(buffer.data(), n);
+        print_datagram(ctx, data, endpoint_text(from), args.binary);
+        if (args.echo) {
+          boost::system::error_code sec;
+          socket.send_to(asio::buffer(data), from, 0, sec);
+          if (sec == asio::error::would_block) {
+            std::tie(sec, std::ignore) =
+                co_await socket.async_send_to(asio::buffer(data), from, asio::as_tuple(asio::use_awaitable));
+          }
+          if (sec) core::log::warn("echo to {}: {}", endpoint_text(from), sec.message());
+        }
+      } else {
+        core::log::debug("receive: {}", ec.message());
+      }
+      if (args.count && received >= *args.count) break;
+      n = socket.receive_from(asio::buffer(buffer), from, 0, ec);
     }
-    ++received;
-    const std::string_view data(buffer.data(), n);
-    print_datagram(ctx, data, endpoint_text(from), args.binary);
-    if (args.echo) {
-      auto [sec, sent] = co_await socket.async_send_to(asio::buffer(data), from, asio::as_tuple(asio::use_awaitable));
-      if (sec) core::log::warn("echo to {}: {}", endpoint_text(from), sec.message());
-    }
+    ctx.out().flush();
   }
 }
+
 
 }  // namespace
 

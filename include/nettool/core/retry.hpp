@@ -42,8 +42,8 @@ awaitable<T> with_retries(const retry_policy& policy, Attempt attempt,
       failed = e;
     }
     const auto delay = backoff_delay(policy, n + 1, failed->retry_after(), rng);
-    log::info("attempt {}/{} failed: {}; retrying in {}", n + 1, policy.retries + 1, failed->describe(),
-              format_duration(delay));
+    log::info("attempt {}/{} failed: {}; retrying in {} (backoff up to {})", n + 1, policy.retries + 1,
+              failed->describe(), format_duration(delay), format_duration(backoff_ceiling(policy, n + 1)));
     co_await sleep_for(delay);
   }
 }

@@ -8,6 +8,7 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace nettool::core {
@@ -58,16 +59,23 @@ class output {
   explicit output(int fd = 1) : fd_(fd) {}
   void write(std::string_view bytes);
   void write(const void* data, std::size_t size) { write({static_cast<const char*>(data), size}); }
-  // Writes `line` plus a line feed.
+  // Writes `line` plus a line feed (after anything buffered).
   void line(std::string_view line);
+  // Collects bytes for one later write: many small messages, one syscall.
+  // Callers flush() before they wait for more input.
+  void buffer(std::string_view bytes) { pending_.append(bytes); }
+  void flush();
   // Ends our stdout (the reader sees EOF) while the process goes on.
   void close();
   bool is_terminal() const;
   int fd() const noexcept { return fd_; }
 
  private:
+  void write_direct(std::string_view bytes);
+
   int fd_;
   bool closed_ = false;
+  std::string pending_;
 };
 
 }  // namespace nettool::core

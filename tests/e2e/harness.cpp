@@ -1,0 +1,51 @@
+#include "harness.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <sys/wait.h>
+
+namespace nettool::test {
+namespace {
+
+std::string slurp(const std::filesystem::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+result sh(const std::string& script, int limit_s) {
+  char templ[] = "/tmp/nettool-e2e-XXXXXX";
+  const std::filesystem::path dir = ::mkdtemp(templ);
+  {
+    std::ofstream f(dir / "test.sh");
+    f << "set -u\n"
+      << "export NT='" << NETTOOL_BIN << "'\n"
+      << "export PEERS='" << NETTOOL_PEERS << "'\n"
+      << "source \"$PEERS/lib.sh\"\n"
+      << script << "\n";
+  }
+  const auto cmd = "cd '" + dir.string() + "' && timeout -k 5 " + std::to_string(limit_s) +
+                   " setsid bash test.sh </dev/null >.stdout 2>.stderr";
+  const int status = std::system(cmd.c_str());
+  result r;
+  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = slurp(dir / ".stdout");
+  r.err = slurp(dir / ".stderr");
+  if (std::getenv("NETTOOL_E2E_VERBOSE"))
+    std::cerr << "script:\n" << script << "\nrc=" << r.rc << "\nstdout:\n" << r.out << "\nstderr:\n" << r.err << "\n";
+  UNSCOPED_INFO("script:\n" << script << "\nrc=" << r.rc << "\nstdout:\n"
+                            << r.out.substr(0, 4000) << "\nstderr:\n"
+                            << r.err.substr(0, 4000));
+  if (r.rc == 0 || std::getenv("NETTOOL_KEEP_E2E") == nullptr) std::filesystem::remove_all(dir);
+  return r;
+}
+
+}  // namespace nettool::test

@@ -1,0 +1,66 @@
+// udp: send/listen against each other and against socat.
+#include "harness.hpp"
+
+#include <catch2/catch.hpp>
+
+using nettool::test::sh;
+
+TEST_CASE("10 000 datagrams reach udp listen --count 10000 in order", "[udp]") {
+  auto r = sh(R"sh(
+    $NT udp listen 0 --count 10000 --port-file port > got.txt & server=$!
+    wait_file port
+    seq 1 10000 | $NT udp send 127.0.0.1 $(cat port) || exit 20
+    wait $server || exit 21
+    seq 1 10000 | cmp - got.txt && echo same
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "same\n");
+}
+
+TEST_CASE("echo round trip with --wait-reply, and socat as the client", "[udp]") {
+  auto r = sh(R"sh(
+    $NT udp listen 0 --echo --port-file port > server.txt & wait_file port
+    $NT udp send 127.0.0.1 $(cat port) --message ping --wait-reply 500ms
+    echo 'from socat' | socat -t 0.5 - UDP:127.0.0.1:$(cat port)
+    cat server.txt
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "ping\nfrom socat\nping\nfrom socat\n");
+}
+
+TEST_CASE("udp listen --json fields, listening event and binary payloads", "[udp][json]") {
+  auto r = sh(R"sh(
+    $NT udp listen 0 --json --count 2 --port-file port > got.jsonl & server=$!
+    wait_file port
+    $NT udp send 127.0.0.1 $(cat port) --message 'héllo'
+    printf '\xff\xfe' | $NT udp send 127.0.0.1 $(cat port) --binary
+    wait $server
+    sed -E 's/"from":"127\.0\.0\.1:[0-9]+"/"from":"X"/; s/"port":[0-9]+/"port":P/' got.jsonl
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out ==
+        "{\"event\":\"listening\",\"address\":\"127.0.0.1\",\"port\":P}\n"
+        "{\"from\":\"X\",\"size\":6,\"data\":\"h\xc3\xa9llo\"}\n"
+        "{\"from\":\"X\",\"size\":2,\"data_base64\":\"//4=\"}\n");
+}
+
+TEST_CASE("udp listen --count N not reached before --timeout exits 9", "[udp][exit-codes]") {
+  auto r = sh(R"sh(
+    $NT udp listen 0 --count 3 --timeout 500ms --port-file port; echo "rc=$?"
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "rc=9\n");
+  CHECK(r.err.find("0 of 3 datagrams") != std::string::npos);
+}
+
+TEST_CASE("udp --count/--interval repeat a message, oversized lines are refused", "[udp]") {
+  auto r = sh(R"sh(
+    $NT udp listen 0 --count 3 --port-file port > got.txt & server=$!
+    wait_file port
+    $NT udp send 127.0.0.1 $(cat port) --message tick --count 3 --interval 10ms
+    wait $server; cat got.txt
+    head -c 70000 /dev/zero | tr '\0' a | $NT udp send 127.0.0.1 $(cat port); echo "oversized=$?"
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "tick\ntick\ntick\noversized=1\n");
+}

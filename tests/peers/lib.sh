@@ -1,0 +1,82 @@
+# Helpers for e2e scripts: free ports, readiness by condition (never by a
+# fixed sleep), test CAs made at run time, and cleanup of started peers.
+PY=/usr/bin/python3
+
+# Background peers die with the script: everything in our process group
+# (the harness starts us with setsid), pipelines' sleeps included.
+cleanup() {
+  for p in $(pgrep -g $$); do [ "$p" != $$ ] && kill "$p" 2>/dev/null; done
+  return 0
+}
+trap cleanup EXIT
+
+free_port() {
+  $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# wait_file FILE: until FILE exists and is not empty (10 s at most).
+wait_file() {
+  for _ in $(seq 1 400); do [ -s "$1" ] && return 0; sleep 0.025; done
+  echo "wait_file: $1 never appeared" >&2
+  return 1
+}
+
+# wait_tcp PORT [HOST]: until something accepts on HOST:PORT (10 s at most).
+wait_tcp() {
+  for _ in $(seq 1 400); do
+    (exec 3<>"/dev/tcp/${2:-127.0.0.1}/$1") 2>/dev/null && return 0
+    sleep 0.025
+  done
+  echo "wait_tcp: nothing listens on ${2:-127.0.0.1}:$1" >&2
+  return 1
+}
+
+# wait_unix PATH: until a Unix socket exists at PATH.
+wait_unix() {
+  for _ in $(seq 1 400); do [ -S "$1" ] && return 0; sleep 0.025; done
+  echo "wait_unix: $1 never appeared" >&2
+  return 1
+}
+
+# make_ca: ca.pem, server.pem/server.key (localhost, 127.0.0.1, ::1),
+# client.pem/client.key, all signed by a CA made now; other-ca.pem unrelated.
+make_ca() {
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem \
+    -days 2 -subj /CN=nettool-test-ca 2>/dev/null
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout other-ca.key -out other-ca.pem \
+    -days 2 -subj /CN=other-ca 2>/dev/null
+  for who in server client; do
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout $who.key -out $who.csr \
+      -subj /CN=$who 2>/dev/null
+  done
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\n' > server.ext
+  printf 'extendedKeyUsage=clientAuth\n' > client.ext
+  openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 \
+    -extfile server.ext 2>/dev/null
+  openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2 \
+    -extfile client.ext 2>/dev/null
+}
+
+# sha FILE: its SHA-256 alone.
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+
+# wait_listen PORT: until a TCP listener is bound to PORT (without
+# connecting to it, so one-shot peers like socat keep their one accept).
+wait_listen() {
+  for _ in $(seq 1 400); do
+    [ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ] && return 0
+    sleep 0.025
+  done
+  echo "wait_listen: nothing listens on port $1" >&2
+  return 1
+}
+
+# wait_log FILE PATTERN [COUNT]: until FILE has COUNT lines matching PATTERN.
+wait_log() {
+  for _ in $(seq 1 400); do
+    [ "$(grep -c -- "$2" "$1" 2>/dev/null)" -ge "${3:-1}" ] && return 0
+    sleep 0.025
+  done
+  echo "wait_log: '$2' x${3:-1} never appeared in $1" >&2
+  return 1
+}
