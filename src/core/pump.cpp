@@ -44,6 +44,10 @@ class pump_run {
       if (n == 0) break;
       touched_ = clock::now();
       if (options_.receive) out_.write(buffer.data(), n);
+      if (options_.expect && options_.expect->stream(std::string_view(buffer.data(), n))) {
+        matched_ = true;
+        throw finished{};
+      }
     }
     log::debug("{}: end of stream", conn_.peer());
     out_.close();
@@ -54,6 +58,7 @@ class pump_run {
   }
 
   const clock::time_point& touched() const { return touched_; }
+  bool matched() const { return matched_; }
 
  private:
   awaitable<void> on_stdin_eof() {
@@ -94,6 +99,7 @@ class pump_run {
   event& down_done_;
   clock::time_point touched_ = clock::now();
   bool last_was_cr_ = false;
+  bool matched_ = false;
 };
 
 }  // namespace
@@ -135,7 +141,7 @@ awaitable<pump_result> pump(connection& conn, input& in, output& out, const pump
   } catch (const finished&) {
   }
   log::info("{} closed: {} bytes sent, {} received", conn.peer(), conn.bytes_written(), conn.bytes_read());
-  co_return pump_result{conn.bytes_written(), conn.bytes_read()};
+  co_return pump_result{conn.bytes_written(), conn.bytes_read(), run.matched()};
 }
 
 }  // namespace nettool::core

@@ -34,6 +34,8 @@ void add_connect(CLI::App& app, verb_table& verbs) {
   cmd->add_option("--eof", args->eof, "What stdin EOF does: shutdown (half-close), close, wait:DUR, ignore")
       ->default_str("shutdown");
   cmd->add_option("--exec", args->exec, "Connect CMD's stdin/stdout to the socket (/bin/sh -c)")->type_name("CMD");
+  cmd->add_option("--expect", args->expect, "Exit 0 once the received stream matches REGEX, 10 if it ends first")
+      ->type_name("REGEX");
   core::add_connect_options(*cmd, args->connect);
   core::add_tls_client_options(*cmd, args->tls);
   core::add_timeout_options(*cmd, args->timeouts);
@@ -58,6 +60,13 @@ void add_connect(CLI::App& app, verb_table& verbs) {
     if (args->unix_path.empty() && !core::parse_port(args->port))
       throw CLI::ValidationError("port", "'" + args->port + "' is not a port number (1-65535)");
     validate_connect(args->connect);
+    if (!args->expect.empty()) {
+      try {
+        core::expectation check(args->expect);
+      } catch (const core::error& e) {
+        throw CLI::ValidationError("--expect", e.reason());
+      }
+    }
     if (!args->send.empty() && !args->exec.empty())
       throw CLI::ValidationError("--send", "cannot be combined with --exec");
   });
@@ -149,11 +158,41 @@ void add_wait(CLI::App& app, verb_table& verbs) {
   verbs.add(cmd, args->common, [args](core::run_context& ctx) { return run_wait(ctx, *args); }, &args->command);
 }
 
+void add_bench(CLI::App& app, verb_table& verbs) {
+  auto args = std::make_shared<bench_args>();
+  auto* cmd = app.add_subcommand("bench", "Measure throughput (or --rr latency) against tcp listen --discard/--echo");
+  cmd->add_option("host", args->host, "Host name or address")->required()->type_name("HOST");
+  cmd->add_option("port", args->port, "Port")->required()->type_name("PORT");
+  core::add_size_option(*cmd, "--bytes", args->bytes, "Bulk mode: bytes to send per connection")->default_str("1GiB");
+  cmd->add_flag("--rr", args->rr, "Request/response mode: send --size bytes, wait for them back (needs --echo)");
+  core::add_size_option(*cmd, "--size", args->size, "Request size in --rr mode")->default_str("64");
+  core::add_bench_options(*cmd, args->bench);
+  cmd->add_option("--connections", args->bench.concurrency, "Same as -c")->check(CLI::Range(1, 10000));
+  core::add_connect_options(*cmd, args->connect);
+  core::add_tls_client_options(*cmd, args->tls);
+  core::add_timeout_options(*cmd, args->timeouts, false);
+  core::add_common_options(*cmd, args->common);
+  cmd->footer(
+      "Examples:\n"
+      "  nettool tcp listen 9000 -k --discard &  nettool tcp bench 127.0.0.1 9000 --bytes 4GiB\n"
+      "  nettool tcp listen 9001 -k --echo &     nettool tcp bench 127.0.0.1 9001 --rr -c 4 -n 100000\n"
+      "  nettool tcp bench 127.0.0.1 9001 --rr --rate 1000 -z 10s --fail-if 'p99>2ms' --json\n");
+  cmd->callback([args] {
+    validate_connect(args->connect);
+    if (!core::parse_port(args->port)) throw CLI::ValidationError("port", "'" + args->port + "' is not a port number (1-65535)");
+    if (args->rr && args->size == 0) throw CLI::ValidationError("--size", "must be at least 1 byte");
+    if (!args->rr && (args->bench.rate || args->bench.requests))
+      throw CLI::ValidationError(args->bench.rate ? "--rate" : "-n", "applies to --rr mode; bulk mode uses --bytes or --duration");
+  });
+  verbs.add(cmd, args->common, [args](core::run_context& ctx) { return run_bench(ctx, *args); });
+}
+
 void configure(CLI::App& app, verb_table& verbs) {
   add_connect(app, verbs);
   add_listen(app, verbs);
   add_scan(app, verbs);
   add_wait(app, verbs);
+  add_bench(app, verbs);
 }
 
 constexpr core::protocol_descriptor descriptor{"tcp", "TCP and Unix stream sockets", &configure};

@@ -1,6 +1,7 @@
 // tcp connect: stdin ⇄ connection, or a child process ⇄ connection.
 #include "tcp.hpp"
 
+#include "connect.hpp"
 #include "exec.hpp"
 
 #include "nettool/core/log.hpp"
@@ -29,7 +30,11 @@ awaitable<int> run_connect(core::run_context& ctx, const connect_args& args) {
     for (const auto& s : args.send) text += s;
     in = std::make_unique<core::text_input>(std::move(text));
   }
-  co_await core::pump(conn, *in, ctx.out(), args.pump);
+  auto pump = args.pump;
+  std::optional<core::expectation> expect;
+  if (!args.expect.empty()) pump.expect = &expect.emplace(args.expect);
+  const auto result = co_await core::pump(conn, *in, ctx.out(), pump);
+  if (expect && !result.matched) expect->fail();
   co_return 0;
 }
 

@@ -1,6 +1,7 @@
 // tcp adapter: options of each verb and the functions that run them.
 #pragma once
 
+#include "nettool/core/bench.hpp"
 #include "nettool/core/context.hpp"
 #include "nettool/core/options.hpp"
 #include "nettool/core/pump.hpp"
@@ -25,6 +26,7 @@ struct connect_args {
   std::vector<std::string> send;
   std::string exec;
   std::string eof = "shutdown";
+  std::string expect;
 };
 
 enum class listen_mode { stdio, echo, discard, exec, broker };
@@ -65,6 +67,20 @@ struct wait_args {
   std::vector<std::string> command;
 };
 
+struct bench_args {
+  core::common_options common;
+  core::timeout_options timeouts;
+  core::connect_options connect;
+  core::tls_client_options tls;
+  core::bench_options bench;
+  std::string host;
+  std::string port;
+  std::uint64_t bytes = 1024ULL * 1024 * 1024;
+  bool rr = false;
+  std::uint64_t size = 64;
+};
+
+awaitable<int> run_bench(core::run_context& ctx, const bench_args& args);
 awaitable<int> run_connect(core::run_context& ctx, const connect_args& args);
 awaitable<int> run_listen(core::run_context& ctx, const listen_args& args);
 awaitable<int> run_scan(core::run_context& ctx, const scan_args& args);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "nettool/core/async.hpp"
+#include "nettool/core/expect.hpp"
 #include "nettool/core/stdio.hpp"
 #include "nettool/core/stream.hpp"
 
@@ -24,6 +25,7 @@ struct pump_options {
   bool send = true;     // false: --recv-only, stdin is not read
   bool receive = true;  // false: --send-only, received bytes are dropped
   bool crlf = false;    // LF from stdin becomes CRLF
+  expectation* expect = nullptr;  // --expect: end with `matched` once it matches
 };
 
 // Parses `shutdown|close|ignore|wait:DUR`.
@@ -32,6 +34,7 @@ std::optional<pump_options> parse_eof_policy(std::string_view text, pump_options
 struct pump_result {
   std::uint64_t sent = 0;
   std::uint64_t received = 0;
+  bool matched = false;  // --expect matched the received stream
 };
 
 awaitable<pump_result> pump(connection& conn, input& in, output& out, const pump_options& options);

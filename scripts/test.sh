@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The whole test suite: unit and end-to-end tests (real peers on loopback)
+# against the Release build, then the same under AddressSanitizer and
+# UndefinedBehaviorSanitizer. Run scripts/install.sh once first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
+cmake --build build
+(cd build && ctest --output-on-failure -j "$jobs")
+
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNETTOOL_SANITIZE=ON
+cmake --build build-asan
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+(cd build-asan && ctest --output-on-failure -j "$jobs")
