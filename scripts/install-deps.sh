@@ -10,7 +10,7 @@ build_pkgs=(
 )
 peer_pkgs=(
   curl socat netcat-openbsd ncat openssl iperf3 microsocks tinyproxy
-  iproute2 procps hyperfine python3
+  iproute2 procps time hyperfine python3
 )
 
 sudo_cmd=()

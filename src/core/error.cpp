@@ -96,8 +96,17 @@ const boost::system::error_category& nettool_category() noexcept {
 
 error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), nettool_category()}; }
 
+namespace {
+std::string compose(const error_code& ec, const std::string& phase, const std::string& where, const std::string& reason) {
+  std::string out = phase;
+  if (!where.empty()) out += (out.empty() ? "" : " ") + where;
+  if (!out.empty()) out += ": ";
+  return out + (reason.empty() ? ec.message() : reason);
+}
+}  // namespace
+
 error::error(error_code ec, std::string phase, std::string where, std::string reason)
-    : std::runtime_error(ec.message()),
+    : std::runtime_error(compose(ec, phase, where, reason)),
       code_(ec),
       phase_(std::move(phase)),
       where_(std::move(where)),
@@ -106,19 +115,9 @@ error::error(error_code ec, std::string phase, std::string where, std::string re
 error::error(errc e, std::string phase, std::string where, std::string reason)
     : error(make_error_code(e), std::move(phase), std::move(where), std::move(reason)) {}
 
-std::string error::reason() const {
-  if (!reason_.empty()) return reason_;
-  auto msg = code_.message();
-  // Asio's netdb messages are lower case and terse; keep system wording.
-  return msg;
-}
+std::string error::reason() const { return reason_.empty() ? code_.message() : reason_; }
 
-std::string error::describe() const {
-  std::string out = phase_;
-  if (!where_.empty()) out += (out.empty() ? "" : " ") + where_;
-  if (!out.empty()) out += ": ";
-  return out + reason();
-}
+std::string error::describe() const { return what(); }
 
 int exit_code_for(const error_code& ec, std::string_view phase) {
   if (!ec) return to_int(exit_code::ok);

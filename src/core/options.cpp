@@ -109,15 +109,16 @@ void add_tls_server_options(CLI::App& app, tls_server_options& options) {
       ->type_name("FILE");
 }
 
-void add_listen_options(CLI::App& app, listen_options& options) {
+void add_listen_options(CLI::App& app, listen_options& options, bool stream) {
   app.add_option("port", options.port, "Port to listen on (0 picks a free port)")->type_name("PORT");
   app.add_option("-p,--port", options.port, "Port to listen on (0 picks a free port)");
   app.add_option("--bind", options.bind, "Address to bind; 0.0.0.0 or :: expose the port beyond this machine")
       ->default_str("127.0.0.1");
   app.add_option("--port-file", options.port_file, "Write the bound port to FILE once listening")->type_name("FILE");
-  app.add_option("--max-conns", options.max_conns, "Concurrent connections; more wait in the backlog")
-      ->check(CLI::PositiveNumber)
-      ->default_str("1024");
+  if (stream)
+    app.add_option("--max-conns", options.max_conns, "Concurrent connections; more wait in the backlog")
+        ->check(CLI::PositiveNumber)
+        ->default_str("1024");
   add_family_options(app, options.family);
 }
 

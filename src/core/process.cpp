@@ -69,6 +69,9 @@ awaitable<int> run_process(const process_spec& spec) {
   if (spec.stdin_fd >= 0) posix_spawn_file_actions_adddup2(&actions, spec.stdin_fd, 0);
   else posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   if (spec.stdout_fd >= 0) posix_spawn_file_actions_adddup2(&actions, spec.stdout_fd, 1);
+  // Our other descriptors (the listening socket, other clients) must not
+  // leak into the child: a client's FIN would wait for the child to exit.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   // The child starts with default signal dispositions (we ignore SIGPIPE).

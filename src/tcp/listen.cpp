@@ -173,6 +173,37 @@ listen_mode listen_args::mode() const {
   return listen_mode::stdio;
 }
 
+namespace {
+
+// A plain function, not a coroutine: g++ 12 destroys locals declared in a
+// switch inside a coroutine twice.
+core::connection_handler handler_for(core::run_context& ctx, const listen_args& args) {
+  switch (args.mode()) {
+    case listen_mode::echo:
+      return [&args](connection c) { return serve_echo(std::move(c), args); };
+    case listen_mode::discard:
+      return [&args](connection c) { return serve_discard(std::move(c), args); };
+    case listen_mode::exec:
+      return [&args](connection c) { return serve_exec(std::move(c), args); };
+    case listen_mode::broker: {
+      auto hub = std::make_shared<core::hub>(ctx.executor(), true);
+      return [&args, hub](connection c) { return serve_broker(std::move(c), hub, args); };
+    }
+    case listen_mode::stdio:
+      break;
+  }
+  return [&ctx, &args](connection c) { return serve_stdio(std::move(c), ctx, args); };
+}
+
+// listen -k without a mode: clients to stdout, stdin to every client.
+awaitable<void> serve_console(core::run_context& ctx, core::listener& listener, const core::serve_options& serving) {
+  auto hub = std::make_shared<core::hub>(ctx.executor(), false);
+  core::connection_handler handler = [&ctx, hub](connection c) { return serve_console_client(std::move(c), ctx, hub); };
+  co_await core::both(core::serve(listener, serving, ctx.connections(), std::move(handler)), stdin_to_hub(ctx, hub));
+}
+
+}  // namespace
+
 awaitable<int> run_listen(core::run_context& ctx, const listen_args& args) {
   auto options = args.listen;
   if (options.family == AF_INET6 && options.bind == "127.0.0.1") options.bind = "::1";
@@ -182,33 +213,10 @@ awaitable<int> run_listen(core::run_context& ctx, const listen_args& args) {
   serving.handshake_timeout = args.timeouts.connect_timeout;
   if (args.tls.enabled || !args.tls.cert.empty()) serving.tls = core::make_server_context(args.tls);
   core::listener listener(ctx.executor(), options, ctx.out(), ctx.json());
-  auto& tracker = ctx.connections();
-
-  switch (args.mode()) {
-    case listen_mode::echo:
-      co_await core::serve(listener, serving, tracker, [&args](connection c) { return serve_echo(std::move(c), args); });
-      break;
-    case listen_mode::discard:
-      co_await core::serve(listener, serving, tracker, [&args](connection c) { return serve_discard(std::move(c), args); });
-      break;
-    case listen_mode::exec:
-      co_await core::serve(listener, serving, tracker, [&args](connection c) { return serve_exec(std::move(c), args); });
-      break;
-    case listen_mode::broker: {
-      auto hub = std::make_shared<core::hub>(ctx.executor(), true);
-      co_await core::serve(listener, serving, tracker, [&args, hub](connection c) { return serve_broker(std::move(c), hub, args); });
-      break;
-    }
-    case listen_mode::stdio:
-      if (!args.keep_open) {
-        co_await core::serve(listener, serving, tracker, [&](connection c) { return serve_stdio(std::move(c), ctx, args); });
-        break;
-      }
-      auto hub = std::make_shared<core::hub>(ctx.executor(), false);
-      co_await core::both(
-          core::serve(listener, serving, tracker, [&ctx, hub](connection c) { return serve_console_client(std::move(c), ctx, hub); }),
-          stdin_to_hub(ctx, hub));
-      break;
+  if (args.mode() == listen_mode::stdio && args.keep_open) {
+    co_await serve_console(ctx, listener, serving);
+  } else {
+    co_await core::serve(listener, serving, ctx.connections(), handler_for(ctx, args));
   }
   co_return 0;
 }

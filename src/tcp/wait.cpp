@@ -5,6 +5,8 @@
 #include "nettool/core/log.hpp"
 
 #include <cerrno>
+#include <csignal>
+#include <linux/close_range.h>
 #include <unistd.h>
 
 namespace nettool::tcp {
@@ -41,6 +43,9 @@ awaitable<void> wait_all(const wait_args& args, const core::connect_options& opt
   std::vector<char*> argv;
   for (const auto& a : command) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  // CMD starts as if run by the shell: default signals, none of our descriptors.
+  for (int sig : {SIGPIPE, SIGINT, SIGTERM}) std::signal(sig, SIG_DFL);
+  ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
   ::execvp(argv[0], argv.data());
   throw core::error(core::error_code(errno, boost::system::system_category()), "exec", command.front());
 }

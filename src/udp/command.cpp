@@ -1,6 +1,7 @@
 // Binds the udp verbs' options (SPEC §2 udp) to their structs.
 #include "udp.hpp"
 
+#include "nettool/core/expect.hpp"
 #include "nettool/core/protocol.hpp"
 
 #include <CLI/CLI.hpp>
@@ -9,6 +10,17 @@ namespace nettool::udp {
 namespace {
 
 using core::verb_table;
+
+void add_expect(CLI::App& cmd, std::string& target, const std::string& help) {
+  cmd.add_option("--expect", target, help)->type_name("REGEX")->check([](const std::string& pattern) {
+    try {
+      core::expectation check(pattern);
+    } catch (const core::error& e) {
+      return e.reason();
+    }
+    return std::string{};
+  });
+}
 
 void add_send(CLI::App& app, verb_table& verbs) {
   auto args = std::make_shared<send_args>();
@@ -23,6 +35,7 @@ void add_send(CLI::App& app, verb_table& verbs) {
   cmd->add_flag("--broadcast", args->broadcast, "Allow sending to a broadcast address (SO_BROADCAST)");
   cmd->add_option("--ttl", args->ttl, "IP TTL (and multicast TTL) of the datagrams")->check(CLI::Range(1, 255));
   cmd->add_flag("--binary", args->binary, "Send stdin in raw chunks (up to 65507 bytes) instead of lines");
+  add_expect(*cmd, args->expect, "Exit 0 once a reply matches REGEX, 10 if none did by the end of --wait-reply");
   core::add_family_options(*cmd, args->connect.family);
   cmd->add_option("--resolve", args->connect.resolve, "Pin HOST:PORT to ADDR, repeatable")->type_name("HOST:PORT:ADDR");
   core::add_common_options(*cmd, args->common);
@@ -35,6 +48,7 @@ void add_send(CLI::App& app, verb_table& verbs) {
     if (!core::parse_port(args->port)) throw CLI::ValidationError("port", "'" + args->port + "' is not a port number (1-65535)");
     if (args->count != 1 && !args->message) throw CLI::ValidationError("--count", "repeats --message; give --message TEXT");
     if (args->message && args->binary) throw CLI::ValidationError("--binary", "applies to stdin, not to --message");
+    if (!args->expect.empty() && !args->wait_reply) throw CLI::ValidationError("--expect", "matches replies: give --wait-reply DUR");
   });
   verbs.add(cmd, args->common, [args](core::run_context& ctx) { return run_send(ctx, *args); });
 }
@@ -42,12 +56,13 @@ void add_send(CLI::App& app, verb_table& verbs) {
 void add_listen(CLI::App& app, verb_table& verbs) {
   auto args = std::make_shared<listen_args>();
   auto* cmd = app.add_subcommand("listen", "Print each datagram received on PORT on its own line");
-  core::add_listen_options(*cmd, args->listen);
+  core::add_listen_options(*cmd, args->listen, false);
   cmd->add_flag("--echo", args->echo, "Send each datagram back to its sender");
   cmd->add_option("--count", args->count, "Exit after N datagrams (exit 9 if --timeout comes first)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--multicast", args->multicast, "Join multicast GROUP on the --bind interface")->type_name("GROUP");
   cmd->add_flag("--binary", args->binary, "Write datagrams raw, without a line feed after each");
+  add_expect(*cmd, args->expect, "Exit 0 once a datagram matches REGEX, 10 if --count is reached first");
   core::add_common_options(*cmd, args->common);
   cmd->footer(
       "Examples:\n"

@@ -1,6 +1,7 @@
 // udp send and udp listen.
 #include "udp.hpp"
 
+#include "nettool/core/expect.hpp"
 #include "nettool/core/framing.hpp"
 #include "nettool/core/log.hpp"
 #include "nettool/core/output.hpp"
@@ -32,7 +33,8 @@ awaitable<void> send_one(asio_udp::socket& socket, std::string_view data, const 
 
 // Replies on the connected socket, printed as they come; ICMP "port
 // unreachable" surfaces as ECONNREFUSED and is only logged.
-awaitable<void> receive_replies(core::run_context& ctx, asio_udp::socket& socket, const std::string& where, bool binary) {
+awaitable<void> receive_replies(core::run_context& ctx, asio_udp::socket& socket, const std::string& where, bool binary,
+                                core::expectation* expect, bool& matched) {
   std::string buffer(65536, '\0');
   for (;;) {
     auto [ec, n] = co_await socket.async_receive(asio::buffer(buffer), asio::as_tuple(asio::use_awaitable));
@@ -43,6 +45,11 @@ awaitable<void> receive_replies(core::run_context& ctx, asio_udp::socket& socket
     }
     if (ec) throw core::error(ec, "read", where);
     print_datagram(ctx, std::string_view(buffer.data(), n), where, binary);
+    ctx.out().flush();
+    if (expect && expect->message(std::string_view(buffer.data(), n))) {
+      matched = true;
+      co_return;
+    }
   }
 }
 
@@ -120,7 +127,12 @@ awaitable<int> run_send(core::run_context& ctx, const send_args& args) {
     co_await send_all(ctx, socket, args, where);
     co_await core::sleep_for(*args.wait_reply);
   };
-  co_await core::first_of(sending(), receive_replies(ctx, socket, where, args.binary));
+  std::optional<core::expectation> expect;
+  if (!args.expect.empty()) expect.emplace(args.expect);
+  core::expectation* const wanted = expect ? &*expect : nullptr;
+  bool matched = false;
+  co_await core::first_of(sending(), receive_replies(ctx, socket, where, args.binary, wanted, matched));
+  if (expect && !matched) expect->fail();
   co_return 0;
 }
 
@@ -170,7 +182,8 @@ asio_udp::socket open_listener(core::run_context& ctx, const listen_args& args, 
 
 // Bursts are drained without waiting and printed with one write, so a fast
 // sender is not outrun by a syscall per datagram.
-awaitable<void> receive_loop(core::run_context& ctx, asio_udp::socket& socket, const listen_args& args, std::size_t& received) {
+awaitable<void> receive_loop(core::run_context& ctx, asio_udp::socket& socket, const listen_args& args, std::size_t& received,
+                             core::expectation* expect, bool& matched) {
   std::string buffer(65536, '\0');
   asio_udp::endpoint from;
   socket.non_blocking(true);
@@ -183,6 +196,11 @@ awaitable<void> receive_loop(core::run_context& ctx, asio_udp::socket& socket, c
         ++received;
         const std::string_view data(buffer.data(), n);
         print_datagram(ctx, data, endpoint_text(from), args.binary);
+        if (expect && expect->message(data)) {
+          matched = true;
+          ctx.out().flush();
+          co_return;
+        }
         if (args.echo) {
           boost::system::error_code sec;
           socket.send_to(asio::buffer(data), from, 0, sec);
@@ -209,12 +227,18 @@ awaitable<int> run_listen(core::run_context& ctx, const listen_args& args) {
   std::uint16_t port = 0;
   auto socket = open_listener(ctx, args, port);
   std::size_t received = 0;
+  std::optional<core::expectation> expect;
+  if (!args.expect.empty()) expect.emplace(args.expect);
+  core::expectation* const wanted = expect ? &*expect : nullptr;
+  bool matched = false;
   if (!args.limit) {
-    co_await receive_loop(ctx, socket, args, received);
+    co_await receive_loop(ctx, socket, args, received, wanted, matched);
+    if (expect && !matched) expect->fail();
     co_return 0;
   }
   try {
-    co_await core::with_timeout(receive_loop(ctx, socket, args, received), *args.limit, "timeout");
+    co_await core::with_timeout(receive_loop(ctx, socket, args, received, wanted, matched), *args.limit, "timeout");
+    if (expect && !matched) expect->fail();
   } catch (const core::error& e) {
     if (e.code() != core::errc::timed_out) throw;
     throw core::error(core::errc::nothing_available, "timeout", {},

@@ -24,6 +24,7 @@ struct send_args {
   bool broadcast = false;
   std::optional<int> ttl;
   bool binary = false;
+  std::string expect;
 };
 
 struct listen_args {
@@ -33,6 +34,7 @@ struct listen_args {
   std::optional<std::size_t> count;
   std::string multicast;
   bool binary = false;
+  std::string expect;
   std::optional<core::duration> limit;  // --timeout when --count is given
 };
 

@@ -11,7 +11,7 @@ TEST_CASE("connect --expect: a match exits 0 at once, a miss 10, a silent peer 1
     $NT tcp connect 127.0.0.1 $(cat port) --expect '^220 ' --recv-only > /dev/null; echo "match=$?"
     rm port; $NT tcp listen 0 -k --port-file port --exec 'echo "500 nope"' & wait_file port
     $NT tcp connect 127.0.0.1 $(cat port) --expect '^220 ' --recv-only > /dev/null; echo "miss=$?"
-    rm port; sleep 30 | $NT tcp listen 0 --port-file port > /dev/null & wait_file port
+    rm port; $NT tcp listen 0 --port-file port < <(sleep 30) > /dev/null & wait_file port
     $NT tcp connect 127.0.0.1 $(cat port) --expect '^220 ' --recv-only --timeout 500ms; echo "silent=$?"
     $NT tcp connect 127.0.0.1 1 --expect '(' ; echo "bad-regex=$?"
   )sh");

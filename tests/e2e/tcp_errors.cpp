@@ -41,12 +41,12 @@ TEST_CASE("json mode adds the error event on stdout", "[tcp][exit-codes][json]")
 
 TEST_CASE("timeouts exit 124: --idle-timeout on a silent server, --timeout", "[tcp][exit-codes]") {
   auto r = sh(R"sh(
-    sleep 30 | $NT tcp listen 0 --port-file port > /dev/null &
+    $NT tcp listen 0 --port-file port < <(sleep 30) > /dev/null &
     wait_file port
-    sleep 30 | $NT tcp connect 127.0.0.1 $(cat port) --idle-timeout 1s; echo "idle=$?"
-    rm port; sleep 30 | $NT tcp listen 0 --port-file port > /dev/null &
+    $NT tcp connect 127.0.0.1 $(cat port) --idle-timeout 1s < <(sleep 30); echo "idle=$?"
+    rm port; $NT tcp listen 0 --port-file port < <(sleep 30) > /dev/null &
     wait_file port
-    sleep 30 | $NT tcp connect 127.0.0.1 $(cat port) --timeout 500ms; echo "timeout=$?"
+    $NT tcp connect 127.0.0.1 $(cat port) --timeout 500ms < <(sleep 30); echo "timeout=$?"
   )sh");
   REQUIRE(r.rc == 0);
   CHECK(r.out == "idle=124\ntimeout=124\n");
@@ -55,8 +55,8 @@ TEST_CASE("timeouts exit 124: --idle-timeout on a silent server, --timeout", "[t
 
 TEST_CASE("SIGINT exits 130, SIGTERM 143, a closed stdout 0", "[tcp][exit-codes]") {
   auto r = sh(R"sh(
-    sleep 30 | $NT tcp listen 0 --port-file port > /dev/null & wait_file port
-    sleep 30 | $NT tcp connect 127.0.0.1 $(cat port) -v 2> client.log & client=$!
+    $NT tcp listen 0 --port-file port < <(sleep 30) > /dev/null & wait_file port
+    $NT tcp connect 127.0.0.1 $(cat port) -v < <(sleep 30) 2> client.log & client=$!
     wait_log client.log "connected to"
     kill -INT $client; wait $client; echo "sigint=$?"
     rm port; $NT tcp listen 0 --port-file port -k > /dev/null 2> server.log & server=$!

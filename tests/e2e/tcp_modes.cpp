@@ -154,8 +154,8 @@ TEST_CASE("resolve pins: pins a name that does not exist in DNS", "[tcp][resolve
 
 TEST_CASE("NETTOOL_* environment fallbacks, the command line wins", "[tcp][env]") {
   auto r = sh(R"sh(
-    sleep 30 | $NT tcp listen 0 --port-file port > /dev/null & wait_file port
-    sleep 30 | NETTOOL_IDLE_TIMEOUT=300ms $NT tcp connect 127.0.0.1 $(cat port); echo "env=$?"
+    $NT tcp listen 0 --port-file port < <(sleep 30) > /dev/null & wait_file port
+    NETTOOL_IDLE_TIMEOUT=300ms $NT tcp connect 127.0.0.1 $(cat port) < <(sleep 30); echo "env=$?"
     NETTOOL_CONNECT_TIMEOUT=bogus $NT tcp connect 127.0.0.1 1; echo "bad-env=$?"
   )sh");
   REQUIRE(r.rc == 0);

@@ -64,3 +64,23 @@ TEST_CASE("udp --count/--interval repeat a message, oversized lines are refused"
   REQUIRE(r.rc == 0);
   CHECK(r.out == "tick\ntick\ntick\noversized=1\n");
 }
+
+TEST_CASE("udp --expect on received datagrams and on replies", "[udp][expect]") {
+  auto r = sh(R"sh(
+    $NT udp listen 0 --port-file port --expect 'ready' > got.txt & server=$!
+    wait_file port
+    $NT udp send 127.0.0.1 $(cat port) --message 'not yet'
+    $NT udp send 127.0.0.1 $(cat port) --message 'service ready'
+    wait $server; echo "listen-match=$?"
+    rm port; $NT udp listen 0 --port-file port --count 2 --expect 'ready' > /dev/null & server=$!
+    wait_file port
+    $NT udp send 127.0.0.1 $(cat port) --message a --count 2
+    wait $server; echo "listen-miss=$?"
+    rm port; $NT udp listen 0 --echo --port-file port > /dev/null & wait_file port
+    $NT udp send 127.0.0.1 $(cat port) --message pong --wait-reply 2s --expect pong > /dev/null; echo "reply-match=$?"
+    $NT udp send 127.0.0.1 $(cat port) --message ping --wait-reply 200ms --expect pong > /dev/null; echo "reply-miss=$?"
+    cat got.txt
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "listen-match=0\nlisten-miss=10\nreply-match=0\nreply-miss=10\nnot yet\nservice ready\n");
+}

@@ -43,8 +43,9 @@ void add_family_options(CLI::App& app, int& family);
 void add_tls_client_options(CLI::App& app, tls_client_options& options);
 // --tls, --cert, --key, --client-ca
 void add_tls_server_options(CLI::App& app, tls_server_options& options);
-// --bind, -p/--port and a positional PORT, --port-file, --max-conns
-void add_listen_options(CLI::App& app, listen_options& options);
+// --bind, -p/--port and a positional PORT, --port-file, and for stream
+// servers --max-conns
+void add_listen_options(CLI::App& app, listen_options& options, bool stream = true);
 
 // Typed options whose values use SPEC §1 syntax; a bad value is a usage
 // error naming the option.
