@@ -54,6 +54,17 @@ CLI::Option* add_size_option(CLI::App& app, const std::string& name, std::uint64
       ->type_name("SIZE");
 }
 
+void add_host_port(CLI::App& app, std::string& host, std::string& port, bool required) {
+  auto* h = app.add_option("host", host, "Host name or address")->type_name("HOST");
+  auto* p = app.add_option("port", port, "Port")->type_name("PORT")->check([](const std::string& value) {
+    return parse_port(value) ? std::string{} : "'" + value + "' is not a port number (1-65535)";
+  });
+  if (required) {
+    h->required();
+    p->required();
+  }
+}
+
 void add_common_options(CLI::App& app, common_options& options) {
   app.add_flag("-v,--verbose", options.verbosity,
                "More detail on stderr: -v life cycle, -vv protocol detail, -vvv hexdump of every read and write");

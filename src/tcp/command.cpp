@@ -22,8 +22,7 @@ void validate_connect(const core::connect_options& options) {
 void add_connect(CLI::App& app, verb_table& verbs) {
   auto args = std::make_shared<connect_args>();
   auto* cmd = app.add_subcommand("connect", "Connect to HOST PORT and pipe stdin/stdout through the connection");
-  cmd->add_option("host", args->host, "Host name or address")->type_name("HOST");
-  cmd->add_option("port", args->port, "Port")->type_name("PORT");
+  core::add_host_port(*cmd, args->host, args->port, false);
   cmd->add_option("--unix", args->unix_path, "Connect to a Unix domain socket instead of HOST PORT")->type_name("PATH");
   cmd->add_option("--send", args->send, "Send TEXT instead of reading stdin (repeatable, sent in order)")->type_name("TEXT");
   cmd->add_flag("--crlf", args->pump.crlf, "Turn LF line ends from stdin into CRLF (ncat -C)");
@@ -57,8 +56,6 @@ void add_connect(CLI::App& app, verb_table& verbs) {
       throw CLI::ValidationError("connect", "HOST and PORT are required (or --unix PATH)");
     if (!args->unix_path.empty() && !args->host.empty())
       throw CLI::ValidationError("--unix", "takes the place of HOST PORT; give one or the other");
-    if (args->unix_path.empty() && !core::parse_port(args->port))
-      throw CLI::ValidationError("port", "'" + args->port + "' is not a port number (1-65535)");
     validate_connect(args->connect);
     if (!args->expect.empty()) {
       try {
@@ -161,8 +158,7 @@ void add_wait(CLI::App& app, verb_table& verbs) {
 void add_bench(CLI::App& app, verb_table& verbs) {
   auto args = std::make_shared<bench_args>();
   auto* cmd = app.add_subcommand("bench", "Measure throughput (or --rr latency) against tcp listen --discard/--echo");
-  cmd->add_option("host", args->host, "Host name or address")->required()->type_name("HOST");
-  cmd->add_option("port", args->port, "Port")->required()->type_name("PORT");
+  core::add_host_port(*cmd, args->host, args->port);
   core::add_size_option(*cmd, "--bytes", args->bytes, "Bulk mode: bytes to send per connection")->default_str("1GiB");
   cmd->add_flag("--rr", args->rr, "Request/response mode: send --size bytes, wait for them back (needs --echo)");
   core::add_size_option(*cmd, "--size", args->size, "Request size in --rr mode")->default_str("64");
@@ -179,7 +175,6 @@ void add_bench(CLI::App& app, verb_table& verbs) {
       "  nettool tcp bench 127.0.0.1 9001 --rr --rate 1000 -z 10s --fail-if 'p99>2ms' --json\n");
   cmd->callback([args] {
     validate_connect(args->connect);
-    if (!core::parse_port(args->port)) throw CLI::ValidationError("port", "'" + args->port + "' is not a port number (1-65535)");
     if (args->rr && args->size == 0) throw CLI::ValidationError("--size", "must be at least 1 byte");
     if (!args->rr && (args->bench.rate || args->bench.requests))
       throw CLI::ValidationError(args->bench.rate ? "--rate" : "-n", "applies to --rr mode; bulk mode uses --bytes or --duration");

@@ -25,8 +25,7 @@ void add_expect(CLI::App& cmd, std::string& target, const std::string& help) {
 void add_send(CLI::App& app, verb_table& verbs) {
   auto args = std::make_shared<send_args>();
   auto* cmd = app.add_subcommand("send", "Send each stdin line as one datagram to HOST PORT");
-  cmd->add_option("host", args->host, "Host name or address")->required()->type_name("HOST");
-  cmd->add_option("port", args->port, "Port")->required()->type_name("PORT");
+  core::add_host_port(*cmd, args->host, args->port);
   cmd->add_option("--message", args->message, "Send TEXT instead of reading stdin")->type_name("TEXT");
   cmd->add_option("--count", args->count, "Send the --message N times")->check(CLI::PositiveNumber)->default_str("1");
   core::add_duration_option(*cmd, "--interval", args->interval, "Pause between datagrams");
@@ -45,7 +44,6 @@ void add_send(CLI::App& app, verb_table& verbs) {
       "  nettool udp send 127.0.0.1 53 --message 'ping' --wait-reply 1s\n"
       "  seq 1000 | nettool udp send 127.0.0.1 9999 --interval 1ms\n");
   cmd->callback([args] {
-    if (!core::parse_port(args->port)) throw CLI::ValidationError("port", "'" + args->port + "' is not a port number (1-65535)");
     if (args->count != 1 && !args->message) throw CLI::ValidationError("--count", "repeats --message; give --message TEXT");
     if (args->message && args->binary) throw CLI::ValidationError("--binary", "applies to stdin, not to --message");
     if (!args->expect.empty() && !args->wait_reply) throw CLI::ValidationError("--expect", "matches replies: give --wait-reply DUR");

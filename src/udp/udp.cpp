@@ -117,6 +117,8 @@ awaitable<int> run_send(core::run_context& ctx, const send_args& args) {
   if (args.ttl) set_ttl(socket, *args.ttl);
   boost::system::error_code ec;
   socket.connect(to, ec);
+  if (ec == boost::system::errc::permission_denied && !args.broadcast)
+    throw core::error(core::errc::usage, "connect", where, "a broadcast address needs --broadcast");
   if (ec) throw core::error(ec, "connect", where);
   if (!args.wait_reply) {
     co_await send_all(ctx, socket, args, where);

@@ -47,6 +47,9 @@ void add_tls_server_options(CLI::App& app, tls_server_options& options);
 // servers --max-conns
 void add_listen_options(CLI::App& app, listen_options& options, bool stream = true);
 
+// HOST and PORT positionals of a client verb; PORT must be 1-65535.
+void add_host_port(CLI::App& app, std::string& host, std::string& port, bool required = true);
+
 // Typed options whose values use SPEC §1 syntax; a bad value is a usage
 // error naming the option.
 CLI::Option* add_duration_option(CLI::App& app, const std::string& name, duration& target, const std::string& help);
