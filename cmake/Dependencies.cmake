@@ -1,5 +1,7 @@
 # Every library comes from Debian 12's packages (scripts/install-deps.sh).
 find_package(Threads REQUIRED)
+# Static Boost libraries: fewer shared objects to load at every start.
+set(Boost_USE_STATIC_LIBS ON)
 find_package(Boost 1.81.0 EXACT REQUIRED COMPONENTS url json CONFIG)
 find_package(OpenSSL 3 REQUIRED)
 find_package(CLI11 CONFIG REQUIRED)

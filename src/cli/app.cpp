@@ -4,10 +4,11 @@
 #include "nettool/cli/run.hpp"
 #include "nettool/core/error.hpp"
 #include "nettool/core/log.hpp"
+#include "nettool/core/module.hpp"
 
 #include <CLI/CLI.hpp>
 #include <boost/version.hpp>
-#include <openssl/crypto.h>
+#include <openssl/opensslv.h>
 #include <spdlog/version.h>
 
 #include <csignal>
@@ -21,12 +22,7 @@ namespace {
 
 constexpr std::string_view version = "0.1.0";
 
-std::string self_path(const char* argv0) {
-  char buf[4096];
-  const auto n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n > 0) return std::string(buf, static_cast<std::size_t>(n));
-  return argv0;
-}
+std::string self_path(const char*) { return core::self_path(); }
 
 void print_usage(std::FILE* to) {
   std::string text =
@@ -52,7 +48,8 @@ void print_version() {
   fmt::print("nettool {}\n", version);
   fmt::print("  Boost {}.{}.{} (Asio, JSON, URL)\n", BOOST_VERSION / 100000, BOOST_VERSION / 100 % 1000,
              BOOST_VERSION % 100);
-  fmt::print("  {}\n", OpenSSL_version(OPENSSL_VERSION));
+  // From the headers: reading the library's own string would load it.
+  fmt::print("  {} (module nettool-tls.so, loaded for TLS only)\n", OPENSSL_VERSION_TEXT);
   fmt::print("  CLI11 {}, fmt {}.{}.{}, spdlog {}.{}.{}\n", CLI11_VERSION, FMT_VERSION / 10000, FMT_VERSION / 100 % 100,
              FMT_VERSION % 100, SPDLOG_VER_MAJOR, SPDLOG_VER_MINOR, SPDLOG_VER_PATCH);
   for (const auto& p : protocols())

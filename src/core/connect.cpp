@@ -240,7 +240,7 @@ awaitable<generic::socket> connect_via_proxy(const target& to, const connect_opt
   co_return socket;
 }
 
-awaitable<connection> connect_unchecked(const target& to, const connect_options& options, const ssl_context& tls) {
+awaitable<connection> connect_unchecked(const target& to, const connect_options& options, const tls_context_ptr& tls) {
   auto ex = co_await asio::this_coro::executor;
   if (!to.unix_path.empty()) {
     generic::socket socket(ex, generic(AF_UNIX, 0));
@@ -318,7 +318,7 @@ awaitable<std::vector<tcp::endpoint>> resolve(const std::string& host, std::uint
   co_return out;
 }
 
-awaitable<connection> connect(const target& to, const connect_options& options, const ssl_context& tls) {
+awaitable<connection> connect(const target& to, const connect_options& options, const tls_context_ptr& tls) {
   co_return co_await with_timeout(connect_unchecked(to, options, tls), options.connect_timeout, "connect",
                                   to.describe());
 }

@@ -8,8 +8,8 @@
 
 namespace nettool::tcp {
 
-core::ssl_context client_tls(const core::tls_client_options& tls) {
-  return tls.enabled ? core::make_client_context(tls) : core::ssl_context{};
+core::tls_context_ptr client_tls(const core::tls_client_options& tls) {
+  return tls.enabled ? core::make_client_context(tls) : core::tls_context_ptr{};
 }
 
 awaitable<int> run_connect(core::run_context& ctx, const connect_args& args) {

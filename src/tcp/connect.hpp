@@ -4,5 +4,5 @@
 
 namespace nettool::tcp {
 // The client TLS context for --tls and friends, or none.
-core::ssl_context client_tls(const core::tls_client_options& tls);
+core::tls_context_ptr client_tls(const core::tls_client_options& tls);
 }  // namespace nettool::tcp

@@ -147,3 +147,17 @@ TEST_CASE("retries reach a listener that appears later, without them the run exi
   CHECK(attempts >= 3);
   CHECK(previous_ceiling == Approx(400.0));
 }
+
+TEST_CASE("plain TCP never loads OpenSSL, TLS loads it through nettool-tls.so", "[tcp][tls][startup]") {
+  auto r = sh(R"sh(
+    $NT tcp listen 0 -k --echo --port-file port & wait_file port
+    LD_DEBUG=libs $NT tcp connect 127.0.0.1 $(cat port) --send x 2> plain.log > /dev/null
+    LD_DEBUG=libs $NT --version 2> version.log > /dev/null
+    echo "plain: $(grep -c -E 'calling init: .*lib(ssl|crypto)' plain.log) version: $(grep -c -E 'calling init: .*lib(ssl|crypto)' version.log)"
+    rm port; $NT tcp listen 0 -k --echo --tls --port-file port 2> /dev/null & wait_file port
+    LD_DEBUG=libs $NT tcp connect 127.0.0.1 $(cat port) --tls --insecure --send x 2> tls.log > /dev/null
+    echo "tls: $(grep -c -E 'calling init: .*nettool-tls.so' tls.log) $(grep -c -E 'calling init: .*libssl' tls.log)"
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "plain: 0 version: 0\ntls: 1 1\n");
+}

@@ -161,3 +161,47 @@ TEST_CASE("NETTOOL_* environment fallbacks, the command line wins", "[tcp][env]"
   REQUIRE(r.rc == 0);
   CHECK(r.out == "env=124\nbad-env=2\n");
 }
+
+TEST_CASE("max-conns 1 makes a second client wait until the first is done", "[tcp][server]") {
+  auto r = sh(R"sh(
+    $NT tcp listen 0 -k --max-conns 1 --port-file port --exec 'echo "served $NETTOOL_REMOTE_PORT"; sleep 1' & wait_file port
+    start=$(date +%s%N)
+    $NT tcp connect 127.0.0.1 $(cat port) --recv-only > one.txt & first=$!
+    $NT tcp connect 127.0.0.1 $(cat port) --recv-only > two.txt
+    wait $first
+    echo "ms=$(( ($(date +%s%N) - start) / 1000000 )) $(grep -c served one.txt two.txt | tr '\n' ' ')"
+  )sh");
+  REQUIRE(r.rc == 0);
+  const auto ms = std::stoi(r.out.substr(r.out.find("ms=") + 3));
+  CHECK(ms >= 1900);  // two one-second sessions, one after the other
+  CHECK(r.out.find("one.txt:1 two.txt:1") != std::string::npos);
+}
+
+TEST_CASE("SIGTERM stops a server within the 2 s grace even with an idle client connected", "[tcp][server]") {
+  auto r = sh(R"sh(
+    $NT tcp listen 0 -k --echo --port-file port -v 2> server.log & server=$!
+    wait_file port
+    $NT tcp connect 127.0.0.1 $(cat port) < <(sleep 30) > /dev/null & client=$!
+    wait_log server.log "connection from"
+    start=$(date +%s%N)
+    kill -TERM $server; wait $server; rc=$?
+    echo "rc=$rc ms=$(( ($(date +%s%N) - start) / 1000000 ))"
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out.find("rc=143 ") == 0);
+  const auto ms = std::stoi(r.out.substr(r.out.find("ms=") + 3));
+  CHECK(ms < 3000);
+}
+
+TEST_CASE("verbosity: -q hides the listening notice, -vvv adds a hexdump", "[tcp][log]") {
+  auto r = sh(R"sh(
+    $NT tcp listen 0 --echo --port-file port -q 2> quiet.log & wait_file port
+    echo hi | $NT tcp connect 127.0.0.1 $(cat port) -vvv 2> trace.log
+    wait
+    echo "quiet=$(wc -c < quiet.log)"
+    grep -c '^  > 00000000  68 69 0a ' trace.log
+    grep -c '^  < 00000000  68 69 0a ' trace.log
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "hi\nquiet=0\n1\n1\n");
+}

@@ -38,7 +38,7 @@ awaitable<std::vector<asio::ip::tcp::endpoint>> resolve(const std::string& host,
 
 // Connects (and shakes hands when `tls` is set), bounded by connect_timeout;
 // expiry is errc::timed_out in phase "connect".
-awaitable<connection> connect(const target& to, const connect_options& options, const ssl_context& tls);
+awaitable<connection> connect(const target& to, const connect_options& options, const tls_context_ptr& tls);
 
 // Validates option syntax before any socket opens; throws errc::usage.
 void validate(const connect_options& options);

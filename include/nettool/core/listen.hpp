@@ -59,7 +59,7 @@ using connection_handler = std::function<awaitable<void>(connection)>;
 struct serve_options {
   bool keep_open = false;
   std::size_t max_conns = 1024;
-  ssl_context tls;                                   // TLS server context, or empty
+  tls_context_ptr tls;                                   // TLS server context, or empty
   duration handshake_timeout = std::chrono::seconds(10);
 };
 

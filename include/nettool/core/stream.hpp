@@ -11,8 +11,6 @@
 #include <memory>
 #include <string>
 
-struct ssl_st;
-
 namespace nettool::core {
 
 class connection {
@@ -20,14 +18,14 @@ class connection {
   using socket_type = asio::generic::stream_protocol::socket;
 
   connection(socket_type socket, std::string peer);
-  connection(connection&&) noexcept;
-  connection& operator=(connection&&) noexcept;
+  connection(connection&&) noexcept = default;
+  connection& operator=(connection&&) noexcept = default;
   ~connection();
 
   // TLS on top of the connected socket. The client verifies `host` unless
   // the context was made insecure; SNI is sent for names, not addresses.
-  awaitable<void> tls_handshake_client(const ssl_context& ctx, const std::string& host);
-  awaitable<void> tls_handshake_server(const ssl_context& ctx);
+  awaitable<void> tls_handshake_client(const tls_context_ptr& ctx, const std::string& host);
+  awaitable<void> tls_handshake_server(const tls_context_ptr& ctx);
 
   // Returns 0 at the end of the peer's stream (FIN or TLS close_notify).
   awaitable<std::size_t> read_some(asio::mutable_buffer buffer);
@@ -39,20 +37,20 @@ class connection {
   socket_type& socket() noexcept { return socket_; }
   int native_handle() { return socket_.native_handle(); }
   const std::string& peer() const noexcept { return peer_; }
-  bool is_tls() const noexcept { return ssl_ != nullptr; }
+  bool is_tls() const noexcept { return tls_ != nullptr; }
   // "TLSv1.3 TLS_AES_256_GCM_SHA384" for -v.
   std::string tls_summary() const;
   std::uint64_t bytes_read() const noexcept { return bytes_read_; }
   std::uint64_t bytes_written() const noexcept { return bytes_written_; }
 
  private:
-  awaitable<void> wait_for(int ssl_error, const char* phase);
-  awaitable<void> tls_handshake(const char* phase);
-  [[noreturn]] void throw_tls(int ssl_error, const char* phase);
+  // Waits as a TLS step asks (want_read/want_write); throws its failure.
+  awaitable<void> wait_for(tls_status status);
+  awaitable<void> tls_handshake();
 
   socket_type socket_;
   std::string peer_;
-  ssl_st* ssl_ = nullptr;
+  std::unique_ptr<tls_session> tls_;
   std::uint64_t bytes_read_ = 0;
   std::uint64_t bytes_written_ = 0;
 };
