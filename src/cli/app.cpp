@@ -9,7 +9,6 @@
 #include <CLI/CLI.hpp>
 #include <boost/version.hpp>
 #include <openssl/opensslv.h>
-#include <spdlog/version.h>
 
 #include <csignal>
 #include <cstdio>
@@ -50,8 +49,8 @@ void print_version() {
              BOOST_VERSION % 100);
   // From the headers: reading the library's own string would load it.
   fmt::print("  {} (module nettool-tls.so, loaded for TLS only)\n", OPENSSL_VERSION_TEXT);
-  fmt::print("  CLI11 {}, fmt {}.{}.{}, spdlog {}.{}.{}\n", CLI11_VERSION, FMT_VERSION / 10000, FMT_VERSION / 100 % 100,
-             FMT_VERSION % 100, SPDLOG_VER_MAJOR, SPDLOG_VER_MINOR, SPDLOG_VER_PATCH);
+  fmt::print("  CLI11 {}, fmt {}.{}.{}\n", CLI11_VERSION, FMT_VERSION / 10000, FMT_VERSION / 100 % 100,
+             FMT_VERSION % 100);
   for (const auto& p : protocols())
     fmt::print("  {}: {}\n", p.name, p.builtin ? "built in" : fmt::format("module nettool-{}.so, loaded on use", p.module));
 }

@@ -1,38 +1,34 @@
 #include "nettool/core/log.hpp"
 
-#include <spdlog/sinks/stdout_sinks.h>
-
 #include <cctype>
+#include <cerrno>
 #include <string>
+#include <unistd.h>
 
 namespace nettool::core::log {
 namespace {
 int current_verbosity = 0;
 }
 
-void init(int level) {
-  current_verbosity = level;
-  // spdlog's default logger writes to stdout, which carries payload only.
-  static auto logger = [] {
-    auto l = std::make_shared<spdlog::logger>("nettool", std::make_shared<spdlog::sinks::stderr_sink_st>());
-    l->set_pattern("%v");
-    spdlog::set_default_logger(l);
-    return l;
-  }();
-  spdlog::level::level_enum lvl = spdlog::level::warn;
-  if (level < 0) lvl = spdlog::level::err;
-  else if (level == 1) lvl = spdlog::level::info;
-  else if (level == 2) lvl = spdlog::level::debug;
-  else if (level >= 3) lvl = spdlog::level::trace;
-  logger->set_level(lvl);
-  logger->flush_on(spdlog::level::trace);
-}
+void init(int verbosity_level) { current_verbosity = verbosity_level; }
 
 int verbosity() { return current_verbosity; }
 
+void write_line(std::string_view text) {
+  std::string line;
+  line.reserve(text.size() + 10);
+  line.append("nettool: ").append(text).push_back('\n');
+  std::string_view rest = line;
+  while (!rest.empty()) {
+    const auto n = ::write(2, rest.data(), rest.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // stderr gone: nothing else to tell
+    rest.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
 void hexdump(char direction, std::string_view who, std::span<const unsigned char> bytes) {
-  if (!tracing()) return;
-  std::string out = fmt::format("nettool: {} {} {} bytes", direction, who, bytes.size());
+  std::string out = fmt::format("{} {} {} bytes", direction, who, bytes.size());
   for (std::size_t off = 0; off < bytes.size(); off += 16) {
     fmt::format_to(std::back_inserter(out), "\n  {} {:08x}  ", direction, off);
     std::string ascii;
@@ -48,7 +44,7 @@ void hexdump(char direction, std::string_view who, std::span<const unsigned char
     }
     out += " |" + ascii + "|";
   }
-  spdlog::trace(out);
+  write_line(out);
 }
 
 }  // namespace nettool::core::log
