@@ -112,7 +112,7 @@ int list_verbs(const std::string& self) {
   for (const auto& p : protocols()) {
     CLI::App app;
     core::verb_table verbs;
-    load(p, self).configure(app, verbs);
+    load(p, self).configure(app, verbs, {});
     for (const auto& v : verbs.verbs()) fmt::print("{} {}\n", p.name, v.command->get_name());
   }
   return 0;
@@ -150,7 +150,7 @@ int main(int argc, char** argv) {
     CLI::App app(entry->summary, fmt::format("nettool {}", entry->name));
     app.require_subcommand(1);
     core::verb_table verbs;
-    descriptor.configure(app, verbs);
+    descriptor.configure(app, verbs, args.size() > 1 ? args[1] : std::string_view{});
     core::add_environment_fallbacks(app);
     // `-- CMD...` is the verb's command to run, not arguments for CLI11.
     int parsed_argc = argc;

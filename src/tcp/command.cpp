@@ -5,6 +5,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+
 namespace nettool::tcp {
 namespace {
 
@@ -182,12 +184,18 @@ void add_bench(CLI::App& app, verb_table& verbs) {
   verbs.add(cmd, args->common, [args](core::run_context& ctx) { return run_bench(ctx, *args); });
 }
 
-void configure(CLI::App& app, verb_table& verbs) {
-  add_connect(app, verbs);
-  add_listen(app, verbs);
-  add_scan(app, verbs);
-  add_wait(app, verbs);
-  add_bench(app, verbs);
+void configure(CLI::App& app, verb_table& verbs, std::string_view only) {
+  using adder = void (*)(CLI::App&, verb_table&);
+  static constexpr std::pair<std::string_view, adder> table[] = {
+      {"connect", &add_connect},
+      {"listen", &add_listen},
+      {"scan", &add_scan},
+      {"wait", &add_wait},
+      {"bench", &add_bench},
+  };
+  const bool known = std::any_of(std::begin(table), std::end(table), [&](const auto& v) { return v.first == only; });
+  for (const auto& [name, add] : table)
+    if (!known || name == only) add(app, verbs);
 }
 
 constexpr core::protocol_descriptor descriptor{"tcp", "TCP and Unix stream sockets", &configure};

@@ -6,6 +6,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+
 namespace nettool::udp {
 namespace {
 
@@ -77,9 +79,15 @@ void add_listen(CLI::App& app, verb_table& verbs) {
   verbs.add(cmd, args->common, [args](core::run_context& ctx) { return run_listen(ctx, *args); });
 }
 
-void configure(CLI::App& app, verb_table& verbs) {
-  add_send(app, verbs);
-  add_listen(app, verbs);
+void configure(CLI::App& app, verb_table& verbs, std::string_view only) {
+  using adder = void (*)(CLI::App&, verb_table&);
+  static constexpr std::pair<std::string_view, adder> table[] = {
+      {"send", &add_send},
+      {"listen", &add_listen},
+  };
+  const bool known = std::any_of(std::begin(table), std::end(table), [&](const auto& v) { return v.first == only; });
+  for (const auto& [name, add] : table)
+    if (!known || name == only) add(app, verbs);
 }
 
 constexpr core::protocol_descriptor descriptor{"udp", "UDP datagrams", &configure};

@@ -7,7 +7,7 @@ namespace {
 
 nettool::core::common_options common;
 
-void configure(CLI::App& app, nettool::core::verb_table& verbs) {
+void configure(CLI::App& app, nettool::core::verb_table& verbs, std::string_view) {
   auto* cmd = app.add_subcommand("hello", "Say hello from a module");
   verbs.add(cmd, common, [](nettool::core::run_context&) -> nettool::core::awaitable<int> { co_return 42; });
 }

@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace nettool::core {
@@ -39,7 +40,9 @@ class verb_table {
 struct protocol_descriptor {
   const char* name;
   const char* summary;
-  void (*configure)(CLI::App& app, verb_table& verbs);
+  // Adds the protocol's verbs to `app`; only the verb named `only` when it
+  // is one of them (building CLI11 options is a measurable part of start-up).
+  void (*configure)(CLI::App& app, verb_table& verbs, std::string_view only);
 };
 
 }  // namespace nettool::core

@@ -35,7 +35,7 @@ TEST_CASE("a module protocol is dlopen'ed from the module directory on first use
   CHECK(std::string(descriptor.name) == "demo");
   CLI::App app;
   core::verb_table verbs;
-  descriptor.configure(app, verbs);
+  descriptor.configure(app, verbs, {});
   REQUIRE(verbs.verbs().size() == 1);
   CHECK(verbs.verbs().front().command->get_name() == "hello");
   core::common_options common;
