@@ -21,7 +21,6 @@ namespace {
 
 constexpr std::string_view version = "0.1.0";
 
-std::string self_path(const char*) { return core::self_path(); }
 
 void print_usage(std::FILE* to) {
   std::string text =
@@ -138,7 +137,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   try {
-    if (first == "--list-verbs") return list_verbs(self_path(argv[0]));
+    if (first == "--list-verbs") return list_verbs(core::self_path());
     const auto* entry = find_protocol(first);
     if (!entry) {
       std::string names;
@@ -146,7 +145,7 @@ int main(int argc, char** argv) {
       core::log::error("unknown protocol '{}' (one of: {}); see nettool --help", first, names);
       return core::to_int(core::exit_code::usage);
     }
-    const auto& descriptor = load(*entry, self_path(argv[0]));
+    const auto& descriptor = load(*entry, core::self_path());
     CLI::App app(entry->summary, fmt::format("nettool {}", entry->name));
     app.require_subcommand(1);
     core::verb_table verbs;

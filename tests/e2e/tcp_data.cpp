@@ -8,36 +8,33 @@ using nettool::test::sh;
 
 TEST_CASE("256 MiB both ways at once between connect and listen arrive intact", "[tcp][integrity]") {
   auto r = sh(R"sh(
-    head -c 256M /dev/urandom > a.bin; head -c 256M /dev/urandom > b.bin
+    two_random_files 256M
     $NT tcp listen 0 --port-file port < b.bin > got-a.bin & server=$!
     wait_file port
     $NT tcp connect 127.0.0.1 $(cat port) < a.bin > got-b.bin || exit 20
     wait $server || exit 21
-    [ "$(sha a.bin)" = "$(sha got-a.bin)" ] || exit 22
-    [ "$(sha b.bin)" = "$(sha got-b.bin)" ] || exit 23
+    same_both_ways || exit 22
   )sh", 300);
   CHECK(r.rc == 0);
 }
 
 TEST_CASE("256 MiB both ways with socat and with nc as the other end", "[tcp][integrity]") {
   auto r = sh(R"sh(
-    head -c 256M /dev/urandom > a.bin; head -c 256M /dev/urandom > b.bin
+    two_random_files 256M
     # socat listens, nettool connects; -t: socat waits for our half after its EOF
     port=$(free_port)
     socat -t 60 TCP-LISTEN:$port,bind=127.0.0.1 STDIO < b.bin > got-a.bin & peer=$!
     wait_listen $port
     $NT tcp connect 127.0.0.1 $port < a.bin > got-b.bin || exit 20
     wait $peer || exit 21
-    [ "$(sha a.bin)" = "$(sha got-a.bin)" ] || exit 22
-    [ "$(sha b.bin)" = "$(sha got-b.bin)" ] || exit 23
+    same_both_ways || exit 22
     # nettool listens, nc connects (-N: half-close at its stdin EOF)
     rm -f got-a.bin got-b.bin port
     $NT tcp listen 0 --port-file port < b.bin > got-a.bin & server=$!
     wait_file port
     nc -N 127.0.0.1 $(cat port) < a.bin > got-b.bin || exit 30
     wait $server || exit 31
-    [ "$(sha a.bin)" = "$(sha got-a.bin)" ] || exit 32
-    [ "$(sha b.bin)" = "$(sha got-b.bin)" ] || exit 33
+    same_both_ways || exit 32
   )sh", 300);
   CHECK(r.rc == 0);
 }
@@ -45,13 +42,12 @@ TEST_CASE("256 MiB both ways with socat and with nc as the other end", "[tcp][in
 TEST_CASE("256 MiB both ways over TLS", "[tcp][integrity][tls]") {
   auto r = sh(R"sh(
     make_ca
-    head -c 256M /dev/urandom > a.bin; head -c 256M /dev/urandom > b.bin
+    two_random_files 256M
     $NT tcp listen 0 --port-file port --tls --cert server.pem --key server.key < b.bin > got-a.bin & server=$!
     wait_file port
     $NT tcp connect --tls --cacert ca.pem localhost $(cat port) < a.bin > got-b.bin || exit 20
     wait $server || exit 21
-    [ "$(sha a.bin)" = "$(sha got-a.bin)" ] || exit 22
-    [ "$(sha b.bin)" = "$(sha got-b.bin)" ] || exit 23
+    same_both_ways || exit 22
   )sh", 300);
   CHECK(r.rc == 0);
 }

@@ -80,3 +80,17 @@ wait_log() {
   echo "wait_log: '$2' x${3:-1} never appeared in $1" >&2
   return 1
 }
+
+# two_random_files SIZE: a.bin and b.bin, SIZE random bytes each, for
+# transfers in both directions at once.
+two_random_files() {
+  head -c "$1" /dev/urandom > a.bin
+  head -c "$1" /dev/urandom > b.bin
+}
+
+# same_both_ways: what each side sent (a.bin, b.bin) is what the other got
+# (got-a.bin, got-b.bin).
+same_both_ways() {
+  [ "$(sha a.bin)" = "$(sha got-a.bin)" ] || { echo "a.bin arrived changed" >&2; return 1; }
+  [ "$(sha b.bin)" = "$(sha got-b.bin)" ] || { echo "b.bin arrived changed" >&2; return 1; }
+}
