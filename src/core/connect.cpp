@@ -49,6 +49,13 @@ std::optional<pin> parse_pin(std::string_view text) {
   return p;
 }
 
+bool is_localhost(std::string_view host) {
+  auto lower = [](std::string_view a, std::string_view b) { return strncasecmp(a.data(), b.data(), b.size()) == 0; };
+  if (!host.empty() && host.back() == '.') host.remove_suffix(1);
+  return (host.size() == 9 && lower(host, "localhost")) ||
+         (host.size() > 10 && lower(host.substr(host.size() - 10), ".localhost"));
+}
+
 std::string endpoint_text(const tcp::endpoint& ep) {
   const auto a = ep.address();
   return a.is_v6() ? fmt::format("[{}]:{}", a.to_string(), ep.port()) : fmt::format("{}:{}", a.to_string(), ep.port());
@@ -293,6 +300,13 @@ awaitable<std::vector<tcp::endpoint>> resolve(const std::string& host, std::uint
       log::debug("{} pinned by --resolve", host);
       co_return out;
     }
+  }
+  if (is_localhost(host)) {
+    // RFC 6761: localhost is this machine; like curl, no resolver and no
+    // /etc/hosts entry needed (a minimal container may have neither).
+    if (options.family != AF_INET6) out.emplace_back(asio::ip::address_v4::loopback(), port);
+    if (options.family != AF_INET) out.emplace_back(asio::ip::address_v6::loopback(), port);
+    co_return out;
   }
   boost::system::error_code ec;
   auto literal = asio::ip::make_address(host, ec);

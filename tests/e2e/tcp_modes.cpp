@@ -116,7 +116,7 @@ TEST_CASE("through SOCKS5 (microsocks) and HTTP CONNECT (tinyproxy) proxies", "[
     printf 'Port %s\nListen 127.0.0.1\nAllow 127.0.0.1\nMaxClients 10\nLogLevel Critical\n' $http > tinyproxy.conf
     tinyproxy -d -c tinyproxy.conf > /dev/null 2>&1 & wait_listen $http
     echo via-socks5 | $NT tcp connect localhost $(cat port) --eof ignore --proxy socks5://127.0.0.1:$socks
-    echo via-socks5h | $NT tcp connect localhost $(cat port) --eof ignore --proxy socks5h://127.0.0.1:$socks
+    echo via-socks5h | $NT tcp connect 127.0.0.1 $(cat port) --eof ignore --proxy socks5h://127.0.0.1:$socks
     echo via-http | $NT tcp connect 127.0.0.1 $(cat port) --eof ignore --proxy http://127.0.0.1:$http
     closed=$(free_port)
     echo x | $NT tcp connect 127.0.0.1 $closed --proxy socks5://127.0.0.1:$socks; echo "socks-refused=$?"

@@ -93,6 +93,8 @@ TEST_CASE("multicast and broadcast inside a private network namespace", "[udp][m
     ns=nt-mc-$$
     ip netns add $ns || exit 31
     trap 'cleanup; ip netns del '$ns EXIT
+    # A chroot (tools/fresh-debian.sh) cannot enter namespaces: say so.
+    ip netns exec $ns true 2>/dev/null || { echo "ip netns exec does not work here"; exit 77; }
     ip -n $ns link set lo up; ip -n $ns link set lo multicast on; ip -n $ns route add 224.0.0.0/4 dev lo
     in_ns() { ip netns exec $ns "$@"; }
     in_ns $NT udp listen 0 --multicast 239.1.2.3 --bind 127.0.0.1 --port-file port --count 1 > group.txt & server=$!
@@ -105,6 +107,10 @@ TEST_CASE("multicast and broadcast inside a private network namespace", "[udp][m
     in_ns $NT udp send 127.255.255.255 $(cat bport) --broadcast --message hello-all
     wait $server; echo "broadcast=$? $(cat all.txt)"
   )sh");
+  if (r.rc == 77) {
+    WARN("skipped: " << r.out);
+    return;
+  }
   REQUIRE(r.rc == 0);
   CHECK(r.out == "group=0 hello-group\nno-flag=2\nbroadcast=0 hello-all\n");
   CHECK(r.err.find("a broadcast address needs --broadcast") != std::string::npos);
