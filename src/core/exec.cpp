@@ -1,5 +1,6 @@
 #include "nettool/core/exec.hpp"
 
+#include "nettool/core/buffer.hpp"
 #include "nettool/core/log.hpp"
 #include "nettool/core/parse.hpp"
 
@@ -7,17 +8,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <vector>
-
 namespace nettool::core {
 namespace {
 
 awaitable<void> copy(connection& from, connection& to) {
-  std::vector<char> buffer(64 * 1024);
+  io_buffer buffer(64 * 1024);
   for (;;) {
-    const auto n = co_await from.read_some(asio::buffer(buffer));
+    const auto n = co_await from.read_some(buffer.space());
     if (n == 0) break;
-    co_await to.write(asio::buffer(buffer.data(), n));
+    co_await to.write(buffer.first(n));
   }
   co_await to.shutdown_send();
 }

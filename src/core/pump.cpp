@@ -1,8 +1,7 @@
 #include "nettool/core/pump.hpp"
 
+#include "nettool/core/buffer.hpp"
 #include "nettool/core/log.hpp"
-
-#include <vector>
 
 namespace nettool::core {
 namespace {
@@ -20,16 +19,16 @@ class pump_run {
 
   awaitable<void> upstream() {
     if (!options_.send) co_return;  // --recv-only: never read stdin, never half-close
-    std::vector<char> buffer(buffer_size);
+    io_buffer buffer(buffer_size);
     std::string converted;
     for (;;) {
-      const auto n = co_await in_.read_some(asio::buffer(buffer));
+      const auto n = co_await in_.read_some(buffer.space());
       if (n == 0) break;
       touched_ = clock::now();
       if (options_.crlf) {
         co_await conn_.write(asio::buffer(to_crlf(buffer.data(), n, converted)));
       } else {
-        co_await conn_.write(asio::buffer(buffer.data(), n));
+        co_await conn_.write(buffer.first(n));
       }
       touched_ = clock::now();
     }
@@ -38,9 +37,9 @@ class pump_run {
   }
 
   awaitable<void> downstream() {
-    std::vector<char> buffer(buffer_size);
+    io_buffer buffer(buffer_size);
     for (;;) {
-      const auto n = co_await conn_.read_some(asio::buffer(buffer));
+      const auto n = co_await conn_.read_some(buffer.space());
       if (n == 0) break;
       touched_ = clock::now();
       if (options_.receive) out_.write(buffer.data(), n);

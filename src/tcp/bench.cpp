@@ -4,6 +4,7 @@
 
 #include "connect.hpp"
 
+#include "nettool/core/buffer.hpp"
 #include "nettool/core/log.hpp"
 
 #include <vector>
@@ -25,8 +26,8 @@ void count_error(shared_run& run, const core::error& e) {
 }
 
 awaitable<void> drain(connection& conn, std::uint64_t& received) {
-  std::vector<char> buffer(256 * 1024);
-  while (const auto n = co_await conn.read_some(asio::buffer(buffer))) received += n;
+  core::io_buffer buffer(256 * 1024);
+  while (const auto n = co_await conn.read_some(buffer.space())) received += n;
 }
 
 awaitable<void> send_bulk(connection& conn, std::uint64_t bytes, std::optional<clock::time_point> until,

@@ -3,11 +3,11 @@
 
 #include "exec.hpp"
 
+#include "nettool/core/buffer.hpp"
 #include "nettool/core/hub.hpp"
 #include "nettool/core/log.hpp"
 
 #include <chrono>
-#include <vector>
 
 namespace nettool::tcp {
 namespace {
@@ -21,19 +21,19 @@ awaitable<void> maybe_idle(awaitable<void> work, const clock::time_point& touche
 }
 
 awaitable<void> echo_loop(connection& conn, clock::time_point& touched) {
-  std::vector<char> buffer(64 * 1024);
+  core::io_buffer buffer(64 * 1024);
   for (;;) {
-    const auto n = co_await conn.read_some(asio::buffer(buffer));
+    const auto n = co_await conn.read_some(buffer.space());
     touched = clock::now();
     if (n == 0) break;
-    co_await conn.write(asio::buffer(buffer.data(), n));
+    co_await conn.write(buffer.first(n));
   }
   co_await conn.shutdown_send();
 }
 
 awaitable<void> discard_loop(connection& conn, clock::time_point& touched) {
-  std::vector<char> buffer(256 * 1024);
-  while (co_await conn.read_some(asio::buffer(buffer)) > 0) touched = clock::now();
+  core::io_buffer buffer(256 * 1024);
+  while (co_await conn.read_some(buffer.space()) > 0) touched = clock::now();
   co_await conn.shutdown_send();
 }
 
@@ -87,10 +87,10 @@ class chat_lines {
 };
 
 awaitable<void> hub_reader(connection& conn, core::hub& hub, core::hub::member_ptr me, bool chat) {
-  std::vector<char> buffer(64 * 1024);
+  core::io_buffer buffer(64 * 1024);
   chat_lines lines(me->id);
   for (;;) {
-    const auto n = co_await conn.read_some(asio::buffer(buffer));
+    const auto n = co_await conn.read_some(buffer.space());
     if (n == 0) break;
     if (me->closed) break;  // dropped for not reading
     std::string data(buffer.data(), n);
@@ -133,9 +133,9 @@ awaitable<void> serve_console_client(connection conn, core::run_context& ctx, st
   auto& hub = *shared;
   auto me = hub.join();
   auto reader = [](connection& c, core::output& out, core::hub& h, core::hub::member_ptr m) -> awaitable<void> {
-    std::vector<char> buffer(64 * 1024);
+    core::io_buffer buffer(64 * 1024);
     for (;;) {
-      const auto n = co_await c.read_some(asio::buffer(buffer));
+      const auto n = co_await c.read_some(buffer.space());
       if (n == 0) break;
       out.write(buffer.data(), n);
     }
@@ -152,9 +152,9 @@ awaitable<void> serve_console_client(connection conn, core::run_context& ctx, st
 awaitable<void> stdin_to_hub(core::run_context& ctx, std::shared_ptr<core::hub> shared) {
   auto& hub = *shared;
   core::stdin_reader in(ctx.executor());
-  std::vector<char> buffer(64 * 1024);
+  core::io_buffer buffer(64 * 1024);
   for (;;) {
-    const auto n = co_await in.read_some(asio::buffer(buffer));
+    const auto n = co_await in.read_some(buffer.space());
     if (n == 0) break;
     co_await hub.publish(nullptr, std::string(buffer.data(), n));
   }

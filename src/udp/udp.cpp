@@ -1,6 +1,7 @@
 // udp send and udp listen.
 #include "udp.hpp"
 
+#include "nettool/core/buffer.hpp"
 #include "nettool/core/expect.hpp"
 #include "nettool/core/framing.hpp"
 #include "nettool/core/log.hpp"
@@ -35,9 +36,9 @@ awaitable<void> send_one(asio_udp::socket& socket, std::string_view data, const 
 // unreachable" surfaces as ECONNREFUSED and is only logged.
 awaitable<void> receive_replies(core::run_context& ctx, asio_udp::socket& socket, const std::string& where, bool binary,
                                 core::expectation* expect, bool& matched) {
-  std::string buffer(65536, '\0');
+  core::io_buffer buffer(65536);
   for (;;) {
-    auto [ec, n] = co_await socket.async_receive(asio::buffer(buffer), asio::as_tuple(asio::use_awaitable));
+    auto [ec, n] = co_await socket.async_receive(buffer.space(), asio::as_tuple(asio::use_awaitable));
     if (ec == asio::error::operation_aborted) co_await core::throw_if_cancelled();
     if (ec == asio::error::connection_refused) {
       core::log::info("{}: port unreachable", where);
@@ -186,11 +187,11 @@ asio_udp::socket open_listener(core::run_context& ctx, const listen_args& args, 
 // sender is not outrun by a syscall per datagram.
 awaitable<void> receive_loop(core::run_context& ctx, asio_udp::socket& socket, const listen_args& args, std::size_t& received,
                              core::expectation* expect, bool& matched) {
-  std::string buffer(65536, '\0');
+  core::io_buffer buffer(65536);
   asio_udp::endpoint from;
   socket.non_blocking(true);
   while (!args.count || received < *args.count) {
-    auto [ec, n] = co_await socket.async_receive_from(asio::buffer(buffer), from, asio::as_tuple(asio::use_awaitable));
+    auto [ec, n] = co_await socket.async_receive_from(buffer.space(), from, asio::as_tuple(asio::use_awaitable));
     for (;;) {
       if (ec == asio::error::operation_aborted) co_await core::throw_if_cancelled();
       if (ec == asio::error::would_block) break;
@@ -216,7 +217,7 @@ awaitable<void> receive_loop(core::run_context& ctx, asio_udp::socket& socket, c
         core::log::debug("receive: {}", ec.message());
       }
       if (args.count && received >= *args.count) break;
-      n = socket.receive_from(asio::buffer(buffer), from, 0, ec);
+      n = socket.receive_from(buffer.space(), from, 0, ec);
     }
     ctx.out().flush();
   }

@@ -32,7 +32,9 @@ using transient_predicate = std::function<bool(const error&)>;
 template <class T, class Attempt>
 awaitable<T> with_retries(const retry_policy& policy, Attempt attempt,
                           transient_predicate transient = [](const error& e) { return is_transient(e); }) {
-  std::mt19937_64 rng{std::random_device{}()};
+  // Seeded on the first failure only: std::random_device opens a device,
+  // which a run that succeeds at once should not pay for.
+  std::optional<std::mt19937_64> rng;
   for (int n = 0;; ++n) {
     std::optional<error> failed;
     try {
@@ -41,7 +43,8 @@ awaitable<T> with_retries(const retry_policy& policy, Attempt attempt,
       if (n >= policy.retries || !transient(e)) throw;
       failed = e;
     }
-    const auto delay = backoff_delay(policy, n + 1, failed->retry_after(), rng);
+    if (!rng) rng.emplace(std::random_device{}());
+    const auto delay = backoff_delay(policy, n + 1, failed->retry_after(), *rng);
     log::info("attempt {}/{} failed: {}; retrying in {} (backoff up to {})", n + 1, policy.retries + 1,
               failed->describe(), format_duration(delay), format_duration(backoff_ceiling(policy, n + 1)));
     co_await sleep_for(delay);
