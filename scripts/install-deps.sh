@@ -9,7 +9,7 @@ build_pkgs=(
   libssl-dev libcli11-dev libfmt-dev catch2
 )
 peer_pkgs=(
-  curl socat netcat-openbsd ncat openssl iperf3 microsocks tinyproxy
+  curl socat netcat-openbsd ncat openssl iperf3 microsocks tinyproxy nginx-light wrk
   iproute2 procps time hyperfine python3
 )
 

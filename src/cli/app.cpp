@@ -19,7 +19,7 @@
 namespace nettool::cli {
 namespace {
 
-constexpr std::string_view version = "0.1.0";
+constexpr std::string_view version = NETTOOL_VERSION;
 
 
 void print_usage(std::FILE* to) {

@@ -13,6 +13,9 @@ const core::protocol_descriptor* describe();
 namespace nettool::udp {
 const core::protocol_descriptor* describe();
 }
+namespace nettool::http {
+const core::protocol_descriptor* describe();
+}
 
 namespace nettool::cli {
 namespace {
@@ -21,6 +24,7 @@ namespace {
 constexpr std::array table{
     protocol_entry{"tcp", "TCP and Unix stream sockets: connect, listen, scan, wait, bench", &tcp::describe, nullptr},
     protocol_entry{"udp", "UDP datagrams: send, listen", &udp::describe, nullptr},
+    protocol_entry{"http", "HTTP/1.1 client: get, head, delete, options, post, put, patch", &http::describe, nullptr},
 };
 
 }  // namespace

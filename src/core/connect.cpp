@@ -90,6 +90,7 @@ awaitable<void> bind_source(generic::socket& socket, const tcp::endpoint& to, co
 awaitable<generic::socket> connect_tcp(const std::string& host, std::uint16_t port, const connect_options& options) {
   auto ex = co_await asio::this_coro::executor;
   const auto endpoints = co_await resolve(host, port, options);
+  if (options.timing) options.timing->resolved = std::chrono::steady_clock::now();
   error last(errc::connect_failed, "connect", fmt::format("{}:{}", host, port));
   for (const auto& ep : endpoints) {
     generic::socket socket(ex, generic(ep.protocol().family(), IPPROTO_TCP));
@@ -247,16 +248,26 @@ awaitable<generic::socket> connect_via_proxy(const target& to, const connect_opt
   co_return socket;
 }
 
+void mark(std::chrono::steady_clock::time_point connect_timing::*step, const connect_options& options) {
+  if (options.timing) options.timing->*step = std::chrono::steady_clock::now();
+}
+
 awaitable<connection> connect_unchecked(const target& to, const connect_options& options, const tls_context_ptr& tls) {
   auto ex = co_await asio::this_coro::executor;
+  if (options.timing) *options.timing = {std::chrono::steady_clock::now(), {}, {}, {}};
+  mark(&connect_timing::resolved, options);
   if (!to.unix_path.empty()) {
     generic::socket socket(ex, generic(AF_UNIX, 0));
     auto [ec] = co_await socket.async_connect(generic::endpoint(asio::local::stream_protocol::endpoint(to.unix_path)),
                                               asio::as_tuple(asio::use_awaitable));
     if (ec) throw error(ec, "connect", to.unix_path);
     log::info("connected to {}", to.unix_path);
+    mark(&connect_timing::connected, options);
     connection conn(std::move(socket), to.unix_path);
-    if (tls) co_await conn.tls_handshake_client(tls, options.servername.empty() ? "localhost" : options.servername);
+    if (tls) {
+      co_await conn.tls_handshake_client(tls, options.servername.empty() ? "localhost" : options.servername);
+      mark(&connect_timing::tls_done, options);
+    }
     co_return conn;
   }
   // No co_await inside ?: — g++ 12 destroys such temporaries twice.
@@ -264,8 +275,12 @@ awaitable<connection> connect_unchecked(const target& to, const connect_options&
   if (options.proxy.empty()) socket.emplace(co_await connect_tcp(to.host, to.port, options));
   else socket.emplace(co_await connect_via_proxy(to, options));
   set_options(*socket, options);
+  mark(&connect_timing::connected, options);
   connection conn(std::move(*socket), authority(to.host, to.port));
-  if (tls) co_await conn.tls_handshake_client(tls, options.servername.empty() ? to.host : options.servername);
+  if (tls) {
+    co_await conn.tls_handshake_client(tls, options.servername.empty() ? to.host : options.servername);
+    mark(&connect_timing::tls_done, options);
+  }
   co_return conn;
 }
 

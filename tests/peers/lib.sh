@@ -94,3 +94,40 @@ same_both_ways() {
   [ "$(sha a.bin)" = "$(sha got-a.bin)" ] || { echo "a.bin arrived changed" >&2; return 1; }
   [ "$(sha b.bin)" = "$(sha got-b.bin)" ] || { echo "b.bin arrived changed" >&2; return 1; }
 }
+
+# start_nginx ROOT [DIRECTIVES] [LISTEN_FLAGS]: nginx (one process, config
+# and logs in the current directory) serving ROOT on a free port, which it
+# sets in NGINX_PORT; DIRECTIVES go into the server block (certificates,
+# redirects, gzip…), LISTEN_FLAGS after its listen address (ssl).
+start_nginx() {
+  NGINX_PORT=$(free_port)
+  mkdir -p nginx-tmp
+  cat > nginx.conf <<EOF
+daemon off;
+master_process off;
+pid $PWD/nginx.pid;
+error_log $PWD/nginx-error.log warn;
+events { worker_connections 1024; }
+http {
+  include /etc/nginx/mime.types;
+  access_log $PWD/nginx-access.log;
+  client_body_temp_path $PWD/nginx-tmp/body;
+  proxy_temp_path $PWD/nginx-tmp/proxy;
+  fastcgi_temp_path $PWD/nginx-tmp/fastcgi;
+  uwsgi_temp_path $PWD/nginx-tmp/uwsgi;
+  scgi_temp_path $PWD/nginx-tmp/scgi;
+  server {
+    listen 127.0.0.1:$NGINX_PORT ${3:-};
+    root $1;
+    ${2:-}
+  }
+}
+EOF
+  nginx -p "$PWD" -c "$PWD/nginx.conf" -e "$PWD/nginx-error.log" & wait_listen "$NGINX_PORT"
+}
+
+# start_http_peer: tests/peers/http_peer.py on a free port, set in HTTP_PEER.
+start_http_peer() {
+  $PY "$PEERS/http_peer.py" http-peer.port 2> http-peer.log & wait_file http-peer.port
+  HTTP_PEER=$(cat http-peer.port)
+}

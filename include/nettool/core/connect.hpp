@@ -14,6 +14,12 @@
 
 namespace nettool::core {
 
+// When each step of a connect ended, for --timing (curl's -w time_*):
+// unset steps (a pinned address, no TLS) stay at their start.
+struct connect_timing {
+  std::chrono::steady_clock::time_point start, resolved, connected, tls_done;
+};
+
 struct connect_options {
   int family = 0;  // 0, AF_INET or AF_INET6
   std::vector<std::string> resolve;  // HOST:PORT:ADDR[,ADDR…]
@@ -23,6 +29,7 @@ struct connect_options {
   bool nodelay = false;
   bool keepalive = false;
   duration connect_timeout = std::chrono::seconds(10);
+  connect_timing* timing = nullptr;  // filled in when set
 };
 
 struct target {

@@ -39,8 +39,9 @@ void add_timeout_options(CLI::App& app, timeout_options& options, bool idle = tr
 // -4/-6, --resolve, --proxy, --source, --nodelay, --keepalive
 void add_connect_options(CLI::App& app, connect_options& options);
 void add_family_options(CLI::App& app, int& family);
-// --tls, --cacert, --insecure, --cert, --key, --servername
-void add_tls_client_options(CLI::App& app, tls_client_options& options);
+// --tls, --cacert, --insecure, --cert, --key, --servername; without --tls
+// for URL schemes that say it (https://, wss://).
+void add_tls_client_options(CLI::App& app, tls_client_options& options, bool tls_flag = true);
 // --tls, --cert, --key, --client-ca
 void add_tls_server_options(CLI::App& app, tls_server_options& options);
 // --bind, -p/--port and a positional PORT, --port-file, and for stream

@@ -1,0 +1,105 @@
+// The HTTP/1.1 client engine shared by http, ws and xmlrpc: requests over the
+// core's connections (so proxies, Unix sockets, TLS and timeouts behave as in
+// every protocol), responses parsed by Beast and read in pieces so a body of
+// any size streams through bounded memory, connections kept alive per origin.
+#pragma once
+
+#include "nettool/core/connect.hpp"
+#include "nettool/core/stream.hpp"
+
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/fields.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/verb.hpp>
+#include <boost/url/url.hpp>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace nettool::http {
+
+namespace beast = boost::beast;
+namespace urls = boost::urls;
+using core::awaitable;
+
+// Where a request body comes from: bytes in memory, or a file streamed with
+// its size as Content-Length.
+struct body_source {
+  std::string bytes;
+  std::string file;
+  bool empty() const noexcept { return bytes.empty() && file.empty(); }
+};
+
+struct request {
+  beast::http::verb method = beast::http::verb::get;
+  urls::url url;
+  // Sent as given after the defaults (Host, User-Agent, Accept, the body's
+  // length), replacing a default of the same name; an empty value removes it.
+  beast::http::fields headers;
+  body_source body;
+};
+
+struct response_head {
+  unsigned status = 0;
+  std::string reason;
+  unsigned version = 11;
+  beast::http::fields headers;
+  // "HTTP/1.1 200 OK\r\n" and the fields, as -i prints them.
+  std::string text() const;
+};
+
+struct client_options {
+  core::connect_options connect;
+  core::tls_client_options tls;
+  std::string unix_socket;  // every request goes to this socket
+  std::optional<core::duration> idle_timeout;  // no byte moved for this long: errc::timed_out
+  std::size_t header_limit = 256 * 1024;
+};
+
+// "https://example.com:443": what a kept-alive connection can be reused for.
+std::string origin_of(const urls::url_view& url);
+bool is_https(const urls::url_view& url);
+// Parses an http:// or https:// URL (a bare host[:port][/path] gets http://);
+// anything else throws errc::usage naming it.
+urls::url parse_url(std::string_view text);
+
+class client {
+ public:
+  explicit client(client_options options);
+  ~client();
+  client(const client&) = delete;
+  client& operator=(const client&) = delete;
+
+  // Sends `req` and reads the response head. A connection kept alive from an
+  // earlier request to the same origin is reused; when the server had closed
+  // it meanwhile the request goes out again on a new one.
+  awaitable<response_head> start(const request& req);
+  // The next piece of the body into `space`; 0 at its end. After the end a
+  // reusable connection goes back to the pool.
+  awaitable<std::size_t> read_body(boost::asio::mutable_buffer space);
+  // Reads and drops the rest of the body (redirects, retried statuses).
+  awaitable<void> skip_body();
+  // True once the request has been written completely (for the retry rule
+  // of non-idempotent methods).
+  bool request_sent() const noexcept { return sent_; }
+
+ private:
+  struct exchange;
+  awaitable<core::connection> open(const urls::url_view& url);
+  awaitable<void> send(core::connection& conn, const request& req);
+  awaitable<response_head> read_head();
+  awaitable<std::size_t> fill();
+  awaitable<void> write(core::connection& conn, boost::asio::const_buffer bytes);
+  void finish();
+
+  client_options options_;
+  core::tls_context_ptr tls_;
+  std::map<std::string, core::connection> idle_;  // by origin
+  std::unique_ptr<exchange> current_;
+  bool sent_ = false;
+};
+
+}  // namespace nettool::http

@@ -1,0 +1,284 @@
+#include "nettool/http/client.hpp"
+
+#include "nettool/core/error.hpp"
+#include "nettool/core/log.hpp"
+
+#include <boost/beast/core/buffers_range.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/url/parse.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+
+namespace nettool::http {
+namespace {
+
+namespace bhttp = beast::http;
+using parser_type = bhttp::response_parser<bhttp::buffer_body>;
+using core::errc;
+
+constexpr std::size_t read_chunk = 64 * 1024;
+
+std::uint16_t port_of(const urls::url_view& url) {
+  if (url.has_port()) return url.port_number();
+  return is_https(url) ? 443 : 80;
+}
+
+std::string target_of(const urls::url_view& url) {
+  std::string target(url.encoded_path());
+  if (target.empty()) target = "/";
+  if (url.has_query()) target += "?" + std::string(url.encoded_query());
+  return target;
+}
+
+// The request head as Beast serialises it: defaults first, then the user's
+// headers replacing a default of the same name (curl's -H rules).
+std::string request_head(const request& req, std::optional<std::uint64_t> body_size) {
+  bhttp::request<bhttp::empty_body> msg{req.method, target_of(req.url), 11};
+  msg.set(bhttp::field::host, req.url.encoded_host_and_port());
+  msg.set(bhttp::field::user_agent, "nettool/" NETTOOL_VERSION);
+  msg.set(bhttp::field::accept, "*/*");
+  if (body_size) msg.content_length(*body_size);
+  std::vector<std::string> replaced;
+  for (const auto& field : req.headers) {
+    const std::string name(field.name_string());
+    if (std::find(replaced.begin(), replaced.end(), name) == replaced.end()) {
+      msg.erase(name);
+      replaced.push_back(name);
+    }
+    if (!field.value().empty()) msg.insert(name, field.value());
+  }
+  bhttp::request_serializer<bhttp::empty_body> serializer{msg};
+  std::string out;
+  beast::error_code ec;
+  while (!serializer.is_done()) {
+    serializer.next(ec, [&](beast::error_code&, const auto& buffers) {
+      for (const auto b : beast::buffers_range_ref(buffers)) out.append(static_cast<const char*>(b.data()), b.size());
+      serializer.consume(beast::buffer_bytes(buffers));
+    });
+    if (ec) throw core::error(errc::usage, "request", std::string(req.url.buffer()), ec.message());
+  }
+  return out;
+}
+
+struct file_closer {
+  int fd;
+  ~file_closer() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+}  // namespace
+
+std::string response_head::text() const {
+  std::string out = fmt::format("HTTP/{}.{} {} {}\r\n", version / 10, version % 10, status, reason);
+  for (const auto& field : headers) out += fmt::format("{}: {}\r\n", field.name_string(), field.value());
+  return out + "\r\n";
+}
+
+bool is_https(const urls::url_view& url) { return url.scheme_id() == urls::scheme::https; }
+
+std::string origin_of(const urls::url_view& url) {
+  return fmt::format("{}://{}:{}", url.scheme(), url.encoded_host(), port_of(url));
+}
+
+urls::url parse_url(std::string_view text) {
+  std::string with_scheme(text);
+  if (text.find("://") == std::string_view::npos) with_scheme = "http://" + with_scheme;
+  auto parsed = urls::parse_uri(with_scheme);
+  if (!parsed) throw core::error(errc::usage, "url", std::string(text), "not a valid URL");
+  urls::url url(*parsed);
+  if (url.scheme_id() != urls::scheme::http && url.scheme_id() != urls::scheme::https)
+    throw core::error(errc::usage, "url", std::string(text), "only http:// and https:// URLs are supported");
+  if (url.encoded_host().empty()) throw core::error(errc::usage, "url", std::string(text), "the URL has no host");
+  url.remove_fragment();  // never sent, as in curl
+  return url;
+}
+
+// One request/response on one connection.
+struct client::exchange {
+  explicit exchange(core::connection c) : conn(std::move(c)) {}
+  core::connection conn;
+  std::string origin;
+  beast::flat_buffer buffer;
+  std::optional<parser_type> parser;
+  bool done = false;
+};
+
+client::client(client_options options) : options_(std::move(options)) {}
+client::~client() = default;
+
+awaitable<core::connection> client::open(const urls::url_view& url) {
+  core::target to{url.host_address(), port_of(url), options_.unix_socket};
+  core::tls_context_ptr tls;
+  if (is_https(url)) {
+    if (!tls_) tls_ = core::make_client_context(options_.tls);
+    tls = tls_;
+  }
+  co_return co_await core::connect(to, options_.connect, tls);
+}
+
+awaitable<void> client::send(core::connection& conn, const request& req) {
+  std::optional<std::uint64_t> size;
+  int fd = -1;
+  if (!req.body.file.empty()) {
+    fd = ::open(req.body.file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw core::error(errc::local_failure, "open", req.body.file, std::strerror(errno));
+    struct stat st {};
+    ::fstat(fd, &st);
+    size = static_cast<std::uint64_t>(st.st_size);
+  } else if (!req.body.bytes.empty() || req.method == bhttp::verb::post || req.method == bhttp::verb::put ||
+             req.method == bhttp::verb::patch) {
+    size = req.body.bytes.size();
+  }
+  file_closer closer{fd};
+  // Head and an in-memory body leave in one write.
+  std::string out = request_head(req, size);
+  core::log::debug("> {}", out.substr(0, out.size() - 4));
+  out += req.body.bytes;
+  co_await write(conn, boost::asio::buffer(out));
+  if (fd >= 0) {
+    std::vector<char> chunk(read_chunk);
+    for (;;) {
+      const auto n = ::read(fd, chunk.data(), chunk.size());
+      if (n < 0) throw core::error(errc::local_failure, "read", req.body.file, std::strerror(errno));
+      if (n == 0) break;
+      co_await write(conn, boost::asio::buffer(chunk.data(), static_cast<std::size_t>(n)));
+    }
+  }
+}
+
+awaitable<void> client::write(core::connection& conn, boost::asio::const_buffer bytes) {
+  if (options_.idle_timeout) co_await core::with_timeout(conn.write(bytes), *options_.idle_timeout, "idle", conn.peer());
+  else co_await conn.write(bytes);
+}
+
+awaitable<std::size_t> client::fill() {
+  auto& ex = *current_;
+  std::size_t n = 0;
+  if (options_.idle_timeout)
+    n = co_await core::with_timeout(ex.conn.read_some(ex.buffer.prepare(read_chunk)), *options_.idle_timeout, "idle",
+                                    ex.conn.peer());
+  else
+    n = co_await ex.conn.read_some(ex.buffer.prepare(read_chunk));
+  ex.buffer.commit(n);
+  co_return n;
+}
+
+awaitable<response_head> client::start(const request& req) {
+  if (current_ && !current_->done) current_.reset();  // an unfinished body: that connection cannot be reused
+  sent_ = false;
+  const auto origin = origin_of(req.url);
+  bool reused = false;
+  for (;;) {
+    if (auto idle = idle_.find(origin); idle != idle_.end()) {
+      current_ = std::make_unique<exchange>(std::move(idle->second));
+      idle_.erase(idle);
+      reused = true;
+      core::log::info("{}: reusing the kept-alive connection", origin);
+    } else {
+      auto conn = co_await open(req.url);
+      current_ = std::make_unique<exchange>(std::move(conn));
+      reused = false;
+    }
+    current_->origin = origin;
+    current_->parser.emplace();
+    current_->parser->header_limit(static_cast<std::uint32_t>(options_.header_limit));
+    current_->parser->body_limit(boost::none);
+    if (req.method == bhttp::verb::head) current_->parser->skip(true);
+    try {
+      co_await send(current_->conn, req);
+      sent_ = true;
+      co_return co_await read_head();
+    } catch (const core::error& e) {
+      // A kept-alive connection the server closed meanwhile fails at once
+      // and without a response byte: open a new one, as curl does.
+      const bool nothing_back = current_->conn.bytes_read() == 0;
+      if (!reused || !nothing_back || e.phase() == "response") throw;
+      core::log::info("{}: the server closed the kept-alive connection; reconnecting", origin);
+    }
+  }
+}
+
+awaitable<response_head> client::read_head() {
+  auto& ex = *current_;
+  auto& parser = *ex.parser;
+  for (;;) {
+    if (ex.buffer.size() > 0) {
+      beast::error_code ec;
+      const auto used = parser.put(ex.buffer.data(), ec);
+      ex.buffer.consume(used);
+      if (parser.is_header_done()) break;
+      if (ec && ec != bhttp::error::need_more)
+        throw core::error(errc::protocol, "response", ex.conn.peer(), ec.message());
+      if (!ec && used > 0) continue;
+    }
+    if (co_await fill() == 0) {
+      if (ex.conn.bytes_read() == 0)
+        throw core::error(make_error_code(boost::asio::error::connection_reset), "read", ex.conn.peer(),
+                          "the server closed the connection without a response");
+      throw core::error(errc::protocol, "response", ex.conn.peer(), "the connection ended inside the response head");
+    }
+  }
+  const auto& msg = parser.get();
+  response_head head;
+  head.status = msg.result_int();
+  head.reason = std::string(msg.reason());
+  head.version = msg.version();
+  head.headers = msg.base();
+  core::log::debug("< {}", head.text().substr(0, head.text().size() - 4));
+  if (parser.is_done()) finish();
+  co_return head;
+}
+
+awaitable<std::size_t> client::read_body(boost::asio::mutable_buffer space) {
+  if (!current_ || current_->done) co_return 0;
+  auto& ex = *current_;
+  auto& parser = *ex.parser;
+  for (;;) {
+    if (ex.buffer.size() > 0) {
+      auto& body = parser.get().body();
+      body.data = space.data();
+      body.size = space.size();
+      beast::error_code ec;
+      const auto used = parser.put(ex.buffer.data(), ec);
+      ex.buffer.consume(used);
+      const std::size_t produced = space.size() - body.size;
+      if (ec && ec != bhttp::error::need_buffer && ec != bhttp::error::need_more)
+        throw core::error(errc::protocol, "response", ex.conn.peer(), ec.message());
+      if (parser.is_done()) finish();
+      if (produced > 0 || parser.is_done()) co_return produced;
+      if (!ec && used > 0) continue;
+    }
+    if (co_await fill() == 0) {
+      beast::error_code ec;
+      parser.put_eof(ec);
+      if (ec) throw core::error(errc::protocol, "response", ex.conn.peer(), "the connection ended inside the body");
+      finish();
+      co_return 0;
+    }
+  }
+}
+
+awaitable<void> client::skip_body() {
+  std::vector<char> sink(read_chunk);
+  while (co_await read_body(boost::asio::buffer(sink)) > 0) {
+  }
+}
+
+void client::finish() {
+  auto& ex = *current_;
+  if (ex.done) return;
+  ex.done = true;
+  // Only a cleanly ended, kept-alive response leaves a connection reusable.
+  if (ex.parser->keep_alive() && ex.buffer.size() == 0 && ex.parser->is_done())
+    idle_.insert_or_assign(ex.origin, std::move(ex.conn));
+}
+
+}  // namespace nettool::http

@@ -1,0 +1,111 @@
+// Binds the http verbs' options (SPEC §2 http) to their structs.
+#include "http.hpp"
+
+#include "nettool/core/protocol.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+
+namespace nettool::http {
+namespace {
+
+namespace bhttp = beast::http;
+using core::verb_table;
+
+struct client_verb {
+  const char* name;
+  bhttp::verb method;
+  bool takes_body;
+  const char* summary;
+  const char* examples;
+};
+
+constexpr client_verb client_verbs[] = {
+    {"get", bhttp::verb::get, false, "GET each URL and print the body",
+     "  nettool http get https://example.com/\n"
+     "  nettool http get -i -L http://127.0.0.1:8080/old-path\n"
+     "  nettool http get --fail --json http://127.0.0.1:8080/health | jq .status\n"
+     "  nettool http get -o big.iso https://mirror.example/big.iso\n"},
+    {"head", bhttp::verb::head, false, "HEAD each URL and print the status line and headers",
+     "  nettool http head https://example.com/\n"},
+    {"delete", bhttp::verb::delete_, false, "DELETE each URL",
+     "  nettool http delete --fail http://127.0.0.1:8080/items/42\n"},
+    {"options", bhttp::verb::options, false, "OPTIONS each URL",
+     "  nettool http options -i http://127.0.0.1:8080/\n"},
+    {"post", bhttp::verb::post, true, "POST a body to URL",
+     "  nettool http post http://127.0.0.1:8080/items --json-body '{\"name\":\"a\"}'\n"
+     "  nettool http post http://127.0.0.1:8080/upload -d @report.csv -H 'Content-Type: text/csv'\n"
+     "  echo 'q=1' | nettool http post http://127.0.0.1:8080/search -d @-\n"},
+    {"put", bhttp::verb::put, true, "PUT a body to URL",
+     "  nettool http put http://127.0.0.1:8080/items/42 --json-body '{\"name\":\"b\"}'\n"},
+    {"patch", bhttp::verb::patch, true, "PATCH URL with a body",
+     "  nettool http patch http://127.0.0.1:8080/items/42 --json-body '{\"name\":\"c\"}'\n"},
+};
+
+void add_client_verb(CLI::App& app, verb_table& verbs, const client_verb& verb) {
+  auto args = std::make_shared<request_args>();
+  args->method = verb.method;
+  auto* cmd = app.add_subcommand(verb.name, verb.summary);
+  auto* urls = cmd->add_option("url", args->urls, verb.takes_body ? "The URL" : "URLs (one origin: one kept-alive connection)")
+                   ->required()
+                   ->type_name("URL");
+  if (verb.takes_body) urls->expected(1);
+  auto* data = cmd->add_option("-d,--data", args->data, "Body: TEXT, @FILE (sent as is, streamed) or @- (stdin)")
+                   ->type_name("DATA");
+  auto* json_body = cmd->add_option("--json-body", args->json_body, "Body as JSON (sets Content-Type and Accept)")
+                        ->type_name("JSON");
+  data->excludes(json_body);
+  cmd->add_option("-H,--header", args->headers, "Extra header 'Name: value' (repeatable; 'Name:' removes one)")
+      ->type_name("HEADER");
+  cmd->add_option("-u,--user", args->user, "Basic authentication")->type_name("USER:PASS");
+  cmd->add_option("-o,--output", args->output_file, "Write the body to FILE instead of stdout")->type_name("FILE");
+  cmd->add_flag("-i,--include", args->include, "Print the status line and headers before the body");
+  cmd->add_flag("-L,--location", args->location, "Follow redirects");
+  cmd->add_option("--max-redirects", args->max_redirects, "Redirects to follow at most")
+      ->check(CLI::NonNegativeNumber)
+      ->default_str("10");
+  cmd->add_flag("--fail", args->fail, "Exit 7 on a status >= 400 (the body is not printed)");
+  cmd->add_flag("--retry-all", args->retry_all, "Retry POST/PATCH even after the request was sent");
+  cmd->add_flag("--timing", args->timing, "Print DNS, connect, TLS, first byte and total times on stderr");
+  cmd->add_option("--unix-socket", args->unix_socket, "Send every request to the Unix socket PATH")->type_name("PATH");
+  core::add_connect_options(*cmd, args->connect);
+  core::add_tls_client_options(*cmd, args->tls, false);
+  core::add_timeout_options(*cmd, args->timeouts);
+  core::add_common_options(*cmd, args->common);
+  cmd->footer(std::string("Examples:\n") + verb.examples);
+  cmd->callback([args] {
+    for (const auto& url : args->urls) {
+      try {
+        parse_url(url);
+      } catch (const core::error& e) {
+        throw CLI::ValidationError("url", e.reason() + ": '" + url + "'");
+      }
+    }
+    try {
+      core::validate(args->connect);
+    } catch (const core::error& e) {
+      throw CLI::ValidationError(e.where(), e.reason());
+    }
+    for (const auto& h : args->headers)
+      if (h.find(':') == std::string::npos || h.front() == ':')
+        throw CLI::ValidationError("-H", "'" + h + "' is not 'Name: value'");
+  });
+  verbs.add(cmd, args->common, [args](core::run_context& ctx) { return run_request(ctx, *args); });
+}
+
+void configure(CLI::App& app, verb_table& verbs, std::string_view only) {
+  const bool known = std::any_of(std::begin(client_verbs), std::end(client_verbs),
+                                 [&](const client_verb& v) { return v.name == only; });
+  for (const auto& verb : client_verbs)
+    if (!known || verb.name == only) add_client_verb(app, verbs, verb);
+}
+
+constexpr core::protocol_descriptor descriptor{
+    "http", "HTTP/1.1: get, head, delete, options, post, put, patch", &configure};
+
+}  // namespace
+
+const core::protocol_descriptor* describe() { return &descriptor; }
+
+}  // namespace nettool::http

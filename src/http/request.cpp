@@ -1,0 +1,289 @@
+// http get|head|delete|options|post|put|patch: curl's client verbs.
+#include "http.hpp"
+
+#include "nettool/core/buffer.hpp"
+#include "nettool/core/log.hpp"
+#include "nettool/core/output.hpp"
+#include "nettool/core/retry.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <boost/url/parse.hpp>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <ctime>
+
+namespace nettool::http {
+namespace {
+
+namespace bhttp = beast::http;
+using core::errc;
+using clock = std::chrono::steady_clock;
+
+std::string text(const urls::url& url) { return std::string(url.buffer()); }
+
+bool idempotent(bhttp::verb method) { return method != bhttp::verb::post && method != bhttp::verb::patch; }
+
+bool retryable_status(unsigned status) {
+  return status == 408 || status == 429 || status == 502 || status == 503 || status == 504;
+}
+
+bool is_redirect(unsigned status) {
+  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+std::string status_text(const response_head& head) { return fmt::format("{} {}", head.status, head.reason); }
+
+// Retry-After: delay-seconds or an HTTP-date (RFC 9110 §10.2.3).
+std::optional<core::duration> retry_after(const response_head& head) {
+  const auto it = head.headers.find(bhttp::field::retry_after);
+  if (it == head.headers.end()) return std::nullopt;
+  const std::string value(it->value());
+  if (!value.empty() && value.find_first_not_of("0123456789") == std::string::npos)
+    return std::chrono::seconds(std::stoll(value.substr(0, 9)));
+  std::tm tm{};
+  if (!::strptime(value.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm)) return std::nullopt;
+  const auto at = std::chrono::system_clock::from_time_t(::timegm(&tm));
+  const auto wait = at - std::chrono::system_clock::now();
+  return wait.count() > 0 ? std::chrono::duration_cast<core::duration>(wait) : core::duration::zero();
+}
+
+std::string read_all_stdin() {
+  std::string all;
+  char chunk[65536];
+  for (;;) {
+    const auto n = ::read(0, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw core::error(core::error_code(errno, boost::system::system_category()), "read", "stdin");
+    if (n == 0) return all;
+    all.append(chunk, static_cast<std::size_t>(n));
+  }
+}
+
+// Checked before any connection opens: a missing file is a local error.
+std::string readable_file(std::string path) {
+  if (::access(path.c_str(), R_OK) != 0) throw core::error(errc::local_failure, "open", path, std::strerror(errno));
+  return path;
+}
+
+// -H 'Name: value'; 'Name:' removes a default header, as in curl.
+void add_header(bhttp::fields& fields, std::string_view text) {
+  const auto colon = text.find(':');
+  if (colon == std::string_view::npos || colon == 0)
+    throw core::error(errc::usage, "option", "-H", fmt::format("'{}' is not 'Name: value'", text));
+  auto value = text.substr(colon + 1);
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  fields.insert(text.substr(0, colon), value);
+}
+
+request build_request(const request_args& args, const std::string& url) {
+  request req;
+  req.method = args.method;
+  req.url = parse_url(url);
+  if (args.json_body) {
+    req.body.bytes = *args.json_body;
+    req.headers.set(bhttp::field::content_type, "application/json");
+    req.headers.set(bhttp::field::accept, "application/json");
+  } else if (args.data) {
+    if (*args.data == "@-") req.body.bytes = read_all_stdin();
+    else if (args.data->starts_with('@')) req.body.file = readable_file(args.data->substr(1));
+    else req.body.bytes = *args.data;
+    req.headers.set(bhttp::field::content_type, "application/x-www-form-urlencoded");
+  }
+  if (!args.user.empty()) req.headers.set(bhttp::field::authorization, "Basic " + core::base64_encode(args.user));
+  for (const auto& h : args.headers) add_header(req.headers, h);
+  return req;
+}
+
+// The request a redirect asks for (RFC 9110 §15.4, as curl does it): 303
+// turns into GET, and so do 301/302 after a POST; credentials never follow
+// to another origin.
+request redirected(const request& req, const response_head& head) {
+  const std::string location(head.headers[bhttp::field::location]);
+  auto ref = urls::parse_uri_reference(location);
+  urls::url next;
+  if (!ref || !urls::resolve(req.url, *ref, next))
+    throw core::error(errc::protocol, "redirect", text(req.url),
+                      fmt::format("bad Location '{}'", location));
+  request out = req;
+  out.url = parse_url(std::string_view(next.buffer()));
+  const bool to_get = (head.status == 303 && req.method != bhttp::verb::head) ||
+                      ((head.status == 301 || head.status == 302) && req.method == bhttp::verb::post);
+  if (to_get) {
+    out.method = bhttp::verb::get;
+    out.body = {};
+    out.headers.erase(bhttp::field::content_type);
+    out.headers.erase(bhttp::field::content_length);
+  }
+  if (origin_of(out.url) != origin_of(req.url)) {
+    out.headers.erase(bhttp::field::authorization);
+    out.headers.erase(bhttp::field::cookie);
+  }
+  core::log::info("{} {} -> {}", head.status, text(req.url), text(out.url));
+  return out;
+}
+
+double seconds(clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+struct timing {
+  double dns = 0, connect = 0, tls = 0, ttfb = 0, total = 0;
+};
+
+timing measure(const core::connect_timing& marks, clock::time_point start, clock::time_point first_byte,
+               clock::time_point end) {
+  timing t;
+  if (marks.start != clock::time_point{}) {  // a new connection was opened
+    t.dns = seconds(marks.resolved - marks.start);
+    t.connect = seconds(marks.connected - marks.resolved);
+    if (marks.tls_done > marks.connected) t.tls = seconds(marks.tls_done - marks.connected);
+  }
+  t.ttfb = seconds(first_byte - start);
+  t.total = seconds(end - start);
+  return t;
+}
+
+boost::json::object response_json(const request& req, const response_head& head, std::string_view body,
+                                   const timing& t, int attempts) {
+  boost::json::object headers;
+  for (const auto& field : head.headers) {
+    std::string name(field.name_string());
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    auto& slot = headers[name];
+    // Repeated fields join with ", " (RFC 9110 §5.3).
+    if (slot.is_string()) slot = std::string(slot.as_string()) + ", " + std::string(field.value());
+    else slot = std::string(field.value());
+  }
+  boost::json::object o{{"url", text(req.url)}, {"status", head.status}, {"reason", head.reason},
+                        {"headers", std::move(headers)}};
+  core::add_payload(o, body, "body");
+  o["timing"] = {{"dns", t.dns}, {"connect", t.connect}, {"tls", t.tls}, {"ttfb", t.ttfb}, {"total", t.total}};
+  o["attempts"] = attempts;
+  return o;
+}
+
+class request_runner {
+ public:
+  request_runner(core::run_context& ctx, const request_args& args, core::output& body_out)
+      : ctx_(ctx), args_(args), body_out_(body_out), client_(client_options_for(args, marks_)) {}
+
+  awaitable<void> fetch(request req) {
+    for (int redirects = 0;; ++redirects) {
+      const auto start = clock::now();
+      attempts_ = 0;
+      marks_ = {};
+      const auto head = co_await core::with_retries<response_head>(
+          args_.timeouts.retry, [&] { return attempt(req); }, [&](const core::error& e) { return transient(e, req); });
+      const auto first_byte = clock::now();
+      if (args_.location && is_redirect(head.status) && head.headers.count(bhttp::field::location)) {
+        co_await client_.skip_body();
+        if (redirects >= args_.max_redirects)
+          throw core::error(errc::protocol, "redirect", text(req.url),
+                            fmt::format("more than {} redirects (--max-redirects)", args_.max_redirects));
+        req = redirected(req, head);
+        continue;
+      }
+      co_await deliver(req, head, start, first_byte);
+      co_return;
+    }
+  }
+
+ private:
+  static client_options client_options_for(const request_args& args, core::connect_timing& marks) {
+    client_options o;
+    o.connect = args.connect;
+    o.connect.connect_timeout = args.timeouts.connect_timeout;
+    o.connect.servername = args.tls.servername;
+    o.connect.timing = &marks;
+    o.tls = args.tls;
+    o.unix_socket = args.unix_socket;
+    o.idle_timeout = args.timeouts.idle_timeout;
+    return o;
+  }
+
+  awaitable<response_head> attempt(const request& req) {
+    ++attempts_;
+    auto head = co_await client_.start(req);
+    if (retryable_status(head.status) && attempts_ <= args_.timeouts.retry.retries) {
+      co_await client_.skip_body();
+      core::error e(errc::peer_error, "status", text(req.url), status_text(head));
+      if (auto after = retry_after(head)) e.with_retry_after(*after);
+      throw e;
+    }
+    co_return head;
+  }
+
+  // SPEC §1: a retryable status always; failures before the request left
+  // always; after that only for idempotent methods (or --retry-all, or an
+  // Idempotency-Key), and only when no response byte came back.
+  bool transient(const core::error& e, const request& req) const {
+    if (e.phase() == "status") return true;
+    const bool may_resend = !client_.request_sent() || idempotent(req.method) || args_.retry_all ||
+                            req.headers.count("Idempotency-Key") > 0;
+    if (!may_resend) return false;
+    if (core::is_transient(e)) return true;
+    return e.phase() == "read" && e.code() == boost::asio::error::connection_reset;
+  }
+
+  awaitable<void> deliver(const request& req, const response_head& head, clock::time_point start,
+                          clock::time_point first_byte) {
+    const bool failed = args_.fail && head.status >= 400;
+    std::string body;
+    if (failed) {
+      co_await client_.skip_body();
+    } else if (ctx_.json()) {
+      co_await read_body([&](std::string_view piece) { body.append(piece); });
+    } else {
+      // HEAD shows what it asked for, as curl -I does.
+      if (args_.include || req.method == bhttp::verb::head) body_out_.write(head.text());
+      co_await read_body([&](std::string_view piece) { body_out_.write(piece); });
+    }
+    const auto t = measure(marks_, start, first_byte, clock::now());
+    if (args_.timing)
+      core::log::write_line(fmt::format("timing {}: dns {:.6f}s connect {:.6f}s tls {:.6f}s ttfb {:.6f}s total {:.6f}s",
+                                        text(req.url), t.dns, t.connect, t.tls, t.ttfb, t.total));
+    if (ctx_.json()) ctx_.out().line(boost::json::serialize(response_json(req, head, body, t, attempts_)));
+    if (failed) throw core::error(errc::peer_error, "response", text(req.url), status_text(head));
+  }
+
+  template <class Sink>
+  awaitable<void> read_body(Sink sink) {
+    core::io_buffer buffer(64 * 1024);
+    while (const auto n = co_await client_.read_body(buffer.space())) sink(std::string_view(buffer.data(), n));
+  }
+
+  core::run_context& ctx_;
+  const request_args& args_;
+  core::output& body_out_;
+  core::connect_timing marks_;
+  client client_;
+  int attempts_ = 0;
+};
+
+int open_output_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw core::error(errc::local_failure, "open", path, std::strerror(errno));
+  return fd;
+}
+
+}  // namespace
+
+awaitable<int> run_request(core::run_context& ctx, const request_args& args) {
+  std::optional<core::output> file;
+  if (!args.output_file.empty()) file.emplace(open_output_file(args.output_file));
+  struct closer {
+    std::optional<core::output>& file;
+    ~closer() {
+      if (file) ::close(file->fd());
+    }
+  } close_file{file};
+  request_runner runner(ctx, args, file ? *file : ctx.out());
+  for (const auto& url : args.urls) {
+    auto req = build_request(args, url);
+    co_await runner.fetch(std::move(req));
+  }
+  co_return 0;
+}
+
+}  // namespace nettool::http
