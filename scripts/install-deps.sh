@@ -6,7 +6,7 @@ set -euo pipefail
 build_pkgs=(
   build-essential cmake ninja-build pkg-config ccache
   libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev
-  libssl-dev libcli11-dev libfmt-dev catch2
+  libssl-dev libcli11-dev libfmt-dev zlib1g-dev catch2
 )
 peer_pkgs=(
   curl socat netcat-openbsd ncat openssl iperf3 microsocks tinyproxy nginx-light wrk

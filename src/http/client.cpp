@@ -2,6 +2,8 @@
 
 #include "nettool/core/error.hpp"
 #include "nettool/core/log.hpp"
+#include "nettool/core/output.hpp"
+#include "nettool/http/proxy.hpp"
 
 #include <boost/beast/core/buffers_range.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -30,17 +32,23 @@ std::uint16_t port_of(const urls::url_view& url) {
   return is_https(url) ? 443 : 80;
 }
 
-std::string target_of(const urls::url_view& url) {
+// Origin-form ("/path?query"), or absolute-form for an http:// proxy
+// (RFC 9112 §3.2.2), never with credentials.
+std::string target_of(const urls::url_view& url, bool absolute_form) {
   std::string target(url.encoded_path());
   if (target.empty()) target = "/";
   if (url.has_query()) target += "?" + std::string(url.encoded_query());
+  if (absolute_form) target = fmt::format("{}://{}{}", url.scheme(), url.encoded_host_and_port(), target);
   return target;
 }
 
 // The request head as Beast serialises it: defaults first, then the user's
 // headers replacing a default of the same name (curl's -H rules).
-std::string request_head(const request& req, std::optional<std::uint64_t> body_size) {
-  bhttp::request<bhttp::empty_body> msg{req.method, target_of(req.url), 11};
+std::string request_head(const request& req, std::optional<std::uint64_t> body_size, const urls::url_view* proxy) {
+  bhttp::request<bhttp::empty_body> msg{req.method, target_of(req.url, proxy != nullptr), 11};
+  if (proxy && proxy->has_userinfo())
+    msg.set(bhttp::field::proxy_authorization,
+            "Basic " + core::base64_encode(std::string(proxy->user()) + ":" + std::string(proxy->password())));
   msg.set(bhttp::field::host, req.url.encoded_host_and_port());
   msg.set(bhttp::field::user_agent, "nettool/" NETTOOL_VERSION);
   msg.set(bhttp::field::accept, "*/*");
@@ -114,17 +122,40 @@ struct client::exchange {
 client::client(client_options options) : options_(std::move(options)) {}
 client::~client() = default;
 
-awaitable<core::connection> client::open(const urls::url_view& url) {
+client::route client::route_for(const urls::url_view& url) const {
+  route r;
+  if (options_.unix_socket.empty())
+    r.proxy = proxy_for(url, options_.connect.proxy, options_.noproxy, process_environment());
+  if (!r.proxy.empty()) {  // from the environment, so not checked by the CLI yet
+    auto checked = options_.connect;
+    checked.proxy = r.proxy;
+    core::validate(checked);
+  }
+  r.absolute_form = r.proxy.starts_with("http://") && !is_https(url);
+  r.pool_key = r.absolute_form ? "proxy " + r.proxy : origin_of(url) + (r.proxy.empty() ? "" : " via " + r.proxy);
+  return r;
+}
+
+awaitable<core::connection> client::open(const urls::url_view& url, const route& via) {
+  auto options = options_.connect;
+  options.proxy = via.absolute_form ? std::string() : via.proxy;
+  if (via.absolute_form) {
+    // The connection is to the proxy itself, which fetches the URL for us.
+    const urls::url_view proxy = *urls::parse_uri(via.proxy);
+    core::target to{proxy.host_address(), proxy.has_port() ? proxy.port_number() : std::uint16_t{80}, {}};
+    core::log::info("{} through http proxy {}", origin_of(url), proxy.encoded_host_and_port());
+    co_return co_await core::connect(to, options, nullptr);
+  }
   core::target to{url.host_address(), port_of(url), options_.unix_socket};
   core::tls_context_ptr tls;
   if (is_https(url)) {
     if (!tls_) tls_ = core::make_client_context(options_.tls);
     tls = tls_;
   }
-  co_return co_await core::connect(to, options_.connect, tls);
+  co_return co_await core::connect(to, options, tls);
 }
 
-awaitable<void> client::send(core::connection& conn, const request& req) {
+awaitable<void> client::send(core::connection& conn, const request& req, const route& via) {
   std::optional<std::uint64_t> size;
   int fd = -1;
   if (!req.body.file.empty()) {
@@ -139,7 +170,9 @@ awaitable<void> client::send(core::connection& conn, const request& req) {
   }
   file_closer closer{fd};
   // Head and an in-memory body leave in one write.
-  std::string out = request_head(req, size);
+  std::optional<urls::url_view> proxy;
+  if (via.absolute_form) proxy = *urls::parse_uri(via.proxy);
+  std::string out = request_head(req, size, proxy ? &*proxy : nullptr);
   core::log::debug("> {}", out.substr(0, out.size() - 4));
   out += req.body.bytes;
   co_await write(conn, boost::asio::buffer(out));
@@ -174,7 +207,8 @@ awaitable<std::size_t> client::fill() {
 awaitable<response_head> client::start(const request& req) {
   if (current_ && !current_->done) current_.reset();  // an unfinished body: that connection cannot be reused
   sent_ = false;
-  const auto origin = origin_of(req.url);
+  const auto via = route_for(req.url);
+  const auto& origin = via.pool_key;
   bool reused = false;
   for (;;) {
     if (auto idle = idle_.find(origin); idle != idle_.end()) {
@@ -183,7 +217,7 @@ awaitable<response_head> client::start(const request& req) {
       reused = true;
       core::log::info("{}: reusing the kept-alive connection", origin);
     } else {
-      auto conn = co_await open(req.url);
+      auto conn = co_await open(req.url, via);
       current_ = std::make_unique<exchange>(std::move(conn));
       reused = false;
     }
@@ -193,7 +227,7 @@ awaitable<response_head> client::start(const request& req) {
     current_->parser->body_limit(boost::none);
     if (req.method == bhttp::verb::head) current_->parser->skip(true);
     try {
-      co_await send(current_->conn, req);
+      co_await send(current_->conn, req, via);
       sent_ = true;
       co_return co_await read_head();
     } catch (const core::error& e) {

@@ -61,6 +61,7 @@ void add_client_verb(CLI::App& app, verb_table& verbs, const client_verb& verb) 
   cmd->add_option("-u,--user", args->user, "Basic authentication")->type_name("USER:PASS");
   cmd->add_option("-o,--output", args->output_file, "Write the body to FILE instead of stdout")->type_name("FILE");
   cmd->add_flag("-i,--include", args->include, "Print the status line and headers before the body");
+  cmd->add_flag("--compressed", args->compressed, "Ask for gzip/deflate and decode the body as it arrives");
   cmd->add_flag("-L,--location", args->location, "Follow redirects");
   cmd->add_option("--max-redirects", args->max_redirects, "Redirects to follow at most")
       ->check(CLI::NonNegativeNumber)
@@ -69,6 +70,8 @@ void add_client_verb(CLI::App& app, verb_table& verbs, const client_verb& verb) 
   cmd->add_flag("--retry-all", args->retry_all, "Retry POST/PATCH even after the request was sent");
   cmd->add_flag("--timing", args->timing, "Print DNS, connect, TLS, first byte and total times on stderr");
   cmd->add_option("--unix-socket", args->unix_socket, "Send every request to the Unix socket PATH")->type_name("PATH");
+  cmd->add_option("--noproxy", args->noproxy, "Hosts reached directly: 'a.com,.b.org,10.0.0.1' or '*' (replaces NO_PROXY)")
+      ->type_name("LIST");
   core::add_connect_options(*cmd, args->connect);
   core::add_tls_client_options(*cmd, args->tls, false);
   core::add_timeout_options(*cmd, args->timeouts);

@@ -25,7 +25,9 @@ struct request_args {
   std::string user;                      // -u USER:PASS
   std::string output_file;               // -o
   std::string unix_socket;
+  std::optional<std::string> noproxy;    // --noproxy LIST
   bool include = false;
+  bool compressed = false;
   bool location = false;
   int max_redirects = 10;
   bool fail = false;

@@ -1,6 +1,8 @@
 // http get|head|delete|options|post|put|patch: curl's client verbs.
 #include "http.hpp"
 
+#include "inflate.hpp"
+
 #include "nettool/core/buffer.hpp"
 #include "nettool/core/log.hpp"
 #include "nettool/core/output.hpp"
@@ -12,8 +14,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <ctime>
+#include <functional>
 
 namespace nettool::http {
 namespace {
@@ -21,6 +25,12 @@ namespace {
 namespace bhttp = beast::http;
 using core::errc;
 using clock = std::chrono::steady_clock;
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
 
 std::string text(const urls::url& url) { return std::string(url.buffer()); }
 
@@ -78,22 +88,34 @@ void add_header(bhttp::fields& fields, std::string_view text) {
   fields.insert(text.substr(0, colon), value);
 }
 
+// The user's -H fields replace the defaults of the same name (all of them).
+bhttp::fields merge_headers(const bhttp::fields& defaults, const bhttp::fields& user) {
+  bhttp::fields out = defaults;
+  for (const auto& field : user) out.erase(field.name_string());
+  for (const auto& field : user) out.insert(field.name_string(), field.value());
+  return out;
+}
+
 request build_request(const request_args& args, const std::string& url) {
   request req;
   req.method = args.method;
   req.url = parse_url(url);
+  bhttp::fields defaults;
   if (args.json_body) {
     req.body.bytes = *args.json_body;
-    req.headers.set(bhttp::field::content_type, "application/json");
-    req.headers.set(bhttp::field::accept, "application/json");
+    defaults.set(bhttp::field::content_type, "application/json");
+    defaults.set(bhttp::field::accept, "application/json");
   } else if (args.data) {
     if (*args.data == "@-") req.body.bytes = read_all_stdin();
     else if (args.data->starts_with('@')) req.body.file = readable_file(args.data->substr(1));
     else req.body.bytes = *args.data;
-    req.headers.set(bhttp::field::content_type, "application/x-www-form-urlencoded");
+    defaults.set(bhttp::field::content_type, "application/x-www-form-urlencoded");
   }
-  if (!args.user.empty()) req.headers.set(bhttp::field::authorization, "Basic " + core::base64_encode(args.user));
-  for (const auto& h : args.headers) add_header(req.headers, h);
+  if (args.compressed) defaults.set(bhttp::field::accept_encoding, "deflate, gzip");
+  if (!args.user.empty()) defaults.set(bhttp::field::authorization, "Basic " + core::base64_encode(args.user));
+  bhttp::fields user;
+  for (const auto& h : args.headers) add_header(user, h);
+  req.headers = merge_headers(defaults, user);
   return req;
 }
 
@@ -148,9 +170,7 @@ boost::json::object response_json(const request& req, const response_head& head,
                                    const timing& t, int attempts) {
   boost::json::object headers;
   for (const auto& field : head.headers) {
-    std::string name(field.name_string());
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-    auto& slot = headers[name];
+    auto& slot = headers[lower(field.name_string())];
     // Repeated fields join with ", " (RFC 9110 §5.3).
     if (slot.is_string()) slot = std::string(slot.as_string()) + ", " + std::string(field.value());
     else slot = std::string(field.value());
@@ -199,6 +219,7 @@ class request_runner {
     o.tls = args.tls;
     o.unix_socket = args.unix_socket;
     o.idle_timeout = args.timeouts.idle_timeout;
+    o.noproxy = args.noproxy;
     return o;
   }
 
@@ -233,11 +254,11 @@ class request_runner {
     if (failed) {
       co_await client_.skip_body();
     } else if (ctx_.json()) {
-      co_await read_body([&](std::string_view piece) { body.append(piece); });
+      co_await read_body(head, [&](std::string_view piece) { body.append(piece); });
     } else {
       // HEAD shows what it asked for, as curl -I does.
       if (args_.include || req.method == bhttp::verb::head) body_out_.write(head.text());
-      co_await read_body([&](std::string_view piece) { body_out_.write(piece); });
+      co_await read_body(head, [&](std::string_view piece) { body_out_.write(piece); });
     }
     const auto t = measure(marks_, start, first_byte, clock::now());
     if (args_.timing)
@@ -247,10 +268,22 @@ class request_runner {
     if (failed) throw core::error(errc::peer_error, "response", text(req.url), status_text(head));
   }
 
-  template <class Sink>
-  awaitable<void> read_body(Sink sink) {
+  // The body to `sink`, decoded when --compressed asked for an encoding
+  // the server used.
+  awaitable<void> read_body(const response_head& head, std::function<void(std::string_view)> sink) {
+    std::optional<inflater> decoder;
+    if (args_.compressed) {
+      const auto encoding = lower(head.headers[bhttp::field::content_encoding]);
+      if (inflater::supports(encoding)) decoder.emplace(encoding, sink);
+    }
     core::io_buffer buffer(64 * 1024);
-    while (const auto n = co_await client_.read_body(buffer.space())) sink(std::string_view(buffer.data(), n));
+    bool any = false;
+    while (const auto n = co_await client_.read_body(buffer.space())) {
+      any = true;
+      if (decoder) decoder->feed(std::string_view(buffer.data(), n));
+      else sink(std::string_view(buffer.data(), n));
+    }
+    if (decoder && any) decoder->finish();
   }
 
   core::run_context& ctx_;

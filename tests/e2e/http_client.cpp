@@ -118,6 +118,26 @@ TEST_CASE("chunked bodies, --json output, --fail and malformed responses", "[htt
   CHECK(r.err.find("hint: curl's --json sends a body: use --json-body") != std::string::npos);
 }
 
+TEST_CASE("compressed bodies: gzip from nginx, deflate (zlib and raw) and broken data from Python", "[http][client][compressed]") {
+  auto r = sh(R"sh(
+    mkdir www && seq 1 20000 > www/n.txt
+    start_nginx $PWD/www "gzip on; gzip_types text/plain; gzip_min_length 1;"
+    $NT http get --compressed -i http://127.0.0.1:$NGINX_PORT/n.txt | tr -d '\r' | grep -c '^Content-Encoding: gzip'
+    $NT http get --compressed http://127.0.0.1:$NGINX_PORT/n.txt | cmp - www/n.txt && echo nginx-gzip-same
+    $NT http get http://127.0.0.1:$NGINX_PORT/n.txt | cmp - www/n.txt && echo plain-same
+    start_http_peer
+    base=http://127.0.0.1:$HTTP_PEER
+    for enc in deflate rawdeflate gzip; do
+      $NT http get --compressed $base/encoded/$enc | tail -1
+    done
+    $NT http get --compressed $base/encoded/bad; echo "bad=$?"
+    $NT http get $base/encoded/gzip | gzip -dc | head -1
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "1\nnginx-gzip-same\nplain-same\nline 999\nline 999\nline 999\nbad=6\nline 0\n");
+  CHECK(r.err.find("nettool: http get: decode body: bad compressed data") != std::string::npos);
+}
+
 TEST_CASE("local errors 8, a silent server 124, an unreachable one 4", "[http][client][exit-codes]") {
   auto r = sh(R"sh(
     start_http_peer
@@ -158,6 +178,37 @@ TEST_CASE("retries honour Retry-After, a POST is not resent after a reset", "[ht
   // is exit 1, as for tcp (SPEC's 4 is for resets during connect).
   CHECK(r.out.find("post-reset=1\n1\nget-reset=1\n4\n") != std::string::npos);
   CHECK(r.err.find("nettool: http post: read 127.0.0.1:") != std::string::npos);
+}
+
+TEST_CASE("proxies: tinyproxy (absolute-form, CONNECT for https), microsocks, the variables and NO_PROXY", "[http][client][proxy]") {
+  auto r = sh(R"sh(
+    make_ca
+    start_http_peer
+    base=http://127.0.0.1:$HTTP_PEER
+    mkdir www && printf 'secret\n' > www/s.txt
+    start_nginx $PWD/www "ssl_certificate $PWD/server.pem; ssl_certificate_key $PWD/server.key;" ssl
+    tp=$(free_port)
+    printf 'Port %s\nListen 127.0.0.1\nAllow 127.0.0.1\nMaxClients 10\nLogLevel Critical\n' $tp > tinyproxy.conf
+    tinyproxy -d -c tinyproxy.conf > /dev/null 2>&1 & wait_listen $tp
+    socks=$(free_port)
+    microsocks -i 127.0.0.1 -p $socks > /dev/null 2>&1 & wait_listen $socks
+    dead=$(free_port)
+    via() { $PY -c 'import json,sys; print(sys.argv[1], "via" in json.load(sys.stdin)["headers"])' "$1"; }
+    $NT http get --proxy http://127.0.0.1:$tp $base/echo | via option
+    http_proxy=http://127.0.0.1:$tp $NT http get $base/echo | via http_proxy
+    HTTP_PROXY=127.0.0.1:$tp $NT http get $base/echo | via HTTP_PROXY
+    ALL_PROXY=socks5h://127.0.0.1:$socks $NT http get $base/echo | via ALL_PROXY
+    HTTPS_PROXY=http://127.0.0.1:$tp $NT http get --cacert ca.pem https://localhost:$NGINX_PORT/s.txt; echo "connect=$?"
+    HTTPS_PROXY=socks5://127.0.0.1:$socks $NT http get --cacert ca.pem https://localhost:$NGINX_PORT/s.txt; echo "socks=$?"
+    http_proxy=http://127.0.0.1:$dead $NT http get $base/echo > /dev/null; echo "dead=$?"
+    http_proxy=http://127.0.0.1:$dead NO_PROXY=localhost,127.0.0.1 $NT http get $base/echo | via no_proxy
+    http_proxy=http://127.0.0.1:$dead $NT http get --noproxy '*' $base/echo | via noproxy
+    http_proxy='ftp://nope' $NT http get $base/echo; echo "bad-variable=$?"
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out ==
+        "option True\nhttp_proxy True\nHTTP_PROXY True\nALL_PROXY False\n"
+        "secret\nconnect=0\nsecret\nsocks=0\ndead=4\nno_proxy False\nnoproxy False\nbad-variable=2\n");
 }
 
 TEST_CASE("HTTPS against nginx: verified, wrong name 5, unknown CA 5, --insecure", "[http][client][tls]") {

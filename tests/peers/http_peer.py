@@ -13,7 +13,10 @@ Binds 127.0.0.1:0, writes the port to PORTFILE, serves until killed.
   /reset                reads the request, then resets the connection
   /malformed            answers with a broken status line
   /count/KEY            200 with how many requests KEY has seen (from /flaky and /reset)
+  /encoded/ENC          "line N" x 1000 with Content-Encoding: deflate (zlib), rawdeflate
+                        (labelled deflate), gzip, or bad (labelled gzip, not gzip)
 """
+import gzip
 import http.server
 import os
 import json
@@ -22,6 +25,7 @@ import struct
 import sys
 import threading
 import urllib.parse
+import zlib
 
 counts = {}
 lock = threading.Lock()
@@ -90,6 +94,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif parts[0] == "malformed":
             self.wfile.write(b"HTTP/1.1 2xx Broken\r\nContent-Length: 0\r\n\r\n")
             self.close_connection = True
+        elif parts[0] == "encoded":
+            text = "".join("line %d\n" % i for i in range(1000)).encode()
+            if parts[1] == "deflate":
+                data = zlib.compress(text)
+            elif parts[1] == "rawdeflate":
+                c = zlib.compressobj(wbits=-15)
+                data = c.compress(text) + c.flush()
+            elif parts[1] == "gzip":
+                data = gzip.compress(text)
+            else:
+                data = b"this is not gzip at all"
+            label = "deflate" if "deflate" in parts[1] else "gzip"
+            self.reply(200, data, [("Content-Encoding", label)])
         elif parts[0] == "count":
             with lock:
                 self.reply(200, "%d\n" % counts.get(parts[1], 0))

@@ -52,7 +52,8 @@ struct response_head {
 };
 
 struct client_options {
-  core::connect_options connect;
+  core::connect_options connect;  // its proxy is --proxy; see http/proxy.hpp for the rest
+  std::optional<std::string> noproxy;  // --noproxy, replacing NO_PROXY
   core::tls_client_options tls;
   std::string unix_socket;  // every request goes to this socket
   std::optional<core::duration> idle_timeout;  // no byte moved for this long: errc::timed_out
@@ -88,8 +89,16 @@ class client {
 
  private:
   struct exchange;
-  awaitable<core::connection> open(const urls::url_view& url);
-  awaitable<void> send(core::connection& conn, const request& req);
+  // How a request reaches its server: directly, through a tunnel (CONNECT,
+  // SOCKS5), or as an absolute-form request to an http:// proxy.
+  struct route {
+    std::string proxy;
+    bool absolute_form = false;
+    std::string pool_key;
+  };
+  route route_for(const urls::url_view& url) const;
+  awaitable<core::connection> open(const urls::url_view& url, const route& via);
+  awaitable<void> send(core::connection& conn, const request& req, const route& via);
   awaitable<response_head> read_head();
   awaitable<std::size_t> fill();
   awaitable<void> write(core::connection& conn, boost::asio::const_buffer bytes);
@@ -97,7 +106,7 @@ class client {
 
   client_options options_;
   core::tls_context_ptr tls_;
-  std::map<std::string, core::connection> idle_;  // by origin
+  std::map<std::string, core::connection> idle_;  // by route_for().pool_key
   std::unique_ptr<exchange> current_;
   bool sent_ = false;
 };
