@@ -1,5 +1,6 @@
 #include "nettool/http/client.hpp"
 
+#include "nettool/core/buffer.hpp"
 #include "nettool/core/error.hpp"
 #include "nettool/core/log.hpp"
 #include "nettool/core/output.hpp"
@@ -84,6 +85,20 @@ struct file_closer {
 
 }  // namespace
 
+std::uint64_t body_source::size() const {
+  std::uint64_t total = 0;
+  for (const auto& p : pieces) {
+    if (p.file.empty()) {
+      total += p.bytes.size();
+      continue;
+    }
+    struct stat st {};
+    if (::stat(p.file.c_str(), &st) != 0) throw core::error(errc::local_failure, "open", p.file, std::strerror(errno));
+    total += static_cast<std::uint64_t>(st.st_size);
+  }
+  return total;
+}
+
 std::string response_head::text() const {
   std::string out = fmt::format("HTTP/{}.{} {} {}\r\n", version / 10, version % 10, status, reason);
   for (const auto& field : headers) out += fmt::format("{}: {}\r\n", field.name_string(), field.value());
@@ -157,33 +172,36 @@ awaitable<core::connection> client::open(const urls::url_view& url, const route&
 
 awaitable<void> client::send(core::connection& conn, const request& req, const route& via) {
   std::optional<std::uint64_t> size;
-  int fd = -1;
-  if (!req.body.file.empty()) {
-    fd = ::open(req.body.file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw core::error(errc::local_failure, "open", req.body.file, std::strerror(errno));
-    struct stat st {};
-    ::fstat(fd, &st);
-    size = static_cast<std::uint64_t>(st.st_size);
-  } else if (!req.body.bytes.empty() || req.method == bhttp::verb::post || req.method == bhttp::verb::put ||
-             req.method == bhttp::verb::patch) {
-    size = req.body.bytes.size();
-  }
-  file_closer closer{fd};
-  // Head and an in-memory body leave in one write.
+  if (!req.body.empty() || req.method == bhttp::verb::post || req.method == bhttp::verb::put ||
+      req.method == bhttp::verb::patch)
+    size = req.body.size();
   std::optional<urls::url_view> proxy;
   if (via.absolute_form) proxy = *urls::parse_uri(via.proxy);
   std::string out = request_head(req, size, proxy ? &*proxy : nullptr);
   core::log::debug("> {}", out.substr(0, out.size() - 4));
-  out += req.body.bytes;
-  co_await write(conn, boost::asio::buffer(out));
-  if (fd >= 0) {
-    std::vector<char> chunk(read_chunk);
-    for (;;) {
-      const auto n = ::read(fd, chunk.data(), chunk.size());
-      if (n < 0) throw core::error(errc::local_failure, "read", req.body.file, std::strerror(errno));
-      if (n == 0) break;
-      co_await write(conn, boost::asio::buffer(chunk.data(), static_cast<std::size_t>(n)));
+  // In-memory pieces join the head so that a small request is one write.
+  for (const auto& piece : req.body.pieces) {
+    if (piece.file.empty()) {
+      out += piece.bytes;
+      continue;
     }
+    co_await write(conn, boost::asio::buffer(out));
+    out.clear();
+    co_await send_file(conn, piece.file);
+  }
+  if (!out.empty()) co_await write(conn, boost::asio::buffer(out));
+}
+
+awaitable<void> client::send_file(core::connection& conn, const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw core::error(errc::local_failure, "open", path, std::strerror(errno));
+  file_closer closer{fd};
+  core::io_buffer chunk(read_chunk);
+  for (;;) {
+    const auto n = ::read(fd, chunk.data(), chunk.size());
+    if (n < 0) throw core::error(errc::local_failure, "read", path, std::strerror(errno));
+    if (n == 0) break;
+    co_await write(conn, chunk.first(static_cast<std::size_t>(n)));
   }
 }
 

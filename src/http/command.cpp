@@ -1,6 +1,8 @@
 // Binds the http verbs' options (SPEC §2 http) to their structs.
 #include "http.hpp"
 
+#include "multipart.hpp"
+
 #include "nettool/core/protocol.hpp"
 
 #include <CLI/CLI.hpp>
@@ -36,7 +38,8 @@ constexpr client_verb client_verbs[] = {
     {"post", bhttp::verb::post, true, "POST a body to URL",
      "  nettool http post http://127.0.0.1:8080/items --json-body '{\"name\":\"a\"}'\n"
      "  nettool http post http://127.0.0.1:8080/upload -d @report.csv -H 'Content-Type: text/csv'\n"
-     "  echo 'q=1' | nettool http post http://127.0.0.1:8080/search -d @-\n"},
+     "  echo 'q=1' | nettool http post http://127.0.0.1:8080/search -d @-\n"
+     "  nettool http post http://127.0.0.1:8080/upload -F note=hello -F file=@photo.jpg\n"},
     {"put", bhttp::verb::put, true, "PUT a body to URL",
      "  nettool http put http://127.0.0.1:8080/items/42 --json-body '{\"name\":\"b\"}'\n"},
     {"patch", bhttp::verb::patch, true, "PATCH URL with a body",
@@ -55,7 +58,12 @@ void add_client_verb(CLI::App& app, verb_table& verbs, const client_verb& verb) 
                    ->type_name("DATA");
   auto* json_body = cmd->add_option("--json-body", args->json_body, "Body as JSON (sets Content-Type and Accept)")
                         ->type_name("JSON");
-  data->excludes(json_body);
+  auto* form = cmd->add_option("-F,--form", args->form,
+                               "multipart/form-data field: name=value, name=@FILE[;type=T][;filename=N] (streamed), "
+                               "name=<FILE (repeatable)")
+                   ->type_name("FIELD");
+  data->excludes(json_body)->excludes(form);
+  json_body->excludes(form);
   cmd->add_option("-H,--header", args->headers, "Extra header 'Name: value' (repeatable; 'Name:' removes one)")
       ->type_name("HEADER");
   cmd->add_option("-u,--user", args->user, "Basic authentication")->type_name("USER:PASS");
@@ -89,6 +97,13 @@ void add_client_verb(CLI::App& app, verb_table& verbs, const client_verb& verb) 
       core::validate(args->connect);
     } catch (const core::error& e) {
       throw CLI::ValidationError(e.where(), e.reason());
+    }
+    for (const auto& spec : args->form) {
+      try {
+        parse_form_field(spec);
+      } catch (const core::error& e) {
+        throw CLI::ValidationError("-F", e.reason());
+      }
     }
     for (const auto& h : args->headers)
       if (h.find(':') == std::string::npos || h.front() == ':')

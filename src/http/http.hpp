@@ -21,6 +21,7 @@ struct request_args {
   std::vector<std::string> urls;
   std::optional<std::string> data;       // -d TEXT, @FILE, @-
   std::optional<std::string> json_body;  // --json-body
+  std::vector<std::string> form;         // -F name=value|@FILE|<FILE
   std::vector<std::string> headers;      // -H 'Name: value'
   std::string user;                      // -u USER:PASS
   std::string output_file;               // -o

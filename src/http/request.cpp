@@ -2,6 +2,7 @@
 #include "http.hpp"
 
 #include "inflate.hpp"
+#include "multipart.hpp"
 
 #include "nettool/core/buffer.hpp"
 #include "nettool/core/log.hpp"
@@ -102,13 +103,22 @@ request build_request(const request_args& args, const std::string& url) {
   req.url = parse_url(url);
   bhttp::fields defaults;
   if (args.json_body) {
-    req.body.bytes = *args.json_body;
+    req.body.add_bytes(*args.json_body);
     defaults.set(bhttp::field::content_type, "application/json");
     defaults.set(bhttp::field::accept, "application/json");
+  } else if (!args.form.empty()) {
+    std::vector<form_field> fields;
+    for (const auto& spec : args.form) {
+      fields.push_back(parse_form_field(spec));
+      if (!fields.back().file.empty()) readable_file(fields.back().file);
+    }
+    const auto boundary = random_boundary();
+    req.body = multipart_body(fields, boundary);
+    defaults.set(bhttp::field::content_type, "multipart/form-data; boundary=" + boundary);
   } else if (args.data) {
-    if (*args.data == "@-") req.body.bytes = read_all_stdin();
-    else if (args.data->starts_with('@')) req.body.file = readable_file(args.data->substr(1));
-    else req.body.bytes = *args.data;
+    if (*args.data == "@-") req.body.add_bytes(read_all_stdin());
+    else if (args.data->starts_with('@')) req.body.add_file(readable_file(args.data->substr(1)));
+    else req.body.add_bytes(*args.data);
     defaults.set(bhttp::field::content_type, "application/x-www-form-urlencoded");
   }
   if (args.compressed) defaults.set(bhttp::field::accept_encoding, "deflate, gzip");

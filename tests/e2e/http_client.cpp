@@ -56,6 +56,30 @@ TEST_CASE("methods, bodies, headers and basic auth reach the server as sent", "[
         "empty 0\n");
 }
 
+TEST_CASE("multipart uploads with -F, files streamed, parsed by Python's email package", "[http][client][form]") {
+  auto r = sh(R"sh(
+    start_http_peer
+    head -c 3000000 /dev/urandom > photo.jpg
+    printf 'a,b\n1,2\n' > data.csv
+    $NT http post http://127.0.0.1:$HTTP_PEER/form -F note=hello -F photo=@photo.jpg -F 'csv=@data.csv;type=text/x-csv;filename=renamed.csv' -F 'text=<data.csv' |
+      $PY -c 'import json,sys
+for l in sys.stdin:
+    d = json.loads(l); print(d["name"], d["filename"], d["type"], d["size"])'
+    $NT http post http://127.0.0.1:$HTTP_PEER/form -F photo=@photo.jpg | $PY -c 'import json,sys; print(json.load(sys.stdin)["sha256"])' > got.sha
+    [ "$(cat got.sha)" = "$(sha photo.jpg)" ] && echo same-bytes
+    $NT http post http://127.0.0.1:$HTTP_PEER/form -F 'x=@missing.bin'; echo "missing=$?"
+    $NT http post http://127.0.0.1:$HTTP_PEER/form -F 'novalue'; echo "bad=$?"
+    $NT http post http://127.0.0.1:$HTTP_PEER/form -F 'a=b' -d x; echo "with-data=$?"
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out ==
+        "note None text/plain 5\n"
+        "photo photo.jpg image/jpeg 3000000\n"
+        "csv renamed.csv text/x-csv 8\n"
+        "text None text/plain 8\n"
+        "same-bytes\nmissing=8\nbad=2\nwith-data=2\n");
+}
+
 TEST_CASE("redirects: 301 302 303 307 308, method rules, credentials stay on their origin", "[http][client][redirect]") {
   auto r = sh(R"sh(
     start_http_peer

@@ -13,10 +13,15 @@ Binds 127.0.0.1:0, writes the port to PORTFILE, serves until killed.
   /reset                reads the request, then resets the connection
   /malformed            answers with a broken status line
   /count/KEY            200 with how many requests KEY has seen (from /flaky and /reset)
+  /form                 parses a multipart/form-data body with the email package:
+                        one JSON line per part: name, filename, type, size, sha256
   /encoded/ENC          "line N" x 1000 with Content-Encoding: deflate (zlib), rawdeflate
                         (labelled deflate), gzip, or bad (labelled gzip, not gzip)
 """
+import email.parser
+import email.policy
 import gzip
+import hashlib
 import http.server
 import os
 import json
@@ -94,6 +99,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif parts[0] == "malformed":
             self.wfile.write(b"HTTP/1.1 2xx Broken\r\nContent-Length: 0\r\n\r\n")
             self.close_connection = True
+        elif parts[0] == "form":
+            ctype = self.headers.get("Content-Type", "")
+            msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+                b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + body)
+            out = []
+            for part in msg.iter_parts():
+                data = part.get_payload(decode=True)
+                out.append(json.dumps({
+                    "name": part.get_param("name", header="content-disposition"),
+                    "filename": part.get_filename(), "type": part.get_content_type(),
+                    "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}))
+            self.reply(200, "".join(line + "\n" for line in out))
         elif parts[0] == "encoded":
             text = "".join("line %d\n" % i for i in range(1000)).encode()
             if parts[1] == "deflate":

@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace nettool::http {
 
@@ -25,12 +26,19 @@ namespace beast = boost::beast;
 namespace urls = boost::urls;
 using core::awaitable;
 
-// Where a request body comes from: bytes in memory, or a file streamed with
-// its size as Content-Length.
+// A request body: pieces sent in order, each bytes in memory or a file
+// streamed from disk; the sizes add up to Content-Length.
 struct body_source {
-  std::string bytes;
-  std::string file;
-  bool empty() const noexcept { return bytes.empty() && file.empty(); }
+  struct piece {
+    std::string bytes;
+    std::string file;  // set: the piece is this file's content
+  };
+  std::vector<piece> pieces;
+  void add_bytes(std::string bytes) { pieces.push_back({std::move(bytes), {}}); }
+  void add_file(std::string path) { pieces.push_back({{}, std::move(path)}); }
+  bool empty() const noexcept { return pieces.empty(); }
+  // Total size; throws errc::local_failure for a file that cannot be read.
+  std::uint64_t size() const;
 };
 
 struct request {
@@ -99,6 +107,7 @@ class client {
   route route_for(const urls::url_view& url) const;
   awaitable<core::connection> open(const urls::url_view& url, const route& via);
   awaitable<void> send(core::connection& conn, const request& req, const route& via);
+  awaitable<void> send_file(core::connection& conn, const std::string& path);
   awaitable<response_head> read_head();
   awaitable<std::size_t> fill();
   awaitable<void> write(core::connection& conn, boost::asio::const_buffer bytes);
