@@ -7,6 +7,7 @@
 #include "nettool/core/buffer.hpp"
 #include "nettool/core/log.hpp"
 #include "nettool/core/output.hpp"
+#include "nettool/core/progress.hpp"
 #include "nettool/core/retry.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -157,6 +158,14 @@ request redirected(const request& req, const response_head& head) {
   return out;
 }
 
+std::optional<std::uint64_t> content_length(const response_head& head) {
+  const auto it = head.headers.find(bhttp::field::content_length);
+  if (it == head.headers.end()) return std::nullopt;
+  const std::string value(it->value());
+  if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos || value.size() > 18) return std::nullopt;
+  return std::stoull(value);
+}
+
 double seconds(clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
 struct timing {
@@ -286,14 +295,20 @@ class request_runner {
       const auto encoding = lower(head.headers[bhttp::field::content_encoding]);
       if (inflater::supports(encoding)) decoder.emplace(encoding, sink);
     }
+    // A download to -o shows its progress (on a terminal only); the size is
+    // what travels, compressed or not, as curl counts it.
+    std::optional<core::progress> meter;
+    if (!args_.output_file.empty()) meter.emplace(args_.output_file, content_length(head));
     core::io_buffer buffer(64 * 1024);
-    bool any = false;
+    std::uint64_t received = 0;
     while (const auto n = co_await client_.read_body(buffer.space())) {
-      any = true;
+      received += n;
       if (decoder) decoder->feed(std::string_view(buffer.data(), n));
       else sink(std::string_view(buffer.data(), n));
+      if (meter) meter->update(received);
     }
-    if (decoder && any) decoder->finish();
+    if (decoder && received > 0) decoder->finish();
+    if (meter) meter->finish();
   }
 
   core::run_context& ctx_;

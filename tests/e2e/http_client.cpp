@@ -266,3 +266,17 @@ TEST_CASE("a Unix socket to nginx, and 1 GiB streamed with bounded memory", "[ht
   REQUIRE(std::regex_search(r.out, m, std::regex(R"(rss_kib=(\d+))")));
   CHECK(std::stoi(m[1]) < 32 * 1024);
 }
+
+TEST_CASE("a progress meter for -o on a terminal only", "[http][client][progress]") {
+  auto r = sh(R"sh(
+    mkdir www && head -c 20000000 /dev/urandom > www/f.bin
+    start_nginx $PWD/www
+    script -qec "$NT http get -o tty.bin http://127.0.0.1:$NGINX_PORT/f.bin" /dev/null > typescript.txt; echo "tty=$?"
+    grep -c '100%  19.07 MiB / 19.07 MiB' typescript.txt
+    $NT http get -o pipe.bin http://127.0.0.1:$NGINX_PORT/f.bin 2> pipe.err; echo "pipe=$?"
+    wc -c < pipe.err
+    cmp tty.bin www/f.bin && cmp pipe.bin www/f.bin && echo same
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "tty=0\n1\npipe=0\n0\nsame\n");
+}

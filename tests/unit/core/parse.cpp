@@ -1,4 +1,5 @@
 #include "nettool/core/parse.hpp"
+#include "nettool/core/progress.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -63,4 +64,12 @@ TEST_CASE("host:port", "[unit][parse]") {
     INFO(bad);
     CHECK_FALSE(parse_host_port(bad));
   }
+}
+
+TEST_CASE("progress meter text", "[core][progress]") {
+  using nettool::core::progress_line;
+  CHECK(progress_line(512 * 1024, 2 * 1024 * 1024, 1.0) == " 25%  512.00 KiB / 2.00 MiB  512.00 KiB/s  ETA 0:03");
+  CHECK(progress_line(2 * 1024 * 1024, 2 * 1024 * 1024, 2.0) == "100%  2.00 MiB / 2.00 MiB  1.00 MiB/s");
+  CHECK(progress_line(1536, std::nullopt, 0.5) == "1.50 KiB  3.00 KiB/s");
+  CHECK(progress_line(0, std::nullopt, 0.0) == "0 B  0 B/s");
 }
