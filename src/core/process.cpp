@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <csignal>
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <spawn.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -102,6 +103,17 @@ awaitable<int> run_process(const process_spec& spec) {
   const int status = co_await wait_child(pid);
   log::debug("[{}] exited with {}", pid, status);
   co_return status;
+}
+
+void exec_replacing(const std::vector<std::string>& command) {
+  std::vector<char*> argv;
+  for (const auto& a : command) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  // CMD starts as if run by the shell: default signals, none of our descriptors.
+  for (int sig : {SIGPIPE, SIGINT, SIGTERM}) std::signal(sig, SIG_DFL);
+  ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+  ::execvp(argv[0], argv.data());
+  throw error(error_code(errno, boost::system::system_category()), "exec", command.front());
 }
 
 }  // namespace nettool::core

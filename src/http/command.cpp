@@ -112,15 +112,63 @@ void add_client_verb(CLI::App& app, verb_table& verbs, const client_verb& verb) 
   verbs.add(cmd, args->common, [args](core::run_context& ctx) { return run_request(ctx, *args); });
 }
 
+void add_wait(CLI::App& app, verb_table& verbs) {
+  auto args = std::make_shared<wait_args>();
+  auto* cmd = app.add_subcommand("wait", "Wait until every URL answers with an expected status, then run CMD");
+  cmd->add_option("url", args->urls, "URLs, polled in parallel")->required()->type_name("URL...");
+  cmd->add_option("--status", args->status, "Statuses that mean ready: 200,204 or ranges like 200-399 (default: any 2xx)")
+      ->type_name("CODES");
+  cmd->add_option("--contains", args->contains, "Also require the body to contain TEXT")->type_name("TEXT");
+  cmd->add_option("-H,--header", args->headers, "Extra header 'Name: value' (repeatable)")->type_name("HEADER");
+  core::add_duration_option(*cmd, "--interval", args->interval, "Pause between attempts")->default_str("250ms");
+  cmd->add_option("--unix-socket", args->unix_socket, "Send every request to the Unix socket PATH")->type_name("PATH");
+  cmd->add_option("--noproxy", args->noproxy, "Hosts reached directly (replaces NO_PROXY)")->type_name("LIST");
+  core::add_connect_options(*cmd, args->connect);
+  core::add_tls_client_options(*cmd, args->tls, false);
+  core::add_timeout_options(*cmd, args->timeouts, false);
+  core::add_common_options(*cmd, args->common);
+  cmd->footer(
+      "Examples:\n"
+      "  nettool http wait http://127.0.0.1:8080/health --timeout 60s\n"
+      "  nettool http wait http://api:8080/ready http://web:3000/ --status 200,204 -- ./run-e2e-tests\n"
+      "  nettool http wait http://127.0.0.1:9200/_cluster/health --contains '\"status\":\"green\"'\n"
+      "--timeout defaults to 30s here; anything after -- is executed (replacing nettool) once all are ready.\n");
+  cmd->callback([args] {
+    for (const auto& url : args->urls) {
+      try {
+        parse_url(url);
+      } catch (const core::error& e) {
+        throw CLI::ValidationError("url", e.reason() + ": '" + url + "'");
+      }
+    }
+    if (!args->status.empty() && !parse_status_list(args->status))
+      throw CLI::ValidationError("--status", "'" + args->status + "' is not a list of statuses like 200,204,300-399");
+    for (const auto& h : args->headers)
+      if (h.find(':') == std::string::npos || h.front() == ':')
+        throw CLI::ValidationError("-H", "'" + h + "' is not 'Name: value'");
+    try {
+      core::validate(args->connect);
+    } catch (const core::error& e) {
+      throw CLI::ValidationError(e.where(), e.reason());
+    }
+    // The verb bounds itself, so its timeout can name the URLs not ready.
+    args->limit = args->common.timeout.value_or(std::chrono::seconds(30));
+    args->common.timeout.reset();
+  });
+  verbs.add(cmd, args->common, [args](core::run_context& ctx) { return run_wait(ctx, *args); }, &args->command);
+}
+
 void configure(CLI::App& app, verb_table& verbs, std::string_view only) {
-  const bool known = std::any_of(std::begin(client_verbs), std::end(client_verbs),
-                                 [&](const client_verb& v) { return v.name == only; });
+  const bool client = std::any_of(std::begin(client_verbs), std::end(client_verbs),
+                                  [&](const client_verb& v) { return v.name == only; });
+  const bool known = client || only == "wait";
   for (const auto& verb : client_verbs)
     if (!known || verb.name == only) add_client_verb(app, verbs, verb);
+  if (!known || only == "wait") add_wait(app, verbs);
 }
 
 constexpr core::protocol_descriptor descriptor{
-    "http", "HTTP/1.1: get, head, delete, options, post, put, patch", &configure};
+    "http", "HTTP/1.1: get, head, delete, options, post, put, patch, wait", &configure};
 
 }  // namespace
 

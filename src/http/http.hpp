@@ -38,4 +38,25 @@ struct request_args {
 
 awaitable<int> run_request(core::run_context& ctx, const request_args& args);
 
+struct wait_args {
+  core::common_options common;
+  core::timeout_options timeouts;
+  core::connect_options connect;
+  core::tls_client_options tls;
+  std::vector<std::string> urls;
+  std::string status;  // "200,204" or ranges "200-399"; empty: any 2xx
+  std::string contains;
+  std::vector<std::string> headers;
+  std::string unix_socket;
+  std::optional<std::string> noproxy;
+  core::duration interval = std::chrono::milliseconds(250);
+  core::duration limit = std::chrono::seconds(30);
+  std::vector<std::string> command;
+};
+
+// "200,204,300-399" as inclusive ranges; nullopt when malformed.
+std::optional<std::vector<std::pair<unsigned, unsigned>>> parse_status_list(std::string_view text);
+
+awaitable<int> run_wait(core::run_context& ctx, const wait_args& args);
+
 }  // namespace nettool::http

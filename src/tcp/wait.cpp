@@ -3,11 +3,7 @@
 #include "tcp.hpp"
 
 #include "nettool/core/log.hpp"
-
-#include <cerrno>
-#include <csignal>
-#include <linux/close_range.h>
-#include <unistd.h>
+#include "nettool/core/process.hpp"
 
 namespace nettool::tcp {
 namespace {
@@ -39,17 +35,6 @@ awaitable<void> wait_all(const wait_args& args, const core::connect_options& opt
   co_await core::all_of(std::move(waits));
 }
 
-[[noreturn]] void exec_command(const std::vector<std::string>& command) {
-  std::vector<char*> argv;
-  for (const auto& a : command) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  // CMD starts as if run by the shell: default signals, none of our descriptors.
-  for (int sig : {SIGPIPE, SIGINT, SIGTERM}) std::signal(sig, SIG_DFL);
-  ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
-  ::execvp(argv[0], argv.data());
-  throw core::error(core::error_code(errno, boost::system::system_category()), "exec", command.front());
-}
-
 }  // namespace
 
 awaitable<int> run_wait(core::run_context&, const wait_args& args) {
@@ -64,7 +49,7 @@ awaitable<int> run_wait(core::run_context&, const wait_args& args) {
     for (const auto& p : pending) names += (names.empty() ? "" : ", ") + p;
     throw core::error(core::errc::timed_out, "wait", {}, fmt::format("not ready after {}: {}", core::format_duration(args.limit), names));
   }
-  if (!args.command.empty()) exec_command(args.command);
+  if (!args.command.empty()) core::exec_replacing(args.command);
   co_return 0;
 }
 

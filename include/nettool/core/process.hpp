@@ -25,4 +25,9 @@ struct process_spec {
 // coroutine is cancelled, the child gets SIGTERM.
 awaitable<int> run_process(const process_spec& spec);
 
+// `wait … -- CMD ARGS`: replaces nettool with CMD (found on PATH), with
+// default signal handling and none of our descriptors past stderr. Returns
+// only by throwing (CMD could not be executed).
+[[noreturn]] void exec_replacing(const std::vector<std::string>& command);
+
 }  // namespace nettool::core
