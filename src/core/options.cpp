@@ -120,8 +120,8 @@ void add_tls_server_options(CLI::App& app, tls_server_options& options) {
       ->type_name("FILE");
 }
 
-void add_listen_options(CLI::App& app, listen_options& options, bool stream) {
-  app.add_option("port", options.port, "Port to listen on (0 picks a free port)")->type_name("PORT");
+void add_listen_options(CLI::App& app, listen_options& options, bool stream, bool port_positional) {
+  if (port_positional) app.add_option("port", options.port, "Port to listen on (0 picks a free port)")->type_name("PORT");
   app.add_option("-p,--port", options.port, "Port to listen on (0 picks a free port)");
   app.add_option("--bind", options.bind, "Address to bind; 0.0.0.0 or :: expose the port beyond this machine")
       ->default_str("127.0.0.1");

@@ -1,9 +1,16 @@
 #include "nettool/core/stream.hpp"
 
+#include "nettool/core/buffer.hpp"
 #include "nettool/core/error.hpp"
 #include "nettool/core/log.hpp"
 
 #include <boost/asio/write.hpp>
+
+#include <sys/sendfile.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 namespace nettool::core {
 
@@ -87,6 +94,38 @@ awaitable<void> connection::write(asio::const_buffer buffer) {
     data += n;
     left -= n;
     bytes_written_ += n;
+  }
+}
+
+awaitable<void> connection::write_file(int fd, std::uint64_t offset, std::uint64_t count, const std::string& name) {
+  if (tls_ || log::tracing()) {
+    io_buffer chunk(std::min<std::uint64_t>(count, 256 * 1024));
+    while (count > 0) {
+      const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(count, chunk.size()));
+      const auto n = ::pread(fd, chunk.data(), want, static_cast<off_t>(offset));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw error(errc::local_failure, "read", name, std::strerror(errno));
+      if (n == 0) throw error(errc::local_failure, "read", name, "the file got shorter while being sent");
+      co_await write(chunk.first(static_cast<std::size_t>(n)));
+      offset += static_cast<std::uint64_t>(n);
+      count -= static_cast<std::uint64_t>(n);
+    }
+    co_return;
+  }
+  auto position = static_cast<off_t>(offset);
+  socket_.native_non_blocking(true);  // sendfile must not block the io_context
+  while (count > 0) {
+    const auto n = ::sendfile(socket_.native_handle(), fd, &position, static_cast<std::size_t>(std::min<std::uint64_t>(count, 1 << 30)));
+    if (n > 0) {
+      count -= static_cast<std::uint64_t>(n);
+      bytes_written_ += static_cast<std::uint64_t>(n);
+      continue;
+    }
+    if (n == 0) throw error(errc::local_failure, "read", name, "the file got shorter while being sent");
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN) throw error(error_code(errno, boost::system::system_category()), "write", peer_);
+    auto [ec] = co_await socket_.async_wait(asio::socket_base::wait_write, asio::as_tuple(asio::use_awaitable));
+    if (ec) throw error(ec, "write", peer_);
   }
 }
 

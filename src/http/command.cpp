@@ -158,17 +158,60 @@ void add_wait(CLI::App& app, verb_table& verbs) {
   verbs.add(cmd, args->common, [args](core::run_context& ctx) { return run_wait(ctx, *args); }, &args->command);
 }
 
+void add_serve(CLI::App& app, verb_table& verbs) {
+  auto args = std::make_shared<serve_args>();
+  auto* cmd = app.add_subcommand("serve", "Serve DIR's files, echo requests, or answer with a fixed mock reply");
+  cmd->add_option("dir", args->dir, "Directory to serve (default .)")->type_name("DIR");
+  core::add_listen_options(*cmd, args->listen, true, false);
+  auto* echo = cmd->add_flag("--echo", args->echo, "Answer every request with a JSON description of it");
+  auto* status = cmd->add_option("--status", args->status, "Mock mode: answer every request with CODE")
+                     ->check(CLI::Range(100, 599))
+                     ->type_name("CODE");
+  auto* body = cmd->add_option("--body", args->body, "Mock mode: answer with TEXT or @FILE")->type_name("TEXT|@FILE");
+  echo->excludes(status)->excludes(body);
+  cmd->add_option("-H,--header", args->headers, "Header 'Name: value' added to every response (repeatable)")
+      ->type_name("HEADER");
+  core::add_duration_option(*cmd, "--delay", args->delay, "Wait DUR before each response");
+  core::add_duration_option(*cmd, "--header-timeout", args->header_timeout,
+                            "A request head (or the next one on a kept-alive connection) must arrive within DUR")
+      ->default_str("10s");
+  core::add_size_option(*cmd, "--max-body", args->max_body, "Largest request body; larger: 413")->default_str("1MiB");
+  core::add_size_option(*cmd, "--max-header-size", args->max_header_size, "Largest request head; larger: 431")
+      ->default_str("16KiB");
+  cmd->add_option("--max-headers", args->max_headers, "Most header fields in a request; more: 431")
+      ->check(CLI::PositiveNumber)
+      ->default_str("100");
+  core::add_tls_server_options(*cmd, args->tls);
+  core::add_common_options(*cmd, args->common);
+  cmd->footer(
+      "Examples:\n"
+      "  nettool http serve ./public -p 8080\n"
+      "  nettool http serve -p 0 --port-file port --echo\n"
+      "  nettool http serve -p 8080 --status 503 --body 'down for maintenance' -H 'Retry-After: 5'\n"
+      "  nettool http serve ./site -p 8443 --tls\n"
+      "Access log on stderr: time, client, request, status, bytes, duration (-q hides it).\n");
+  cmd->callback([args] {
+    for (const auto& h : args->headers)
+      if (h.find(':') == std::string::npos || h.front() == ':')
+        throw CLI::ValidationError("-H", "'" + h + "' is not 'Name: value'");
+    if (args->max_header_size < 1024 || args->max_header_size > 16 * 1024 * 1024)
+      throw CLI::ValidationError("--max-header-size", "must be between 1KiB and 16MiB");
+  });
+  verbs.add(cmd, args->common, [args](core::run_context& ctx) { return run_serve(ctx, *args); });
+}
+
 void configure(CLI::App& app, verb_table& verbs, std::string_view only) {
   const bool client = std::any_of(std::begin(client_verbs), std::end(client_verbs),
                                   [&](const client_verb& v) { return v.name == only; });
-  const bool known = client || only == "wait";
+  const bool known = client || only == "wait" || only == "serve";
   for (const auto& verb : client_verbs)
     if (!known || verb.name == only) add_client_verb(app, verbs, verb);
+  if (!known || only == "serve") add_serve(app, verbs);
   if (!known || only == "wait") add_wait(app, verbs);
 }
 
 constexpr core::protocol_descriptor descriptor{
-    "http", "HTTP/1.1: get, head, delete, options, post, put, patch, wait", &configure};
+    "http", "HTTP/1.1: get, head, delete, options, post, put, patch, serve, wait", &configure};
 
 }  // namespace
 

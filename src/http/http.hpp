@@ -54,6 +54,25 @@ struct wait_args {
   std::vector<std::string> command;
 };
 
+struct serve_args {
+  core::common_options common;
+  core::timeout_options timeouts;
+  core::listen_options listen;
+  core::tls_server_options tls;
+  std::string dir = ".";
+  bool echo = false;
+  std::optional<unsigned> status;    // mock mode
+  std::optional<std::string> body;   // mock mode: TEXT or @FILE
+  std::vector<std::string> headers;  // added to every response
+  std::optional<core::duration> delay;
+  core::duration header_timeout = std::chrono::seconds(10);
+  std::uint64_t max_body = 1024 * 1024;
+  std::uint64_t max_header_size = 16 * 1024;
+  std::size_t max_headers = 100;
+};
+
+awaitable<int> run_serve(core::run_context& ctx, const serve_args& args);
+
 // "200,204,300-399" as inclusive ranges; nullopt when malformed.
 std::optional<std::vector<std::pair<unsigned, unsigned>>> parse_status_list(std::string_view text);
 

@@ -46,7 +46,9 @@ void add_tls_client_options(CLI::App& app, tls_client_options& options, bool tls
 void add_tls_server_options(CLI::App& app, tls_server_options& options);
 // --bind, -p/--port and a positional PORT, --port-file, and for stream
 // servers --max-conns
-void add_listen_options(CLI::App& app, listen_options& options, bool stream = true);
+// (without the positional PORT where the verb's positional is something
+// else, as DIR for http serve)
+void add_listen_options(CLI::App& app, listen_options& options, bool stream = true, bool port_positional = true);
 
 // HOST and PORT positionals of a client verb; PORT must be 1-65535.
 void add_host_port(CLI::App& app, std::string& host, std::string& port, bool required = true);

@@ -1,0 +1,61 @@
+#include "static_files.hpp"
+
+#include <boost/url/parse.hpp>
+
+#include <cctype>
+#include <system_error>
+
+namespace nettool::http {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool contains_ci(std::string_view haystack, std::string_view needle) {
+  for (std::size_t i = 0; i + needle.size() <= haystack.size(); ++i) {
+    bool same = true;
+    for (std::size_t j = 0; j < needle.size() && same; ++j)
+      same = std::tolower(static_cast<unsigned char>(haystack[i + j])) == needle[j];
+    if (same) return true;
+  }
+  return false;
+}
+
+bool inside(const fs::path& root, const fs::path& p) {
+  const auto r = root.native(), s = p.native();
+  return s == r || (s.size() > r.size() && s.compare(0, r.size(), r) == 0 && (r.back() == '/' || s[r.size()] == '/'));
+}
+
+}  // namespace
+
+std::variant<resolved_path, refusal> resolve_target(const fs::path& root, std::string_view target) {
+  if (target.empty() || target.front() != '/') return refusal{400, "not an origin-form target"};
+  auto parsed = boost::urls::parse_origin_form(target);
+  if (!parsed) return refusal{400, "malformed target"};
+  const std::string_view raw_path = parsed->encoded_path();
+  // Encoded separators would let "a%2f..%2f.." look like one segment.
+  if (contains_ci(raw_path, "%2f") || contains_ci(raw_path, "%5c") || raw_path.find('\\') != std::string_view::npos)
+    return refusal{400, "encoded or backslash path separator"};
+  const std::string decoded = parsed->path();
+  if (decoded.find('\0') != std::string::npos) return refusal{400, "NUL in path"};
+  fs::path relative;
+  std::string_view rest = decoded;
+  while (!rest.empty()) {
+    const auto slash = rest.find('/');
+    const auto segment = rest.substr(0, slash);
+    rest = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
+    if (segment.empty()) continue;
+    if (segment == "." || segment == "..") return refusal{400, "dot segment in path"};
+    relative /= std::string(segment);
+  }
+  std::error_code ec;
+  const auto full = fs::canonical(root / relative, ec);
+  if (ec) return refusal{404, "not found"};
+  if (!inside(root, full)) return refusal{403, "outside the served directory (symlink)"};
+  resolved_path out;
+  out.is_directory = fs::is_directory(full, ec);
+  out.file = full;
+  out.url_path = decoded.empty() ? "/" : decoded;
+  return out;
+}
+
+}  // namespace nettool::http
