@@ -28,7 +28,7 @@ using core::errc;
 
 constexpr std::size_t read_chunk = 64 * 1024;
 
-std::uint16_t port_of(const urls::url_view& url) {
+std::uint16_t port_of(const urls::url_view_base& url) {
   if (url.has_port()) return url.port_number();
   return is_https(url) ? 443 : 80;
 }
@@ -105,9 +105,9 @@ std::string response_head::text() const {
   return out + "\r\n";
 }
 
-bool is_https(const urls::url_view& url) { return url.scheme_id() == urls::scheme::https; }
+bool is_https(const urls::url_view_base& url) { return url.scheme_id() == urls::scheme::https; }
 
-std::string origin_of(const urls::url_view& url) {
+std::string origin_of(const urls::url_view_base& url) {
   return fmt::format("{}://{}:{}", url.scheme(), url.encoded_host(), port_of(url));
 }
 

@@ -200,18 +200,57 @@ void add_serve(CLI::App& app, verb_table& verbs) {
   verbs.add(cmd, args->common, [args](core::run_context& ctx) { return run_serve(ctx, *args); });
 }
 
+void add_bench(CLI::App& app, verb_table& verbs) {
+  auto args = std::make_shared<bench_args>();
+  auto* cmd = app.add_subcommand("bench", "Load a URL over keep-alive connections; requests/s and latency percentiles");
+  cmd->add_option("url", args->url, "The URL")->required()->type_name("URL");
+  cmd->add_option("-X,--method", args->method, "Request method")->default_str("GET");
+  cmd->add_option("--data", args->data, "Request body")->type_name("DATA");
+  cmd->add_option("-H,--header", args->headers, "Extra header 'Name: value' (repeatable)")->type_name("HEADER");
+  cmd->add_option("--unix-socket", args->unix_socket, "Send every request to the Unix socket PATH")->type_name("PATH");
+  core::add_bench_options(*cmd, args->bench);
+  core::add_connect_options(*cmd, args->connect);
+  core::add_tls_client_options(*cmd, args->tls, false);
+  core::add_timeout_options(*cmd, args->timeouts, true);
+  core::add_common_options(*cmd, args->common);
+  cmd->footer(
+      "Examples:\n"
+      "  nettool http bench http://127.0.0.1:8080/ -c 64 --duration 10s\n"
+      "  nettool http bench http://127.0.0.1:8080/api --rate 200 --duration 30s --fail-if 'p99>50ms,errors>0'\n"
+      "  nettool http bench http://127.0.0.1:8080/items -X POST --data '{}' -H 'Content-Type: application/json' --json\n");
+  cmd->callback([args] {
+    try {
+      parse_url(args->url);
+    } catch (const core::error& e) {
+      throw CLI::ValidationError("url", e.reason() + ": '" + args->url + "'");
+    }
+    if (beast::http::string_to_verb(args->method) == beast::http::verb::unknown)
+      throw CLI::ValidationError("-X", "'" + args->method + "' is not an HTTP method");
+    for (const auto& h : args->headers)
+      if (h.find(':') == std::string::npos || h.front() == ':')
+        throw CLI::ValidationError("-H", "'" + h + "' is not 'Name: value'");
+    try {
+      core::validate(args->connect);
+    } catch (const core::error& e) {
+      throw CLI::ValidationError(e.where(), e.reason());
+    }
+  });
+  verbs.add(cmd, args->common, [args](core::run_context& ctx) { return run_bench(ctx, *args); });
+}
+
 void configure(CLI::App& app, verb_table& verbs, std::string_view only) {
   const bool client = std::any_of(std::begin(client_verbs), std::end(client_verbs),
                                   [&](const client_verb& v) { return v.name == only; });
-  const bool known = client || only == "wait" || only == "serve";
+  const bool known = client || only == "wait" || only == "serve" || only == "bench";
   for (const auto& verb : client_verbs)
     if (!known || verb.name == only) add_client_verb(app, verbs, verb);
   if (!known || only == "serve") add_serve(app, verbs);
   if (!known || only == "wait") add_wait(app, verbs);
+  if (!known || only == "bench") add_bench(app, verbs);
 }
 
 constexpr core::protocol_descriptor descriptor{
-    "http", "HTTP/1.1: get, head, delete, options, post, put, patch, serve, wait", &configure};
+    "http", "HTTP/1.1: get, head, delete, options, post, put, patch, serve, wait, bench", &configure};
 
 }  // namespace
 

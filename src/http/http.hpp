@@ -1,6 +1,7 @@
 // http adapter: options of each verb and the functions that run them.
 #pragma once
 
+#include "nettool/core/bench.hpp"
 #include "nettool/core/context.hpp"
 #include "nettool/core/options.hpp"
 #include "nettool/http/client.hpp"
@@ -53,6 +54,21 @@ struct wait_args {
   core::duration limit = std::chrono::seconds(30);
   std::vector<std::string> command;
 };
+
+struct bench_args {
+  core::common_options common;
+  core::timeout_options timeouts;
+  core::connect_options connect;
+  core::tls_client_options tls;
+  core::bench_options bench;
+  std::string url;
+  std::string method = "GET";
+  std::optional<std::string> data;
+  std::vector<std::string> headers;
+  std::string unix_socket;
+};
+
+awaitable<int> run_bench(core::run_context& ctx, const bench_args& args);
 
 struct serve_args {
   core::common_options common;

@@ -69,8 +69,8 @@ struct client_options {
 };
 
 // "https://example.com:443": what a kept-alive connection can be reused for.
-std::string origin_of(const urls::url_view& url);
-bool is_https(const urls::url_view& url);
+std::string origin_of(const urls::url_view_base& url);
+bool is_https(const urls::url_view_base& url);
 // Parses an http:// or https:// URL (a bare host[:port][/path] gets http://);
 // anything else throws errc::usage naming it.
 urls::url parse_url(std::string_view text);
