@@ -125,6 +125,8 @@ urls::url parse_url(std::string_view text) {
 }
 
 // One request/response on one connection.
+// One connection and what it has read; kept in the pool between requests
+// so its buffer is reused too.
 struct client::exchange {
   explicit exchange(core::connection c) : conn(std::move(c)) {}
   core::connection conn;
@@ -132,12 +134,21 @@ struct client::exchange {
   beast::flat_buffer buffer;
   std::optional<parser_type> parser;
   bool done = false;
+  std::uint64_t read_before = 0;  // conn.bytes_read() when this request began
+  bool got_nothing() const { return conn.bytes_read() == read_before; }
 };
 
 client::client(client_options options) : options_(std::move(options)) {}
 client::~client() = default;
 
-client::route client::route_for(const urls::url_view& url) const {
+const client::route& client::route_for(const urls::url_view& url) {
+  // The environment does not change during a run: one lookup per origin.
+  auto [it, fresh] = routes_.try_emplace(origin_of(url));
+  if (fresh) it->second = make_route(url);
+  return it->second;
+}
+
+client::route client::make_route(const urls::url_view& url) const {
   route r;
   if (options_.unix_socket.empty())
     r.proxy = proxy_for(url, options_.connect.proxy, options_.noproxy, process_environment());
@@ -178,7 +189,7 @@ awaitable<void> client::send(core::connection& conn, const request& req, const r
   std::optional<urls::url_view> proxy;
   if (via.absolute_form) proxy = *urls::parse_uri(via.proxy);
   std::string out = request_head(req, size, proxy ? &*proxy : nullptr);
-  core::log::debug("> {}", out.substr(0, out.size() - 4));
+  if (core::log::enabled(core::log::level::debug)) core::log::debug("> {}", out.substr(0, out.size() - 4));
   // In-memory pieces join the head so that a small request is one write.
   for (const auto& piece : req.body.pieces) {
     if (piece.file.empty()) {
@@ -225,21 +236,24 @@ awaitable<std::size_t> client::fill() {
 awaitable<response_head> client::start(const request& req) {
   if (current_ && !current_->done) current_.reset();  // an unfinished body: that connection cannot be reused
   sent_ = false;
-  const auto via = route_for(req.url);
+  const auto& via = route_for(req.url);
   const auto& origin = via.pool_key;
   bool reused = false;
   for (;;) {
     if (auto idle = idle_.find(origin); idle != idle_.end()) {
-      current_ = std::make_unique<exchange>(std::move(idle->second));
+      current_ = std::move(idle->second);
       idle_.erase(idle);
       reused = true;
       core::log::info("{}: reusing the kept-alive connection", origin);
     } else {
       auto conn = co_await open(req.url, via);
       current_ = std::make_unique<exchange>(std::move(conn));
+      current_->origin = origin;
       reused = false;
     }
-    current_->origin = origin;
+    current_->done = false;
+    current_->read_before = current_->conn.bytes_read();
+    current_->buffer.clear();
     current_->parser.emplace();
     current_->parser->header_limit(static_cast<std::uint32_t>(options_.header_limit));
     current_->parser->body_limit(boost::none);
@@ -251,8 +265,7 @@ awaitable<response_head> client::start(const request& req) {
     } catch (const core::error& e) {
       // A kept-alive connection the server closed meanwhile fails at once
       // and without a response byte: open a new one, as curl does.
-      const bool nothing_back = current_->conn.bytes_read() == 0;
-      if (!reused || !nothing_back || e.phase() == "response") throw;
+      if (!reused || !current_->got_nothing() || e.phase() == "response") throw;
       core::log::info("{}: the server closed the kept-alive connection; reconnecting", origin);
     }
   }
@@ -272,7 +285,7 @@ awaitable<response_head> client::read_head() {
       if (!ec && used > 0) continue;
     }
     if (co_await fill() == 0) {
-      if (ex.conn.bytes_read() == 0)
+      if (ex.got_nothing())
         throw core::error(make_error_code(boost::asio::error::connection_reset), "read", ex.conn.peer(),
                           "the server closed the connection without a response");
       throw core::error(errc::protocol, "response", ex.conn.peer(), "the connection ended inside the response head");
@@ -284,7 +297,10 @@ awaitable<response_head> client::read_head() {
   head.reason = std::string(msg.reason());
   head.version = msg.version();
   head.headers = msg.base();
-  core::log::debug("< {}", head.text().substr(0, head.text().size() - 4));
+  if (core::log::enabled(core::log::level::debug)) {
+    const auto text = head.text();
+    core::log::debug("< {}", text.substr(0, text.size() - 4));
+  }
   if (parser.is_done()) finish();
   co_return head;
 }
@@ -329,8 +345,10 @@ void client::finish() {
   if (ex.done) return;
   ex.done = true;
   // Only a cleanly ended, kept-alive response leaves a connection reusable.
+  // The exchange object stays alive in the pool, so callers' references
+  // into it (the parser) remain valid until the next start().
   if (ex.parser->keep_alive() && ex.buffer.size() == 0 && ex.parser->is_done())
-    idle_.insert_or_assign(ex.origin, std::move(ex.conn));
+    idle_.insert_or_assign(ex.origin, std::move(current_));
 }
 
 }  // namespace nettool::http

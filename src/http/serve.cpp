@@ -17,6 +17,8 @@
 #include <boost/json/serialize.hpp>
 
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,6 +38,7 @@ using parser_type = bhttp::request_parser<bhttp::string_body>;
 using core::errc;
 
 constexpr std::size_t read_chunk = 64 * 1024;
+constexpr std::uint64_t small_file = 64 * 1024;  // sent with its head in one write
 
 // One response: a status, fields, and a body that is either bytes or a
 // slice of an open file.
@@ -142,6 +145,22 @@ std::size_t field_count(const bhttp::request<bhttp::string_body>& req) {
   return static_cast<std::size_t>(std::distance(req.begin(), req.end()));
 }
 
+struct fd_closer {
+  const int& fd;  // by reference: a moved-out descriptor is -1 by then
+  ~fd_closer() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+// Reads the reply's file slice into its body and closes the file.
+void load_small_file(reply& r) {
+  r.body.resize(r.length);
+  const auto n = ::pread(r.fd, r.body.data(), r.length, static_cast<off_t>(r.offset));
+  ::close(r.fd);
+  r.fd = -1;
+  if (n != static_cast<ssize_t>(r.length)) throw core::error(errc::local_failure, "read", "file", "short read");
+}
+
 class server {
  public:
   server(core::run_context& ctx, const serve_args& args) : ctx_(ctx), args_(args) {
@@ -150,6 +169,8 @@ class server {
       root_ = fs::canonical(args.dir, ec);
       if (ec || !fs::is_directory(root_))
         throw core::error(errc::local_failure, "serve", args.dir, "not a directory");
+      root_fd_ = ::open(root_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+      if (root_fd_ < 0) throw core::error(errc::local_failure, "serve", args.dir, std::strerror(errno));
     }
     if (args.body && args.body->starts_with('@')) {
       std::ifstream f(args.body->substr(1), std::ios::binary);
@@ -168,9 +189,19 @@ class server {
     }
   }
 
+  ~server() {
+    if (root_fd_ >= 0) ::close(root_fd_);
+  }
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
   bool mock() const { return args_.status || args_.body; }
 
   awaitable<void> connection(core::connection conn) {
+    // Responses leave in one or two writes; Nagle would hold the second
+    // (a file after its head) for the client's delayed ACK, ~40 ms.
+    int one = 1;
+    ::setsockopt(conn.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // fails harmlessly on Unix sockets
     beast::flat_buffer buffer;
     for (;;) {
       parser_type parser;
@@ -319,29 +350,33 @@ class server {
       r.headers.set(bhttp::field::allow, "GET, HEAD");
       return;
     }
-    auto where = resolve_target(root_, req.target());
+    auto where = resolve_target(root_, root_fd_, req.target());
     if (auto* no = std::get_if<refusal>(&where)) {
       text_reply(r, no->status,
                  fmt::format("{} {}\n", no->status, bhttp::obsolete_reason(static_cast<bhttp::status>(no->status))));
       r.note = no->reason;
       return;
     }
-    auto& found = std::get<resolved_path>(where);
+    auto found = std::move(std::get<resolved_path>(where));
+    const fd_closer closer{found.fd};
     if (found.is_directory) {
       if (!found.url_path.ends_with('/')) {  // relative links in the listing need the slash
         r.status = 301;
         r.headers.set(bhttp::field::location, url_escape(found.url_path + "/"));
         return;
       }
-      std::error_code ec;
-      if (fs::is_regular_file(found.file / "index.html", ec)) {
-        found.file /= "index.html";
-      } else {
+      auto index = open_inside(root_, root_fd_, found.relative / "index.html", found.url_path + "index.html");
+      auto* page = std::get_if<resolved_path>(&index);
+      if (!page || page->is_directory) {
+        if (page) ::close(page->fd);
         listing(req, found, r);
         return;
       }
+      const fd_closer index_closer{page->fd};
+      send_file(req, page->file, std::exchange(page->fd, -1), r);
+      return;
     }
-    send_file(req, found.file, r);
+    send_file(req, found.file, std::exchange(found.fd, -1), r);
   }
 
   void listing(const bhttp::request<bhttp::string_body>& req, const resolved_path& dir, reply& r) {
@@ -386,8 +421,8 @@ class server {
     r.headers.set(bhttp::field::content_type, "text/html; charset=utf-8");
   }
 
-  void send_file(const bhttp::request<bhttp::string_body>& req, const fs::path& path, reply& r) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // Takes ownership of `fd`.
+  void send_file(const bhttp::request<bhttp::string_body>& req, const fs::path& path, int fd, reply& r) {
     struct stat st {};
     if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
       if (fd >= 0) ::close(fd);
@@ -447,7 +482,7 @@ class server {
   awaitable<void> send(core::connection& conn, reply& r, bool keep_alive, bool head) {
     bhttp::response<bhttp::empty_body> msg{static_cast<bhttp::status>(r.status), 11};
     msg.set(bhttp::field::server, "nettool/" NETTOOL_VERSION);
-    msg.set(bhttp::field::date, http_date(std::time(nullptr)));
+    msg.set(bhttp::field::date, date_.now());
     for (const auto& f : r.headers) msg.set(f.name_string(), f.value());
     const bool bodiless = r.status == 304 || r.status == 204 || r.status < 200;
     if (!bodiless) msg.content_length(r.body_size());
@@ -462,6 +497,8 @@ class server {
         serializer.consume(beast::buffer_bytes(buffers));
       });
     }
+    // A small file joins its head: one write, one packet.
+    if (!head && !bodiless && r.fd >= 0 && r.length <= small_file) load_small_file(r);
     if (!head && !bodiless && r.fd < 0) out += r.body;
     co_await conn.write(boost::asio::buffer(out));
     if (!head && !bodiless && r.fd >= 0) co_await conn.write_file(r.fd, r.offset, r.length, "file");
@@ -469,6 +506,7 @@ class server {
 
   void log_access(const core::connection& conn, const parser_type& parser, const reply& r, clock::time_point start,
                   bool head) {
+    if (!core::log::enabled(core::log::level::warn)) return;  // -q
     const auto now = std::chrono::system_clock::now();
     const auto t = std::chrono::system_clock::to_time_t(now);
     std::tm tm{};
@@ -488,9 +526,25 @@ class server {
     core::log::notice("{}", line);
   }
 
+  // The Date header changes once a second; formatting it per response is waste.
+  struct date_cache {
+    std::time_t second = 0;
+    std::string text;
+    const std::string& now() {
+      const auto t = std::time(nullptr);
+      if (t != second) {
+        second = t;
+        text = http_date(t);
+      }
+      return text;
+    }
+  };
+
   core::run_context& ctx_;
   const serve_args& args_;
+  date_cache date_;
   fs::path root_;
+  int root_fd_ = -1;
   std::string mock_body_;
   bhttp::fields extra_;
 };

@@ -2,7 +2,14 @@
 
 #include <boost/url/parse.hpp>
 
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cctype>
+#include <cerrno>
 #include <system_error>
 
 namespace nettool::http {
@@ -27,7 +34,7 @@ bool inside(const fs::path& root, const fs::path& p) {
 
 }  // namespace
 
-std::variant<resolved_path, refusal> resolve_target(const fs::path& root, std::string_view target) {
+std::variant<resolved_path, refusal> resolve_target(const fs::path& root, int root_fd, std::string_view target) {
   if (target.empty() || target.front() != '/') return refusal{400, "not an origin-form target"};
   auto parsed = boost::urls::parse_origin_form(target);
   if (!parsed) return refusal{400, "malformed target"};
@@ -47,14 +54,39 @@ std::variant<resolved_path, refusal> resolve_target(const fs::path& root, std::s
     if (segment == "." || segment == "..") return refusal{400, "dot segment in path"};
     relative /= std::string(segment);
   }
+  return open_inside(root, root_fd, relative, decoded.empty() ? "/" : decoded);
+}
+
+std::variant<resolved_path, refusal> open_inside(const fs::path& root, int root_fd, const fs::path& relative,
+                                                 std::string url_path) {
+  resolved_path out;
+  out.relative = relative;
+  out.url_path = std::move(url_path);
+  out.file = root / relative;
+  open_how how{};
+  how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+  const char* name = relative.empty() ? "." : relative.c_str();
+  const auto fd = static_cast<int>(::syscall(SYS_openat2, root_fd, name, &how, sizeof how));
+  if (fd < 0 && (errno == EXDEV || errno == ELOOP)) return refusal{403, "outside the served directory (symlink)"};
+  if (fd < 0 && errno == EACCES) return refusal{403, "permission denied"};
+  if (fd < 0 && errno != ENOSYS && errno != EPERM) return refusal{404, "not found"};
+  if (fd >= 0) {
+    struct stat st {};
+    ::fstat(fd, &st);
+    out.is_directory = S_ISDIR(st.st_mode);
+    out.fd = fd;
+    return out;
+  }
+  // No openat2: resolve symlinks ourselves and check the result.
   std::error_code ec;
   const auto full = fs::canonical(root / relative, ec);
   if (ec) return refusal{404, "not found"};
   if (!inside(root, full)) return refusal{403, "outside the served directory (symlink)"};
-  resolved_path out;
+  out.fd = ::open(full.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (out.fd < 0) return refusal{403, "permission denied"};
   out.is_directory = fs::is_directory(full, ec);
   out.file = full;
-  out.url_path = decoded.empty() ? "/" : decoded;
   return out;
 }
 

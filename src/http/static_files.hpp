@@ -10,9 +10,11 @@
 namespace nettool::http {
 
 struct resolved_path {
-  std::filesystem::path file;  // inside the root, symlinks resolved
-  std::string url_path;        // decoded, for listings and redirects
+  std::filesystem::path file;      // inside the root
+  std::filesystem::path relative;  // the same, relative to the root
+  std::string url_path;            // decoded, for listings and redirects
   bool is_directory = false;
+  int fd = -1;                     // open, owned by the caller (close it)
 };
 
 // A refusal: the status to answer with and why (for the access log).
@@ -21,10 +23,18 @@ struct refusal {
   std::string reason;
 };
 
-// `root` must be canonical (std::filesystem::canonical). Refuses targets
-// that are not origin-form, contain encoded slashes or backslashes, NUL,
-// "." or ".." segments, or resolve (through symlinks) outside the root;
-// 404 when nothing is there.
-std::variant<resolved_path, refusal> resolve_target(const std::filesystem::path& root, std::string_view target);
+// `root` must be canonical (std::filesystem::canonical) and `root_fd` an
+// O_PATH or O_RDONLY descriptor of it. Refuses targets that are not
+// origin-form, contain encoded slashes or backslashes, NUL, "." or ".."
+// segments; then opens what is left with openat2(RESOLVE_BENEATH), so the
+// kernel refuses any escape through symlinks (403). Where openat2 is not
+// available (old kernels, some seccomp filters) the path is canonicalised
+// and checked instead. 404 when nothing is there.
+std::variant<resolved_path, refusal> resolve_target(const std::filesystem::path& root, int root_fd,
+                                                    std::string_view target);
+// The same for a path already split into safe segments (index.html of a
+// resolved directory).
+std::variant<resolved_path, refusal> open_inside(const std::filesystem::path& root, int root_fd,
+                                                 const std::filesystem::path& relative, std::string url_path);
 
 }  // namespace nettool::http

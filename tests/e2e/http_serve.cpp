@@ -32,7 +32,7 @@ TEST_CASE("static files: listing, MIME types, HEAD, keep-alive, index.html", "[h
     curl -s http://127.0.0.1:$P/site/
     curl -sv http://127.0.0.1:$P/a.txt http://127.0.0.1:$P/d.json -o /dev/null -o /dev/null 2>&1 | grep -ci 're-using existing connection'
     curl -s -o /dev/null -w '%{http_code}\n' -X POST http://127.0.0.1:$P/a.txt
-    grep -c '"GET /a.txt" 200 6 ' serve.log
+    wait_log serve.log '"GET /a.txt" 200 6 ' 2 && grep -c '"GET /a.txt" 200 6 ' serve.log
   )sh");
   REQUIRE(r.rc == 0);
   CHECK(r.out ==

@@ -104,7 +104,8 @@ class client {
     bool absolute_form = false;
     std::string pool_key;
   };
-  route route_for(const urls::url_view& url) const;
+  const route& route_for(const urls::url_view& url);
+  route make_route(const urls::url_view& url) const;
   awaitable<core::connection> open(const urls::url_view& url, const route& via);
   awaitable<void> send(core::connection& conn, const request& req, const route& via);
   awaitable<void> send_file(core::connection& conn, const std::string& path);
@@ -115,7 +116,8 @@ class client {
 
   client_options options_;
   core::tls_context_ptr tls_;
-  std::map<std::string, core::connection> idle_;  // by route_for().pool_key
+  std::map<std::string, route> routes_;                     // by origin
+  std::map<std::string, std::unique_ptr<exchange>> idle_;  // by route pool_key
   std::unique_ptr<exchange> current_;
   bool sent_ = false;
 };
