@@ -10,6 +10,7 @@
 #include <boost/version.hpp>
 #include <openssl/opensslv.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -59,6 +60,7 @@ struct hint {
   std::string_view protocol;  // "" for every protocol
   std::string_view token;
   std::string_view text;
+  std::string_view verb = {};  // "" for every verb
 };
 constexpr hint hints[] = {
     {"tcp", "-l", "to accept connections use 'nettool tcp listen PORT'"},
@@ -72,13 +74,14 @@ constexpr hint hints[] = {
     {"tcp", "-U", "nc's -U is --unix PATH"},
     {"tcp", "-x", "nc's -x is --proxy socks5://HOST:PORT or http://HOST:PORT"},
     {"udp", "-l", "to receive datagrams use 'nettool udp listen PORT'"},
-    {"", "-d", "in a bench, -d is not the duration: use --duration or -z"},
+    {"", "-d", "in a bench, -d is not the duration: use --duration or -z", "bench"},
     {"http", "--json", "curl's --json sends a body: use --json-body"},
 };
 
 std::string hint_for(std::string_view protocol, const std::vector<std::string_view>& args) {
   for (const auto& h : hints) {
     if (!h.protocol.empty() && h.protocol != protocol) continue;
+    if (!h.verb.empty() && std::find(args.begin(), args.end(), h.verb) == args.end()) continue;
     for (auto a : args)
       if (a == h.token) return fmt::format(" (hint: {})", h.text);
   }

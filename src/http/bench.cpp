@@ -70,12 +70,7 @@ awaitable<int> run_bench(core::run_context& ctx, const bench_args& args) {
   req.method = beast::http::string_to_verb(args.method);
   req.url = parse_url(args.url);
   if (args.data) req.body.add_bytes(*args.data);
-  for (const auto& h : args.headers) {
-    const auto colon = h.find(':');
-    auto value = std::string_view(h).substr(colon + 1);
-    while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-    req.headers.insert(std::string_view(h).substr(0, colon), value);
-  }
+  add_headers(req.headers, args.headers);
   shared_run run;
   core::load_plan plan(args.bench, clock::now());
   std::vector<awaitable<void>> workers;

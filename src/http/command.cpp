@@ -46,6 +46,32 @@ constexpr client_verb client_verbs[] = {
      "  nettool http patch http://127.0.0.1:8080/items/42 --json-body '{\"name\":\"c\"}'\n"},
 };
 
+// The checks every verb's CLI callback makes, as CLI11 errors (exit 2).
+void check_url(const std::string& url) {
+  try {
+    parse_url(url);
+  } catch (const core::error& e) {
+    throw CLI::ValidationError("url", e.reason() + ": '" + url + "'");
+  }
+}
+
+void check_headers(const std::vector<std::string>& headers) {
+  beast::http::fields scratch;
+  try {
+    add_headers(scratch, headers);
+  } catch (const core::error& e) {
+    throw CLI::ValidationError("-H", e.reason());
+  }
+}
+
+void check_connect(const core::connect_options& connect) {
+  try {
+    core::validate(connect);
+  } catch (const core::error& e) {
+    throw CLI::ValidationError(e.where(), e.reason());
+  }
+}
+
 void add_client_verb(CLI::App& app, verb_table& verbs, const client_verb& verb) {
   auto args = std::make_shared<request_args>();
   args->method = verb.method;
@@ -86,18 +112,8 @@ void add_client_verb(CLI::App& app, verb_table& verbs, const client_verb& verb) 
   core::add_common_options(*cmd, args->common);
   cmd->footer(std::string("Examples:\n") + verb.examples);
   cmd->callback([args] {
-    for (const auto& url : args->urls) {
-      try {
-        parse_url(url);
-      } catch (const core::error& e) {
-        throw CLI::ValidationError("url", e.reason() + ": '" + url + "'");
-      }
-    }
-    try {
-      core::validate(args->connect);
-    } catch (const core::error& e) {
-      throw CLI::ValidationError(e.where(), e.reason());
-    }
+    for (const auto& url : args->urls) check_url(url);
+    check_connect(args->connect);
     for (const auto& spec : args->form) {
       try {
         parse_form_field(spec);
@@ -105,9 +121,7 @@ void add_client_verb(CLI::App& app, verb_table& verbs, const client_verb& verb) 
         throw CLI::ValidationError("-F", e.reason());
       }
     }
-    for (const auto& h : args->headers)
-      if (h.find(':') == std::string::npos || h.front() == ':')
-        throw CLI::ValidationError("-H", "'" + h + "' is not 'Name: value'");
+    check_headers(args->headers);
   });
   verbs.add(cmd, args->common, [args](core::run_context& ctx) { return run_request(ctx, *args); });
 }
@@ -134,23 +148,11 @@ void add_wait(CLI::App& app, verb_table& verbs) {
       "  nettool http wait http://127.0.0.1:9200/_cluster/health --contains '\"status\":\"green\"'\n"
       "--timeout defaults to 30s here; anything after -- is executed (replacing nettool) once all are ready.\n");
   cmd->callback([args] {
-    for (const auto& url : args->urls) {
-      try {
-        parse_url(url);
-      } catch (const core::error& e) {
-        throw CLI::ValidationError("url", e.reason() + ": '" + url + "'");
-      }
-    }
+    for (const auto& url : args->urls) check_url(url);
     if (!args->status.empty() && !parse_status_list(args->status))
       throw CLI::ValidationError("--status", "'" + args->status + "' is not a list of statuses like 200,204,300-399");
-    for (const auto& h : args->headers)
-      if (h.find(':') == std::string::npos || h.front() == ':')
-        throw CLI::ValidationError("-H", "'" + h + "' is not 'Name: value'");
-    try {
-      core::validate(args->connect);
-    } catch (const core::error& e) {
-      throw CLI::ValidationError(e.where(), e.reason());
-    }
+    check_headers(args->headers);
+    check_connect(args->connect);
     // The verb bounds itself, so its timeout can name the URLs not ready.
     args->limit = args->common.timeout.value_or(std::chrono::seconds(30));
     args->common.timeout.reset();
@@ -191,9 +193,7 @@ void add_serve(CLI::App& app, verb_table& verbs) {
       "  nettool http serve ./site -p 8443 --tls\n"
       "Access log on stderr: time, client, request, status, bytes, duration (-q hides it).\n");
   cmd->callback([args] {
-    for (const auto& h : args->headers)
-      if (h.find(':') == std::string::npos || h.front() == ':')
-        throw CLI::ValidationError("-H", "'" + h + "' is not 'Name: value'");
+    check_headers(args->headers);
     if (args->max_header_size < 1024 || args->max_header_size > 16 * 1024 * 1024)
       throw CLI::ValidationError("--max-header-size", "must be between 1KiB and 16MiB");
   });
@@ -219,21 +219,11 @@ void add_bench(CLI::App& app, verb_table& verbs) {
       "  nettool http bench http://127.0.0.1:8080/api --rate 200 --duration 30s --fail-if 'p99>50ms,errors>0'\n"
       "  nettool http bench http://127.0.0.1:8080/items -X POST --data '{}' -H 'Content-Type: application/json' --json\n");
   cmd->callback([args] {
-    try {
-      parse_url(args->url);
-    } catch (const core::error& e) {
-      throw CLI::ValidationError("url", e.reason() + ": '" + args->url + "'");
-    }
+    check_url(args->url);
     if (beast::http::string_to_verb(args->method) == beast::http::verb::unknown)
       throw CLI::ValidationError("-X", "'" + args->method + "' is not an HTTP method");
-    for (const auto& h : args->headers)
-      if (h.find(':') == std::string::npos || h.front() == ':')
-        throw CLI::ValidationError("-H", "'" + h + "' is not 'Name: value'");
-    try {
-      core::validate(args->connect);
-    } catch (const core::error& e) {
-      throw CLI::ValidationError(e.where(), e.reason());
-    }
+    check_headers(args->headers);
+    check_connect(args->connect);
   });
   verbs.add(cmd, args->common, [args](core::run_context& ctx) { return run_bench(ctx, *args); });
 }

@@ -39,6 +39,13 @@ struct request_args {
 
 awaitable<int> run_request(core::run_context& ctx, const request_args& args);
 
+// -H 'Name: value' into `fields` (curl's syntax; 'Name:' gives an empty
+// value, which the client reads as "remove this default"). Throws
+// errc::usage naming -H when there is no name or colon.
+void add_header(beast::http::fields& fields, std::string_view text);
+// The same for every -H of a verb.
+void add_headers(beast::http::fields& fields, const std::vector<std::string>& texts);
+
 struct wait_args {
   core::common_options common;
   core::timeout_options timeouts;

@@ -80,16 +80,6 @@ std::string readable_file(std::string path) {
   return path;
 }
 
-// -H 'Name: value'; 'Name:' removes a default header, as in curl.
-void add_header(bhttp::fields& fields, std::string_view text) {
-  const auto colon = text.find(':');
-  if (colon == std::string_view::npos || colon == 0)
-    throw core::error(errc::usage, "option", "-H", fmt::format("'{}' is not 'Name: value'", text));
-  auto value = text.substr(colon + 1);
-  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-  fields.insert(text.substr(0, colon), value);
-}
-
 // The user's -H fields replace the defaults of the same name (all of them).
 bhttp::fields merge_headers(const bhttp::fields& defaults, const bhttp::fields& user) {
   bhttp::fields out = defaults;
@@ -125,7 +115,7 @@ request build_request(const request_args& args, const std::string& url) {
   if (args.compressed) defaults.set(bhttp::field::accept_encoding, "deflate, gzip");
   if (!args.user.empty()) defaults.set(bhttp::field::authorization, "Basic " + core::base64_encode(args.user));
   bhttp::fields user;
-  for (const auto& h : args.headers) add_header(user, h);
+  add_headers(user, args.headers);
   req.headers = merge_headers(defaults, user);
   return req;
 }
@@ -326,6 +316,19 @@ int open_output_file(const std::string& path) {
 }
 
 }  // namespace
+
+void add_header(bhttp::fields& fields, std::string_view text) {
+  const auto colon = text.find(':');
+  if (colon == std::string_view::npos || colon == 0)
+    throw core::error(errc::usage, "option", "-H", fmt::format("'{}' is not 'Name: value'", text));
+  auto value = text.substr(colon + 1);
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  fields.insert(text.substr(0, colon), value);
+}
+
+void add_headers(bhttp::fields& fields, const std::vector<std::string>& texts) {
+  for (const auto& text : texts) add_header(fields, text);
+}
 
 awaitable<int> run_request(core::run_context& ctx, const request_args& args) {
   std::optional<core::output> file;

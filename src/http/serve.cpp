@@ -181,12 +181,7 @@ class server {
     } else if (args.body) {
       mock_body_ = *args.body;
     }
-    for (const auto& h : args.headers) {
-      const auto colon = h.find(':');
-      auto value = std::string_view(h).substr(colon + 1);
-      while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-      extra_.insert(std::string_view(h).substr(0, colon), value);
-    }
+    add_headers(extra_, args.headers);
   }
 
   ~server() {

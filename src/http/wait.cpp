@@ -66,12 +66,7 @@ class waiter {
   awaitable<void> one(const std::string& url) {
     request req;
     req.url = parse_url(url);
-    for (const auto& h : args_.headers) {
-      const auto colon = h.find(':');
-      auto value = std::string_view(h).substr(colon + 1);
-      while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-      req.headers.insert(std::string_view(h).substr(0, colon), value);
-    }
+    add_headers(req.headers, args_.headers);
     client c(options_for());
     last_[url] = "no answer yet";
     const auto start = clock::now();

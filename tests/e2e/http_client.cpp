@@ -126,6 +126,7 @@ TEST_CASE("chunked bodies, --json output, --fail and malformed responses", "[htt
     $NT http get http://127.0.0.1:$(free_port)/; echo "refused=$?"
     $NT http get ftp://x/; echo "scheme=$?"
     $NT http post $base/echo --json '{"a":1}'; echo "curl-json=$?"
+    $NT http post $base/echo -d; echo "data-without-value=$?"
   )sh");
   REQUIRE(r.rc == 0);
   CHECK(r.out.find("one\ntwo\nthree\nchunked=0\n") == 0);
@@ -140,6 +141,8 @@ TEST_CASE("chunked bodies, --json output, --fail and malformed responses", "[htt
   CHECK(r.err.find("nettool: http get: response http://127.0.0.1:") != std::string::npos);
   CHECK(r.err.find("/status/404: 404 Not Found\n") != std::string::npos);
   CHECK(r.err.find("hint: curl's --json sends a body: use --json-body") != std::string::npos);
+  CHECK(r.out.find("data-without-value=2\n") != std::string::npos);
+  CHECK(r.err.find("in a bench") == std::string::npos);  // -d is data here, not a duration
 }
 
 TEST_CASE("compressed bodies: gzip from nginx, deflate (zlib and raw) and broken data from Python", "[http][client][compressed]") {
