@@ -225,8 +225,9 @@ TEST_CASE("proxies: tinyproxy (absolute-form, CONNECT for https), microsocks, th
     http_proxy=http://127.0.0.1:$tp $NT http get $base/echo | via http_proxy
     HTTP_PROXY=127.0.0.1:$tp $NT http get $base/echo | via HTTP_PROXY
     ALL_PROXY=socks5h://127.0.0.1:$socks $NT http get $base/echo | via ALL_PROXY
-    HTTPS_PROXY=http://127.0.0.1:$tp $NT http get --cacert ca.pem https://localhost:$NGINX_PORT/s.txt; echo "connect=$?"
-    HTTPS_PROXY=socks5://127.0.0.1:$socks $NT http get --cacert ca.pem https://localhost:$NGINX_PORT/s.txt; echo "socks=$?"
+    # 127.0.0.1, not localhost: the proxy resolves the name, and a fresh machine may lack /etc/hosts.
+    HTTPS_PROXY=http://127.0.0.1:$tp $NT http get --cacert ca.pem https://127.0.0.1:$NGINX_PORT/s.txt; echo "connect=$?"
+    HTTPS_PROXY=socks5://127.0.0.1:$socks $NT http get --cacert ca.pem https://127.0.0.1:$NGINX_PORT/s.txt; echo "socks=$?"
     http_proxy=http://127.0.0.1:$dead $NT http get $base/echo > /dev/null; echo "dead=$?"
     http_proxy=http://127.0.0.1:$dead NO_PROXY=localhost,127.0.0.1 $NT http get $base/echo | via no_proxy
     http_proxy=http://127.0.0.1:$dead $NT http get --noproxy '*' $base/echo | via noproxy
