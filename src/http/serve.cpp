@@ -163,7 +163,7 @@ void load_small_file(reply& r) {
 
 class server {
  public:
-  server(core::run_context& ctx, const serve_args& args) : ctx_(ctx), args_(args) {
+  explicit server(const serve_args& args) : args_(args) {
     if (!mock()) {
       std::error_code ec;
       root_ = fs::canonical(args.dir, ec);
@@ -535,7 +535,6 @@ class server {
     }
   };
 
-  core::run_context& ctx_;
   const serve_args& args_;
   date_cache date_;
   fs::path root_;
@@ -547,7 +546,7 @@ class server {
 }  // namespace
 
 awaitable<int> run_serve(core::run_context& ctx, const serve_args& args) {
-  server srv(ctx, args);
+  server srv(args);
   auto options = args.listen;
   if (options.family == AF_INET6 && options.bind == "127.0.0.1") options.bind = "::1";
   core::serve_options serving;
