@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # http speed, side by side in one run on loopback, ratios printed:
-#  1. load generation: nettool http bench vs wrk, same nginx, connections, duration;
+#  1. load generation: nettool http bench vs wrk, same nginx, connections, threads, duration;
 #  2. serving: nettool http serve vs nginx, both loaded by wrk (1 KiB and 10 MiB files);
 #  3. one process per request: 200 sequential nettool http get vs curl.
 #   bench/http.sh [BINARY]     (default: build/nettool)
@@ -10,6 +10,7 @@ NT=$(realpath "${1:-$(dirname "$0")/../build/nettool}")
 PEERS=$(realpath "$(dirname "$0")/../tests/peers")
 CONNS=${CONNS:-16}
 DURATION=${DURATION:-5}   # seconds per measurement
+THREADS=${THREADS:-$(nproc)}  # load-generator threads in part 1, the same for both
 work=$(mktemp -d)
 cd "$work"
 source "$PEERS/lib.sh"    # free_port, wait_listen, start_nginx; stops what we start on exit
@@ -27,13 +28,14 @@ done = function(summary, latency, requests)
   io.write(string.format("%.1f %.1f\n", summary.requests / s, summary.bytes / s))
 end
 LUA
-wrk_rates() { wrk -t1 -c"$CONNS" -d"${DURATION}s" -s report.lua "$1" | tail -1; }
+# wrk_rates URL [THREADS]
+wrk_rates() { wrk -t"${2:-1}" -c"$CONNS" -d"${DURATION}s" -s report.lua "$1" | tail -1; }
 ratio() { echo "scale=2; $1 / $2" | bc; }
 
-echo "== 1. load generation against nginx (1 KiB file, $CONNS connections, ${DURATION}s)"
+echo "== 1. load generation against nginx (1 KiB file, $CONNS connections, $THREADS threads, ${DURATION}s)"
 url=http://127.0.0.1:$NGINX_PORT/1k.bin
-nt_rps=$("$NT" http bench "$url" -c "$CONNS" --duration "${DURATION}s" --json -q | $PY -c 'import json,sys; print(json.load(sys.stdin)["rate"])')
-read -r wrk_rps _ < <(wrk_rates "$url")
+nt_rps=$("$NT" http bench "$url" -c "$CONNS" --threads "$THREADS" --duration "${DURATION}s" --json -q | $PY -c 'import json,sys; print(json.load(sys.stdin)["rate"])')
+read -r wrk_rps _ < <(wrk_rates "$url" "$THREADS")
 printf 'nettool http bench  %10.0f req/s\nwrk                 %10.0f req/s\n' "$nt_rps" "$wrk_rps"
 echo "ratio nettool/wrk: $(ratio "$nt_rps" "$wrk_rps")   (target >= 0.9)"
 

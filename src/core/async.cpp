@@ -1,7 +1,12 @@
 #include "nettool/core/async.hpp"
 
 #include <boost/asio/error.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/system/system_error.hpp>
+
+#include <memory>
+#include <thread>
 
 namespace nettool::core {
 
@@ -64,6 +69,48 @@ awaitable<void> with_timeout(awaitable<void> op, duration limit, std::string pha
           .async_wait(exp::wait_for_one(), asio::use_awaitable);
   if (order[0] == 1 && !timer_ec) throw error(errc::timed_out, std::move(phase), std::move(where));
   if (op_error) std::rethrow_exception(op_error);
+}
+
+namespace {
+
+// The loops and their threads; whatever way on_threads is left, every loop
+// is stopped and joined before the coroutines' frames are destroyed.
+struct loop_set {
+  std::vector<std::unique_ptr<asio::io_context>> loops;
+  std::vector<std::thread> threads;
+
+  ~loop_set() {
+    for (auto& loop : loops) loop->stop();
+    for (auto& t : threads) t.join();
+  }
+};
+
+}  // namespace
+
+awaitable<void> on_threads(std::size_t n, std::function<awaitable<void>(std::size_t)> body) {
+  // Completions hop back to the caller's executor, so this state needs no
+  // lock; it is shared because a hop may still be queued when we leave.
+  struct progress {
+    explicit progress(const asio::any_io_executor& ex, std::size_t n) : done(ex), remaining(n) {}
+    event done;
+    std::size_t remaining;
+    std::exception_ptr first_error;
+  };
+  auto home = co_await asio::this_coro::executor;
+  auto state = std::make_shared<progress>(home, n);
+  loop_set set;
+  for (std::size_t i = 0; i < n; ++i) {
+    set.loops.push_back(std::make_unique<asio::io_context>(1));
+    asio::co_spawn(*set.loops.back(), body(i), [state, home](std::exception_ptr e) {
+      asio::post(home, [state, e] {
+        if (e && !state->first_error) state->first_error = e;
+        if (--state->remaining == 0 || e) state->done.set();
+      });
+    });
+  }
+  for (auto& loop : set.loops) set.threads.emplace_back([&loop = *loop] { loop.run(); });
+  co_await state->done.wait();
+  if (state->first_error) std::rethrow_exception(state->first_error);
 }
 
 awaitable<void> event::wait() {

@@ -7,9 +7,11 @@
 #include <CLI/CLI.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <bit>
 #include <charconv>
 #include <cmath>
+#include <thread>
 
 namespace nettool::core {
 
@@ -28,6 +30,29 @@ void add_bench_options(CLI::App& app, bench_options& options) {
         std::string problem;
         return parse_fail_if(text, &problem) ? std::string{} : problem;
       });
+}
+
+void add_bench_threads_option(CLI::App& app, bench_options& options) {
+  app.add_option("--threads", options.threads, "Event loops (threads) sharing the connections; default one per core")
+      ->check(CLI::Range(1, 256))
+      ->type_name("N");
+}
+
+std::size_t bench_shards(const bench_options& options) {
+  std::size_t n = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  n = std::min(n, options.concurrency);
+  if (options.requests) n = std::min<std::size_t>(n, *options.requests);
+  return std::max<std::size_t>(n, 1);
+}
+
+bench_options shard_options(const bench_options& options, std::size_t shard, std::size_t shards) {
+  // The first `total % shards` shards take one more, so the parts add up.
+  const auto part = [&](std::uint64_t total) { return total / shards + (shard < total % shards ? 1 : 0); };
+  bench_options mine = options;
+  mine.concurrency = static_cast<std::size_t>(part(options.concurrency));
+  if (options.requests) mine.requests = part(*options.requests);
+  if (options.rate) mine.rate = *options.rate / static_cast<double>(shards);
+  return mine;
 }
 
 // ---- histogram -------------------------------------------------------------
@@ -93,6 +118,13 @@ std::uint64_t bench_result::error_count() const {
   std::uint64_t n = 0;
   for (const auto& [kind, n_kind] : errors) n += n_kind;
   return n;
+}
+
+void bench_result::merge(const bench_result& other) {
+  count += other.count;
+  bytes += other.bytes;
+  for (const auto& [kind, n] : other.errors) errors[kind] += n;
+  latency.merge(other.latency);
 }
 
 double bench_result::rate() const {

@@ -6,7 +6,10 @@
 
 #include <boost/asio/write.hpp>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -97,7 +100,31 @@ awaitable<void> connection::write(asio::const_buffer buffer) {
   }
 }
 
-awaitable<void> connection::write_file(int fd, std::uint64_t offset, std::uint64_t count, const std::string& name) {
+namespace {
+
+// TCP_CORK while a head and a file go out, so the head does not leave alone
+// in a small segment; uncorking pushes what is left. Unix sockets have no
+// cork: setsockopt fails there and nothing changes.
+class cork {
+ public:
+  cork(int fd, bool on) : fd_(on ? fd : -1) { set(1); }
+  ~cork() { set(0); }
+  cork(const cork&) = delete;
+  cork& operator=(const cork&) = delete;
+
+ private:
+  void set(int value) {
+    if (fd_ >= 0) ::setsockopt(fd_, IPPROTO_TCP, TCP_CORK, &value, sizeof value);
+  }
+  int fd_;
+};
+
+}  // namespace
+
+awaitable<void> connection::write_file(int fd, std::uint64_t offset, std::uint64_t count, const std::string& name,
+                                       asio::const_buffer head) {
+  const cork corked(socket_.native_handle(), head.size() > 0 && count > 0 && !tls_);
+  if (head.size() > 0) co_await write(head);
   if (tls_ || log::tracing()) {
     io_buffer chunk(std::min<std::uint64_t>(count, 256 * 1024));
     while (count > 0) {
@@ -115,7 +142,8 @@ awaitable<void> connection::write_file(int fd, std::uint64_t offset, std::uint64
   auto position = static_cast<off_t>(offset);
   socket_.native_non_blocking(true);  // sendfile must not block the io_context
   while (count > 0) {
-    const auto n = ::sendfile(socket_.native_handle(), fd, &position, static_cast<std::size_t>(std::min<std::uint64_t>(count, 1 << 30)));
+    const auto n = ::sendfile(socket_.native_handle(), fd, &position,
+                              static_cast<std::size_t>(std::min<std::uint64_t>(count, 1 << 30)));
     if (n > 0) {
       count -= static_cast<std::uint64_t>(n);
       bytes_written_ += static_cast<std::uint64_t>(n);

@@ -15,6 +15,7 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
+// What one event loop's connections measured.
 struct shared_run {
   core::bench_result result;
   std::map<unsigned, std::uint64_t> statuses;
@@ -63,6 +64,16 @@ awaitable<void> worker(const bench_args& args, const request& req, core::load_pl
   }
 }
 
+// One event loop's share of the run: its connections, its own plan and
+// counters, merged by the caller once every loop is done.
+awaitable<void> shard(const bench_args& args, const request& req, const core::bench_options& options,
+                      core::load_plan::clock::time_point start, shared_run& run) {
+  core::load_plan plan(options, start);
+  std::vector<awaitable<void>> workers;
+  for (std::size_t i = 0; i < options.concurrency; ++i) workers.push_back(worker(args, req, plan, run));
+  co_await core::all_of(std::move(workers));
+}
+
 }  // namespace
 
 awaitable<int> run_bench(core::run_context& ctx, const bench_args& args) {
@@ -71,18 +82,34 @@ awaitable<int> run_bench(core::run_context& ctx, const bench_args& args) {
   req.url = parse_url(args.url);
   if (args.data) req.body.add_bytes(*args.data);
   add_headers(req.headers, args.headers);
-  shared_run run;
-  core::load_plan plan(args.bench, clock::now());
-  std::vector<awaitable<void>> workers;
-  for (std::size_t i = 0; i < args.bench.concurrency; ++i) workers.push_back(worker(args, req, plan, run));
-  core::log::info("bench: {} connection{} to {}", args.bench.concurrency, args.bench.concurrency == 1 ? "" : "s",
-                  origin_of(req.url));
-  co_await core::all_of(std::move(workers));
-  run.result.elapsed = clock::now() - plan.measure_from();
+
+  const auto shards = core::bench_shards(args.bench);
+  std::vector<core::bench_options> options;
+  std::vector<shared_run> runs(shards);
+  for (std::size_t i = 0; i < shards; ++i) options.push_back(core::shard_options(args.bench, i, shards));
+  const auto start = clock::now();
+  core::log::info("bench: {} connection{} to {} on {} thread{}", args.bench.concurrency,
+                  args.bench.concurrency == 1 ? "" : "s", origin_of(req.url), shards, shards == 1 ? "" : "s");
+  // Under --rate the shards' schedules interleave instead of all firing at
+  // the same instants.
+  const auto phase = [&](std::size_t i) {
+    if (!args.bench.rate) return clock::duration::zero();
+    return std::chrono::duration_cast<clock::duration>(
+        std::chrono::duration<double>(static_cast<double>(i) / *args.bench.rate));
+  };
+  co_await core::on_threads(shards,
+                            [&](std::size_t i) { return shard(args, req, options[i], start + phase(i), runs[i]); });
+
+  shared_run total;
+  for (const auto& run : runs) {
+    total.result.merge(run.result);
+    for (const auto& [status, n] : run.statuses) total.statuses[status] += n;
+  }
+  total.result.elapsed = clock::now() - (start + args.bench.warmup);
   boost::json::object statuses;
-  for (const auto& [status, n] : run.statuses) statuses[std::to_string(status)] = n;
-  run.result.extra["status"] = std::move(statuses);
-  co_return core::finish_bench(ctx.out(), ctx.json(), args.bench, run.result, "requests");
+  for (const auto& [status, n] : total.statuses) statuses[std::to_string(status)] = n;
+  total.result.extra["status"] = std::move(statuses);
+  co_return core::finish_bench(ctx.out(), ctx.json(), args.bench, total.result, "requests");
 }
 
 }  // namespace nettool::http

@@ -209,6 +209,7 @@ void add_bench(CLI::App& app, verb_table& verbs) {
   cmd->add_option("-H,--header", args->headers, "Extra header 'Name: value' (repeatable)")->type_name("HEADER");
   cmd->add_option("--unix-socket", args->unix_socket, "Send every request to the Unix socket PATH")->type_name("PATH");
   core::add_bench_options(*cmd, args->bench);
+  core::add_bench_threads_option(*cmd, args->bench);
   core::add_connect_options(*cmd, args->connect);
   core::add_tls_client_options(*cmd, args->tls, false);
   core::add_timeout_options(*cmd, args->timeouts, true);

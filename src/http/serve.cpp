@@ -495,8 +495,10 @@ class server {
     // A small file joins its head: one write, one packet.
     if (!head && !bodiless && r.fd >= 0 && r.length <= small_file) load_small_file(r);
     if (!head && !bodiless && r.fd < 0) out += r.body;
-    co_await conn.write(boost::asio::buffer(out));
-    if (!head && !bodiless && r.fd >= 0) co_await conn.write_file(r.fd, r.offset, r.length, "file");
+    if (!head && !bodiless && r.fd >= 0)
+      co_await conn.write_file(r.fd, r.offset, r.length, "file", boost::asio::buffer(out));
+    else
+      co_await conn.write(boost::asio::buffer(out));
   }
 
   void log_access(const core::connection& conn, const parser_type& parser, const reply& r, clock::time_point start,

@@ -42,3 +42,25 @@ TEST_CASE("http bench --rate sends the planned number, --fail-if sees a slow ser
   CHECK(r.out.find("slow=10\nok=0\n") != std::string::npos);
   CHECK(r.err.find("p99>1ms") != std::string::npos);
 }
+
+TEST_CASE("http bench --threads: the event loops share -n and -c exactly, SIGINT stops them all", "[http][bench]") {
+  auto r = sh(R"sh(
+    $NT http serve -p 0 --port-file port --body ok 2> access.log & wait_file port
+    url=http://127.0.0.1:$(cat port)/x
+    $NT http bench $url -n 1001 -c 5 --threads 3 --json -v > summary.json 2> bench.err; echo "bench=$?"
+    sleep 0.2
+    grep -o 'on [0-9]* threads' bench.err
+    echo "served=$(grep -c '"GET /x" 200 2 ' access.log)"
+    # One client port per keep-alive connection.
+    echo "connections=$(grep -o '127.0.0.1:[0-9]* "GET' access.log | sort -u | wc -l)"
+    $PY -c 'import json; print("count", json.load(open("summary.json"))["count"])'
+    $NT http bench $url -c 4 --threads 2 -z 60s > /dev/null & b=$!
+    sleep 1; kill -INT $b; t0=$(date +%s%N); wait $b; echo "int=$?"
+    echo "stopped_ms=$(( ($(date +%s%N) - t0) / 1000000 ))"
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out.find("bench=0\non 3 threads\nserved=1001\nconnections=5\ncount 1001\nint=130\n") == 0);
+  std::smatch m;
+  REQUIRE(std::regex_search(r.out, m, std::regex(R"(stopped_ms=(\d+))")));
+  CHECK(std::stoi(m[1]) < 1000);
+}

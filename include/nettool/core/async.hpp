@@ -16,6 +16,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <exception>
+#include <functional>
 #include <optional>
 #include <type_traits>
 #include <vector>
@@ -46,6 +47,12 @@ awaitable<void> all_of(std::vector<awaitable<void>> ops);
 // `op` bounded by `limit`: on expiry the op is cancelled and
 // error(errc::timed_out, phase, where) is thrown.
 awaitable<void> with_timeout(awaitable<void> op, duration limit, std::string phase, std::string where = {});
+
+// Runs body(0) … body(n-1) each on a thread of its own with its own
+// io_context (one event loop per core, nothing shared between them), and
+// completes when all have; the first exception is rethrown. When the caller
+// is cancelled (SIGINT, --timeout) every loop is stopped and joined first.
+awaitable<void> on_threads(std::size_t n, std::function<awaitable<void>(std::size_t)> body);
 
 namespace detail {
 template <class T>

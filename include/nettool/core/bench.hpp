@@ -30,10 +30,22 @@ struct bench_options {
   duration warmup{};
   std::optional<double> rate;             // requests per second, all workers together
   std::string fail_if;
+  std::size_t threads = 0;  // --threads: event loops, 0 = one per core
 };
 
 // -c, -n, --duration/-z, --warmup, --rate, --fail-if.
 void add_bench_options(CLI::App& app, bench_options& options);
+
+// --threads, for bench verbs whose connections can run on several event
+// loops (one thread and io_context each, as wrk's -t).
+void add_bench_threads_option(CLI::App& app, bench_options& options);
+
+// How many event loops a run uses: --threads, or one per core, never more
+// than there are connections or -n requests.
+std::size_t bench_shards(const bench_options& options);
+// Shard `shard`'s part of the run: its connections and its share of -n and
+// of --rate, so that the shards together do what the options ask.
+bench_options shard_options(const bench_options& options, std::size_t shard, std::size_t shards);
 
 // HdrHistogram-style: exact below 256 ns, then 128 linear sub-buckets per
 // power of two (under 0.8 % error), fixed 64 KiB whatever the count.
@@ -72,6 +84,8 @@ struct bench_result {
 
   std::uint64_t error_count() const;
   double rate() const;  // completed per second
+  // Adds another shard's counts, errors and latencies (not elapsed or extra).
+  void merge(const bench_result& other);
 };
 
 // `p99>50ms,errors>0.1%,rps<1000`: exit 10 when any clause holds.

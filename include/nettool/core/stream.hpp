@@ -30,10 +30,12 @@ class connection {
   // Returns 0 at the end of the peer's stream (FIN or TLS close_notify).
   awaitable<std::size_t> read_some(asio::mutable_buffer buffer);
   awaitable<void> write(asio::const_buffer buffer);
-  // `count` bytes of the open file `fd` from `offset`: sendfile(2) on a
-  // plain socket (no copy through user space), read and write under TLS or
-  // at -vvv (the hexdump needs the bytes).
-  awaitable<void> write_file(int fd, std::uint64_t offset, std::uint64_t count, const std::string& name);
+  // `head`, then `count` bytes of the open file `fd` from `offset`:
+  // sendfile(2) on a plain socket (no copy through user space), with the
+  // head corked onto the file's first segment (nginx's tcp_nopush); read
+  // and write under TLS or at -vvv (the hexdump needs the bytes).
+  awaitable<void> write_file(int fd, std::uint64_t offset, std::uint64_t count, const std::string& name,
+                             asio::const_buffer head = {});
   // Half-close: no more data from us; reading goes on.
   awaitable<void> shutdown_send();
   void close() noexcept;

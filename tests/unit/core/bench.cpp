@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <thread>
+
 using namespace nettool::core;
 using namespace std::chrono_literals;
 
@@ -81,4 +83,56 @@ TEST_CASE("load plan: -n counts measured requests, --rate spaces intended starts
   CHECK(times.size() == 100);
   CHECK(times[1] - times[0] == std::chrono::milliseconds(10));
   CHECK(times.back() - start == std::chrono::milliseconds(990));
+}
+
+TEST_CASE("bench shards: parts of -c, -n and --rate add up to the whole", "[unit][bench]") {
+  bench_options o;
+  o.concurrency = 5;
+  o.requests = 1001;
+  o.rate = 300.0;
+  o.threads = 3;
+  REQUIRE(bench_shards(o) == 3);
+  std::size_t conns = 0;
+  std::uint64_t requests = 0;
+  double rate = 0;
+  for (std::size_t i = 0; i < 3; ++i) {
+    const auto part = shard_options(o, i, 3);
+    CHECK(part.concurrency >= 1);
+    conns += part.concurrency;
+    requests += *part.requests;
+    rate += *part.rate;
+  }
+  CHECK(conns == 5);
+  CHECK(requests == 1001);
+  CHECK(rate == Approx(300.0));
+
+  // Never more loops than connections or requests.
+  o.threads = 8;
+  CHECK(bench_shards(o) == 5);
+  o.requests = 2;
+  CHECK(bench_shards(o) == 2);
+  o.threads = 0;  // one per core
+  o.requests.reset();
+  o.concurrency = 1000;
+  CHECK(bench_shards(o) == std::max(1u, std::thread::hardware_concurrency()));
+}
+
+TEST_CASE("bench results merge counts, bytes, errors and latencies", "[unit][bench]") {
+  bench_result a, b;
+  a.count = 3;
+  a.bytes = 30;
+  a.errors["connect"] = 1;
+  a.latency.record(1ms);
+  b.count = 4;
+  b.bytes = 40;
+  b.errors["connect"] = 2;
+  b.errors["read"] = 1;
+  b.latency.record(3ms);
+  a.merge(b);
+  CHECK(a.count == 7);
+  CHECK(a.bytes == 70);
+  CHECK(a.errors["connect"] == 3);
+  CHECK(a.errors["read"] == 1);
+  CHECK(a.latency.count() == 2);
+  CHECK(a.latency.max() >= 2900us);
 }
