@@ -9,6 +9,8 @@ find_package(fmt CONFIG REQUIRED)
 # zlib for --compressed, linked statically: no extra library to load at start.
 set(ZLIB_USE_STATIC_LIBS ON)
 find_package(ZLIB REQUIRED)
+# ZeroMQ (libzmq through header-only cppzmq): linked into nettool-zmq.so only.
+find_package(cppzmq CONFIG REQUIRED)
 if(NETTOOL_TESTS)
   find_package(Catch2 2 CONFIG REQUIRED)
 endif()

@@ -7,10 +7,11 @@ build_pkgs=(
   build-essential cmake ninja-build pkg-config ccache
   libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev
   libssl-dev libcli11-dev libfmt-dev zlib1g-dev catch2
+  libzmq3-dev cppzmq-dev
 )
 peer_pkgs=(
   curl socat netcat-openbsd ncat openssl iperf3 microsocks tinyproxy nginx-light wrk
-  iproute2 procps time hyperfine python3
+  iproute2 procps time hyperfine python3 python3-zmq
 )
 
 sudo_cmd=()

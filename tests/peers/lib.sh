@@ -131,3 +131,18 @@ start_http_peer() {
   $PY "$PEERS/http_peer.py" http-peer.port 2> http-peer.log & wait_file http-peer.port
   HTTP_PEER=$(cat http-peer.port)
 }
+
+# zmq_peer NAME MODE EP ARGS...: tests/peers/zmq_peer.py in the background
+# (stdout to NAME.out), returning once its socket is bound or connected.
+zmq_peer() {
+  local name=$1
+  shift
+  $PY "$PEERS/zmq_peer.py" "$@" > "$name.out" 2> "$name.err" &
+  for _ in $(seq 1 400); do
+    grep -q READY "$name.err" 2> /dev/null && return 0
+    sleep 0.025
+  done
+  echo "zmq_peer: $name never became ready" >&2
+  cat "$name.err" >&2
+  return 1
+}

@@ -1,0 +1,121 @@
+// Binds the zmq verbs' options (SPEC §2 zmq) to their structs, and the
+// module's entry point.
+#include "zmq.hpp"
+
+#include "nettool/core/protocol.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <array>
+#include <charconv>
+
+namespace nettool::zmq {
+namespace {
+
+using core::verb_table;
+
+struct socket_verb {
+  std::string_view name;
+  kind type;
+  const char* summary;
+  const char* examples;
+};
+
+constexpr std::array socket_verbs{
+    socket_verb{"pub", kind::pub, "Publish each stdin line as a message (no loss at the high-water mark)",
+                "  nettool zmq pub --bind tcp://127.0.0.1:5556 --wait-subscribers 1 < events.txt\n"},
+    socket_verb{"sub", kind::sub, "Print each message published to the topics subscribed",
+                "  nettool zmq sub --connect tcp://127.0.0.1:5556 --subscribe weather.\n"},
+    socket_verb{"push", kind::push, "Push each stdin line to the pullers, round-robin",
+                "  seq 1000 | nettool zmq push --connect tcp://127.0.0.1:5557\n"},
+    socket_verb{"pull", kind::pull, "Print each message pushed to us",
+                "  nettool zmq pull --bind tcp://127.0.0.1:5557 --count 1000 > out.txt\n"},
+    socket_verb{"dealer", kind::dealer, "Send stdin lines and print what arrives, asynchronously",
+                "  nettool zmq dealer --connect tcp://127.0.0.1:5555 --identity me --send hello --count 1\n"},
+    socket_verb{"router", kind::router, "Print 'IDENTITY<TAB>message'; a line 'IDENTITY<TAB>text' goes to that peer",
+                "  nettool zmq router --bind tcp://127.0.0.1:5555\n"},
+    socket_verb{"pair", kind::pair, "Send stdin lines and print what arrives, one peer",
+                "  nettool zmq pair --bind ipc:///tmp/pair.sock\n"},
+};
+
+// tcp://HOST:PORT or ipc://PATH; everything else is refused at parse time
+// (exit 2) instead of failing later inside libzmq.
+std::string check_endpoint(const std::string& ep, bool binding) {
+  if (ep.starts_with("ipc://")) return ep.size() > 6 ? "" : fmt::format("'{}': ipc:// needs a path", ep);
+  if (ep.starts_with("inproc://")) return fmt::format("'{}': inproc:// only joins sockets inside one process", ep);
+  if (!ep.starts_with("tcp://")) return fmt::format("'{}' is not an endpoint: use tcp://HOST:PORT or ipc://PATH", ep);
+  const std::string_view rest = std::string_view(ep).substr(6);
+  const auto colon = rest.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return fmt::format("'{}': tcp:// needs HOST:PORT", ep);
+  const auto port = rest.substr(colon + 1);
+  if (binding && port == "*") return "";
+  unsigned value = 0;
+  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (ec != std::errc{} || end != port.data() + port.size() || value > 65535 || (value == 0 && !binding))
+    return fmt::format("'{}': bad port '{}'", ep, port);
+  return "";
+}
+
+void add_socket_verb(CLI::App& app, verb_table& verbs, const socket_verb& verb) {
+  auto args = std::make_shared<socket_args>();
+  args->type = verb.type;
+  auto* cmd = app.add_subcommand(std::string(verb.name), verb.summary);
+  cmd->add_option("--bind", args->bind, "Bind to EP (tcp://HOST:PORT, ipc://PATH), repeatable")
+      ->type_name("EP")
+      ->check([](const std::string& ep) { return check_endpoint(ep, true); });
+  cmd->add_option("--connect", args->connect, "Connect to EP, repeatable")
+      ->type_name("EP")
+      ->check([](const std::string& ep) { return check_endpoint(ep, false); });
+  if (verb.type != kind::sub && verb.type != kind::pull) {
+    cmd->add_option("--send", args->send, "Send TEXT instead of reading stdin, repeatable")->type_name("TEXT");
+    cmd->add_flag("--binary", args->binary, "Send stdin in raw chunks (one message each) instead of lines");
+    cmd->add_flag("--multipart", args->multipart, "Split each line on --frame-sep into frames");
+  }
+  cmd->add_option("--frame-sep", args->frame_sep, "Between frames of a multipart message (default: tab)")
+      ->type_name("TEXT");
+  cmd->add_option("--count", args->count, "Exit after N messages received (sent, for pub and push)")
+      ->check(CLI::PositiveNumber);
+  if (verb.type == kind::sub)
+    cmd->add_option("--subscribe", args->subscribe, "Topic prefix, repeatable (default: everything)")
+        ->type_name("TOPIC");
+  if (verb.type == kind::pub) {
+    cmd->add_option("--wait-subscribers", args->wait_subscribers, "Send only after N subscriptions arrived")
+        ->check(CLI::PositiveNumber);
+    cmd->add_flag("--drop", args->drop, "Drop messages for a subscriber at its high-water mark (ZeroMQ's default)");
+  }
+  cmd->add_option("--hwm", args->hwm, "High-water mark for sending and receiving, in messages")
+      ->check(CLI::NonNegativeNumber);
+  core::add_duration_option(*cmd, "--linger", args->linger, "How long closing waits for queued messages to leave")
+      ->default_str("5s");
+  cmd->add_option("--identity", args->identity, "Routing identity of this socket (ZMQ_ROUTING_ID)")->type_name("ID");
+  core::add_timeout_options(*cmd, args->timeouts, false);
+  // The backoff options set libzmq's reconnect interval; attempts are
+  // libzmq's business (it reconnects forever), so there is no --retries.
+  cmd->remove_option(cmd->get_option("--retries"));
+  core::add_common_options(*cmd, args->common);
+  cmd->footer(fmt::format("Example:\n{}", verb.examples));
+  cmd->callback([args] {
+    if (args->bind.empty() && args->connect.empty())
+      throw CLI::ValidationError("--bind", "give --bind EP or --connect EP (or both)");
+    if (args->binary && !args->send.empty())
+      throw CLI::ValidationError("--binary", "applies to stdin, not to --send");
+    if (args->frame_sep.empty()) throw CLI::ValidationError("--frame-sep", "must not be empty");
+  });
+  verbs.add(cmd, args->common, [args](core::run_context& ctx) { return run_socket(ctx, *args); });
+}
+
+void configure(CLI::App& app, verb_table& verbs, std::string_view only) {
+  const bool known = std::any_of(socket_verbs.begin(), socket_verbs.end(),
+                                 [&](const socket_verb& v) { return v.name == only; });
+  for (const auto& verb : socket_verbs)
+    if (!known || verb.name == only) add_socket_verb(app, verbs, verb);
+}
+
+constexpr core::protocol_descriptor descriptor{
+    "zmq", "ZeroMQ sockets: pub, sub, push, pull, dealer, router, pair", &configure};
+
+}  // namespace
+}  // namespace nettool::zmq
+
+extern "C" const nettool::core::protocol_descriptor* nettool_protocol_v1() { return &nettool::zmq::descriptor; }

@@ -1,0 +1,41 @@
+// The zmq adapter (SPEC §2 zmq) on libzmq through cppzmq, built as the
+// loadable module nettool-zmq.so: only `nettool zmq …` loads libzmq.
+#pragma once
+
+#include "nettool/core/context.hpp"
+#include "nettool/core/options.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace nettool::zmq {
+
+using core::awaitable;
+
+// The socket types the verbs are named after.
+enum class kind { pub, sub, push, pull, req, rep, dealer, router, pair };
+
+struct socket_args {
+  core::common_options common;
+  core::timeout_options timeouts;  // --connect-timeout, reconnect backoff from --retry-delay/--retry-max-delay
+  kind type = kind::pair;
+  std::vector<std::string> bind;
+  std::vector<std::string> connect;
+  std::vector<std::string> send;       // --send TEXT instead of stdin
+  bool binary = false;                 // stdin in raw chunks, one message each
+  bool multipart = false;              // split a line on --frame-sep into frames
+  std::string frame_sep = "\t";
+  std::optional<std::uint64_t> count;  // messages received (sent, for send-only types) before exiting
+  std::vector<std::string> subscribe;  // sub
+  std::optional<int> wait_subscribers; // pub
+  bool drop = false;                   // pub: ZeroMQ's dropping at the high-water mark
+  std::optional<int> hwm;
+  core::duration linger = std::chrono::seconds(5);
+  std::optional<std::string> identity;
+  std::vector<std::string> sockopts;   // NAME=VALUE
+};
+
+awaitable<int> run_socket(core::run_context& ctx, const socket_args& args);
+
+}  // namespace nettool::zmq

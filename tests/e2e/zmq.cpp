@@ -1,0 +1,130 @@
+// zmq against pyzmq peers (tests/peers/zmq_peer.py), both roles of each
+// pattern, and the module only loaded for zmq.
+#include "harness.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <regex>
+
+using nettool::test::sh;
+
+TEST_CASE("zmq push/pull: 100 000 messages in order both ways, none lost", "[zmq]") {
+  auto r = sh(R"sh(
+    p=$(free_port)
+    zmq_peer pulled pull tcp://127.0.0.1:$p 100000; peer=$!
+    seq 100000 | $NT zmq push --connect tcp://127.0.0.1:$p; echo "push=$?"
+    wait $peer
+    seq 100000 | sed "s/.*/[b'&']/" | cmp - pulled.out && echo "pyzmq got all, in order"
+
+    p=$(free_port)
+    $NT zmq pull --bind tcp://127.0.0.1:$p --count 100000 > ours.txt & ours=$!
+    $PY "$PEERS/zmq_peer.py" push tcp://127.0.0.1:$p 100000 2> /dev/null
+    wait $ours; echo "pull=$?"
+    seq 100000 | cmp - ours.txt && echo "nettool got all, in order"
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "push=0\npyzmq got all, in order\npull=0\nnettool got all, in order\n");
+}
+
+TEST_CASE("zmq pub --wait-subscribers: two pyzmq subscribers get all 100 000, sub filters topics", "[zmq]") {
+  auto r = sh(R"sh(
+    p=$(free_port)
+    # The publisher binds first; subscribers connect and are counted.
+    seq 100000 > lines
+    $NT zmq pub --bind tcp://127.0.0.1:$p --wait-subscribers 2 < lines & pub=$!
+    sleep 0.3
+    zmq_peer s1 sub tcp://127.0.0.1:$p 100000
+    zmq_peer s2 sub tcp://127.0.0.1:$p 100000
+    wait $pub; echo "pub=$?"
+    wait
+    for s in s1 s2; do seq 100000 | sed "s/.*/[b'&']/" | cmp - $s.out && echo "$s complete"; done
+
+    p=$(free_port)
+    zmq_peer publisher pub tcp://127.0.0.1:$p 1000 1
+    $NT zmq sub --connect tcp://127.0.0.1:$p --subscribe 99 --count 11 | tr '\n' ' '; echo
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "pub=0\ns1 complete\ns2 complete\n99 990 991 992 993 994 995 996 997 998 999 \n");
+}
+
+TEST_CASE("zmq dealer and router with identities, both roles, and pair", "[zmq]") {
+  auto r = sh(R"sh(
+    p=$(free_port)
+    zmq_peer router router tcp://127.0.0.1:$p 1
+    $NT zmq dealer --connect tcp://127.0.0.1:$p --identity me --send hello --count 1; echo "dealer=$?"
+    wait; cat router.out
+
+    p=$(free_port)
+    mkfifo to-router
+    $NT zmq router --bind tcp://127.0.0.1:$p --count 2 < to-router > from-router & router=$!
+    exec 3> to-router
+    zmq_peer dealer dealer tcp://127.0.0.1:$p peer1 hi; dealer=$!
+    for _ in $(seq 100); do grep -q hi from-router && break; sleep 0.05; done
+    printf 'peer1\tworld\n' >&3
+    wait $dealer; exec 3>&-
+    wait $router; echo "router=$?"
+    cat from-router dealer.out
+
+    p=$(free_port)
+    zmq_peer pair pair tcp://127.0.0.1:$p 2
+    $NT zmq pair --connect tcp://127.0.0.1:$p --send one --send two --count 2; echo "pair=$?"
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out ==
+        "re:hello\ndealer=0\n[b'me', b'hello']\n"
+        "router=0\npeer1\thi\npeer1\tbye\n[b'world']\n"
+        "one\ntwo\npair=0\n");
+}
+
+TEST_CASE("zmq multipart: binary frames to --json, lines split on --frame-sep", "[zmq]") {
+  auto r = sh(R"sh(
+    p=$(free_port)
+    $NT zmq pull --bind tcp://127.0.0.1:$p --count 2 --json > frames.json & ours=$!
+    $PY "$PEERS/zmq_peer.py" push tcp://127.0.0.1:$p 2 --multipart 2> /dev/null
+    wait $ours; cat frames.json
+
+    p=$(free_port)
+    zmq_peer pulled pull tcp://127.0.0.1:$p 2
+    printf 'a|b|c\nlast\n' | $NT zmq push --connect tcp://127.0.0.1:$p --multipart --frame-sep '|'
+    wait; cat pulled.out
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out ==
+        "{\"frames\":[\"k\",\"1\",{\"data_base64\":\"AP8=\"}]}\n"
+        "{\"frames\":[\"k\",\"2\",{\"data_base64\":\"AP8=\"}]}\n"
+        "[b'a', b'b', b'c']\n[b'last']\n");
+}
+
+TEST_CASE("zmq bad input: socket type, endpoint, option give 2, bind in use 8, SIGINT 130", "[zmq]") {
+  auto r = sh(R"sh(
+    $NT zmq nosuch --bind tcp://127.0.0.1:1; echo "type=$?"
+    $NT zmq pull --bind udp://127.0.0.1:5555; echo "endpoint=$?"
+    $NT zmq pull --connect tcp://127.0.0.1; echo "port=$?"
+    $NT zmq pull --bind tcp://127.0.0.1:0 --nosuch; echo "option=$?"
+    $NT zmq pull; echo "no-endpoint=$?"
+    p=$(free_port)
+    $NT zmq pull --bind tcp://127.0.0.1:$p & first=$!
+    sleep 0.3
+    $NT zmq pull --bind tcp://127.0.0.1:$p; echo "in-use=$?"
+    kill -INT $first; t0=$(date +%s%N); wait $first; echo "sigint=$?"
+    echo "stopped_ms=$(( ($(date +%s%N) - t0) / 1000000 ))"
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out.find("type=2\nendpoint=2\nport=2\noption=2\nno-endpoint=2\nin-use=8\nsigint=130\n") == 0);
+  CHECK(r.err.find("'udp://127.0.0.1:5555' is not an endpoint") != std::string::npos);
+  CHECK(r.err.find("bind tcp://127.0.0.1:") != std::string::npos);
+  std::smatch m;
+  REQUIRE(std::regex_search(r.out, m, std::regex(R"(stopped_ms=(\d+))")));
+  CHECK(std::stoi(m[1]) < 1000);
+}
+
+TEST_CASE("zmq is a module: tcp never loads libzmq, zmq does", "[zmq]") {
+  auto r = sh(R"sh(
+    LD_DEBUG=libs $NT tcp connect 127.0.0.1 $(free_port) 2> tcp.log; echo "tcp=$?"
+    grep -c 'libzmq' tcp.log
+    LD_DEBUG=libs $NT zmq pull --help > /dev/null 2> zmq.log; echo "zmq=$?"
+    grep -q 'calling init: .*libzmq' zmq.log && echo "zmq loads libzmq"
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "tcp=4\n0\nzmq=0\nzmq loads libzmq\n");
+}

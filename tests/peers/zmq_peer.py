@@ -1,0 +1,93 @@
+#!/usr/bin/python3
+"""pyzmq peers for the zmq tests. Each mode prints READY on stderr once its
+socket is bound or connected; received messages go to stdout as repr() of
+their frame lists, one per line, so binary frames compare exactly.
+
+  zmq_peer.py pull EP COUNT            bind, print COUNT messages
+  zmq_peer.py push EP N [--multipart]  connect, send "1".."N" (or [b"k", i, b"\\x00\\xff"] frames)
+  zmq_peer.py sub EP COUNT [TOPIC]     connect, print COUNT messages
+  zmq_peer.py pub EP N SUBSCRIBERS     bind XPUB, wait for SUBSCRIBERS subscriptions, send "1".."N"
+  zmq_peer.py router EP COUNT          bind, answer [id, m] with [id, b"re:" + m], COUNT times
+  zmq_peer.py dealer EP ID TEXT        connect as ID, send TEXT, print the reply, send "bye"
+  zmq_peer.py pair EP COUNT            bind, echo COUNT messages back
+"""
+import sys
+
+import zmq
+
+
+def ready():
+    print("READY", file=sys.stderr, flush=True)
+
+
+def show(frames):
+    print(repr(frames), flush=True)
+
+
+def main():
+    mode, ep = sys.argv[1], sys.argv[2]
+    ctx = zmq.Context()
+    if mode == "pull":
+        s = ctx.socket(zmq.PULL)
+        s.bind(ep)
+        ready()
+        for _ in range(int(sys.argv[3])):
+            show(s.recv_multipart())
+    elif mode == "push":
+        s = ctx.socket(zmq.PUSH)
+        s.connect(ep)
+        ready()
+        multipart = "--multipart" in sys.argv
+        for i in range(1, int(sys.argv[3]) + 1):
+            if multipart:
+                s.send_multipart([b"k", str(i).encode(), b"\x00\xff"])
+            else:
+                s.send(str(i).encode())
+    elif mode == "sub":
+        s = ctx.socket(zmq.SUB)
+        s.setsockopt(zmq.SUBSCRIBE, sys.argv[4].encode() if len(sys.argv) > 4 else b"")
+        s.connect(ep)
+        ready()
+        for _ in range(int(sys.argv[3])):
+            show(s.recv_multipart())
+    elif mode == "pub":
+        s = ctx.socket(zmq.XPUB)
+        s.setsockopt(zmq.XPUB_VERBOSE, 1)
+        s.setsockopt(zmq.XPUB_NODROP, 1)
+        s.bind(ep)
+        ready()
+        for _ in range(int(sys.argv[4])):
+            s.recv()
+        for i in range(1, int(sys.argv[3]) + 1):
+            s.send(str(i).encode())
+    elif mode == "router":
+        s = ctx.socket(zmq.ROUTER)
+        s.bind(ep)
+        ready()
+        for _ in range(int(sys.argv[3])):
+            frames = s.recv_multipart()
+            show(frames)
+            s.send_multipart([frames[0], b"re:" + b"".join(frames[1:])])
+    elif mode == "dealer":
+        s = ctx.socket(zmq.DEALER)
+        s.setsockopt(zmq.ROUTING_ID, sys.argv[3].encode())
+        s.connect(ep)
+        ready()
+        s.send(sys.argv[4].encode())
+        show(s.recv_multipart())
+        s.send(b"bye")
+    elif mode == "pair":
+        s = ctx.socket(zmq.PAIR)
+        s.bind(ep)
+        ready()
+        for _ in range(int(sys.argv[3])):
+            frames = s.recv_multipart()
+            s.send_multipart(frames)
+    else:
+        sys.exit(f"unknown mode {mode}")
+    s.close(linger=5000)
+    ctx.term()
+
+
+if __name__ == "__main__":
+    main()
