@@ -5,7 +5,10 @@
 
 #include "nettool/core/log.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/write.hpp>
+#include <fmt/format.h>
 
 #include <cerrno>
 #include <csignal>
@@ -62,9 +65,7 @@ awaitable<int> wait_child(pid_t pid) {
   co_return decode_status(status);
 }
 
-}  // namespace
-
-awaitable<int> run_process(const process_spec& spec) {
+pid_t spawn(const process_spec& spec) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   if (spec.stdin_fd >= 0) posix_spawn_file_actions_adddup2(&actions, spec.stdin_fd, 0);
@@ -100,9 +101,78 @@ awaitable<int> run_process(const process_spec& spec) {
   posix_spawnattr_destroy(&attr);
   if (rc != 0) throw error(error_code(rc, boost::system::system_category()), "exec", spec.command);
   log::debug("started [{}] {}", pid, spec.command);
+  return pid;
+}
+
+}  // namespace
+
+awaitable<int> run_process(const process_spec& spec) {
+  const pid_t pid = spawn(spec);
   const int status = co_await wait_child(pid);
   log::debug("[{}] exited with {}", pid, status);
   co_return status;
+}
+
+namespace {
+
+awaitable<void> write_and_close(asio::posix::stream_descriptor& to, std::string_view input) {
+  auto [ec, n] = co_await asio::async_write(to, asio::buffer(input), asio::as_tuple(asio::use_awaitable));
+  // A command that does not read its input (`date`) closes the pipe: fine.
+  if (ec && ec != asio::error::broken_pipe) throw error(ec, "write", "--exec stdin");
+  to.close();
+}
+
+awaitable<void> read_all(asio::posix::stream_descriptor& from, std::string& out, std::size_t limit) {
+  char chunk[16 * 1024];
+  for (;;) {
+    auto [ec, n] = co_await from.async_read_some(asio::buffer(chunk), asio::as_tuple(asio::use_awaitable));
+    if (ec == asio::error::eof) co_return;
+    if (ec) throw error(ec, "read", "--exec stdout");
+    if (out.size() + n > limit)
+      throw error(errc::failure, "read", "--exec stdout", fmt::format("more than {} bytes of output", limit));
+    out.append(chunk, n);
+  }
+}
+
+}  // namespace
+
+awaitable<filter_result> run_filter(const std::string& command, const environment& env, std::string_view input,
+                                    std::size_t max_output) {
+  int in[2], out[2];
+  if (::pipe2(in, O_CLOEXEC) != 0) throw error(error_code(errno, boost::system::system_category()), "exec", command);
+  if (::pipe2(out, O_CLOEXEC) != 0) {
+    ::close(in[0]);
+    ::close(in[1]);
+    throw error(error_code(errno, boost::system::system_category()), "exec", command);
+  }
+  auto ex = co_await asio::this_coro::executor;
+  asio::posix::stream_descriptor to_child(ex, in[1]), from_child(ex, out[0]);
+  pid_t pid = -1;
+  try {
+    pid = spawn({command, env, in[0], out[1]});
+  } catch (...) {
+    ::close(in[0]);
+    ::close(out[1]);
+    throw;
+  }
+  // Our copies of the child's ends go, so its exit shows as EOF here.
+  ::close(in[0]);
+  ::close(out[1]);
+  filter_result result;
+  std::exception_ptr failed;
+  try {
+    co_await both(write_and_close(to_child, input), read_all(from_child, result.output, max_output));
+  } catch (...) {
+    failed = std::current_exception();
+  }
+  if (failed) {
+    ::kill(pid, SIGTERM);  // not left running after its output was refused
+    co_await wait_child(pid);
+    std::rethrow_exception(failed);
+  }
+  result.status = co_await wait_child(pid);
+  log::debug("[{}] exited with {}", pid, result.status);
+  co_return result;
 }
 
 void exec_replacing(const std::vector<std::string>& command) {

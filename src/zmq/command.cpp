@@ -31,6 +31,12 @@ constexpr std::array socket_verbs{
                 "  seq 1000 | nettool zmq push --connect tcp://127.0.0.1:5557\n"},
     socket_verb{"pull", kind::pull, "Print each message pushed to us",
                 "  nettool zmq pull --bind tcp://127.0.0.1:5557 --count 1000 > out.txt\n"},
+    socket_verb{"req", kind::req, "Send each stdin line as a request and print its reply",
+                "  nettool zmq req --connect tcp://127.0.0.1:5555 --send ping\n"
+                "  nettool zmq req --connect tcp://127.0.0.1:5555 --timeout 2s --retries 3 < requests.txt\n"},
+    socket_verb{"rep", kind::rep, "Answer each request: --echo, --exec CMD, or the next stdin line",
+                "  nettool zmq rep --bind tcp://127.0.0.1:5555 --echo\n"
+                "  nettool zmq rep --bind tcp://127.0.0.1:5555 --exec 'tr a-z A-Z'\n"},
     socket_verb{"dealer", kind::dealer, "Send stdin lines and print what arrives, asynchronously",
                 "  nettool zmq dealer --connect tcp://127.0.0.1:5555 --identity me --send hello --count 1\n"},
     socket_verb{"router", kind::router, "Print 'IDENTITY<TAB>message'; a line 'IDENTITY<TAB>text' goes to that peer",
@@ -67,11 +73,17 @@ void add_socket_verb(CLI::App& app, verb_table& verbs, const socket_verb& verb) 
   cmd->add_option("--connect", args->connect, "Connect to EP, repeatable")
       ->type_name("EP")
       ->check([](const std::string& ep) { return check_endpoint(ep, false); });
-  if (verb.type != kind::sub && verb.type != kind::pull) {
+  if (verb.type == kind::rep) {
+    cmd->add_flag("--echo", args->echo, "Answer each request with itself");
+    cmd->add_option("--exec", args->exec, "Answer with CMD's output, the request on its stdin (sh -c)")
+        ->type_name("CMD");
+  }
+  const bool sends = verb.type != kind::sub && verb.type != kind::pull;
+  if (sends && verb.type != kind::rep) {  // a rep's input is its answers, line by line
     cmd->add_option("--send", args->send, "Send TEXT instead of reading stdin, repeatable")->type_name("TEXT");
     cmd->add_flag("--binary", args->binary, "Send stdin in raw chunks (one message each) instead of lines");
-    cmd->add_flag("--multipart", args->multipart, "Split each line on --frame-sep into frames");
   }
+  if (sends) cmd->add_flag("--multipart", args->multipart, "Split each line on --frame-sep into frames");
   cmd->add_option("--frame-sep", args->frame_sep, "Between frames of a multipart message (default: tab)")
       ->type_name("TEXT");
   cmd->add_option("--count", args->count, "Exit after N messages received (sent, for pub and push)")
@@ -91,9 +103,17 @@ void add_socket_verb(CLI::App& app, verb_table& verbs, const socket_verb& verb) 
   cmd->add_option("--identity", args->identity, "Routing identity of this socket (ZMQ_ROUTING_ID)")->type_name("ID");
   core::add_timeout_options(*cmd, args->timeouts, false);
   // The backoff options set libzmq's reconnect interval; attempts are
-  // libzmq's business (it reconnects forever), so there is no --retries.
-  cmd->remove_option(cmd->get_option("--retries"));
+  // libzmq's business (it reconnects forever), so only req, whose retries
+  // are new sockets for a request that got no reply, has --retries.
+  if (verb.type != kind::req) cmd->remove_option(cmd->get_option("--retries"));
   core::add_common_options(*cmd, args->common);
+  if (verb.type == kind::req) {
+    // For req, --timeout bounds each reply, so a lost one can be retried.
+    cmd->remove_option(cmd->get_option("--timeout"));
+    core::add_duration_option(*cmd, "--timeout", args->reply_timeout,
+                              "Wait DUR for each reply; then a new socket and the request again (--retries), "
+                              "or exit 124");
+  }
   cmd->footer(fmt::format("Example:\n{}", verb.examples));
   cmd->callback([args] {
     if (args->bind.empty() && args->connect.empty())
@@ -101,8 +121,17 @@ void add_socket_verb(CLI::App& app, verb_table& verbs, const socket_verb& verb) 
     if (args->binary && !args->send.empty())
       throw CLI::ValidationError("--binary", "applies to stdin, not to --send");
     if (args->frame_sep.empty()) throw CLI::ValidationError("--frame-sep", "must not be empty");
+    if (args->echo && !args->exec.empty()) throw CLI::ValidationError("--echo", "give --echo or --exec, not both");
+    if (args->type == kind::req && args->timeouts.retry.retries > 0 && !args->reply_timeout)
+      throw CLI::ValidationError("--retries", "retries a request whose reply did not come in --timeout DUR");
   });
-  verbs.add(cmd, args->common, [args](core::run_context& ctx) { return run_socket(ctx, *args); });
+  verbs.add(cmd, args->common, [args](core::run_context& ctx) {
+    switch (args->type) {
+      case kind::req: return run_req(ctx, *args);
+      case kind::rep: return run_rep(ctx, *args);
+      default: return run_socket(ctx, *args);
+    }
+  });
 }
 
 void configure(CLI::App& app, verb_table& verbs, std::string_view only) {
@@ -113,7 +142,7 @@ void configure(CLI::App& app, verb_table& verbs, std::string_view only) {
 }
 
 constexpr core::protocol_descriptor descriptor{
-    "zmq", "ZeroMQ sockets: pub, sub, push, pull, dealer, router, pair", &configure};
+    "zmq", "ZeroMQ sockets: pub, sub, push, pull, req, rep, dealer, router, pair", &configure};
 
 }  // namespace
 }  // namespace nettool::zmq

@@ -2,12 +2,19 @@
 
 #include "nettool/core/error.hpp"
 
+#include <atomic>
+#include <chrono>
 #include <optional>
+#include <thread>
 
 namespace nettool::zmq {
 
 async_socket::async_socket(::zmq::context_t& context, ::zmq::socket_type type, const core::asio::any_io_executor& ex)
     : socket_(context, type), fd_(ex, socket_.get(::zmq::sockopt::fd)) {}
+
+async_socket::~async_socket() {
+  if (socket_) socket_.set(::zmq::sockopt::linger, 0);
+}
 
 bool async_socket::can(short event) { return (socket_.get(::zmq::sockopt::events) & event) != 0; }
 
@@ -54,6 +61,22 @@ awaitable<message> async_socket::receive() {
   message out;
   while (!try_receive(out)) co_await fd_.until([this] { return can(ZMQ_POLLIN); });
   co_return out;
+}
+
+// Closing waits up to --linger for queued messages to leave, inside
+// zmq_ctx_term, which blocks: that runs on a thread of its own, watched from
+// here, so SIGINT still ends the program at once. The thread shares nothing
+// with the io_context.
+awaitable<void> close_lingering(std::unique_ptr<async_socket> socket, std::shared_ptr<::zmq::context_t> context) {
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  ::zmq::socket_t raw = std::move(socket->raw());
+  socket.reset();  // stops watching its ZMQ_FD, here on the io_context's thread
+  std::thread([done, raw = std::move(raw), context = std::move(context)]() mutable {
+    raw.close();
+    context->close();
+    *done = true;
+  }).detach();
+  while (!*done) co_await core::sleep_for(std::chrono::milliseconds(1));
 }
 
 }  // namespace nettool::zmq

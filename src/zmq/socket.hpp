@@ -3,10 +3,14 @@
 // says the socket cannot send or has nothing to receive.
 #pragma once
 
+#include "zmq.hpp"
+
 #include "nettool/core/foreign_fd.hpp"
 
 #include <zmq.hpp>
 
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -20,6 +24,11 @@ using message = std::vector<std::string>;
 class async_socket {
  public:
   async_socket(::zmq::context_t& context, ::zmq::socket_type type, const core::asio::any_io_executor& ex);
+  // Queued messages are dropped: a socket destroyed here is abandoned (an
+  // error, SIGINT); the normal end goes through close_lingering.
+  ~async_socket();
+  async_socket(const async_socket&) = delete;
+  async_socket& operator=(const async_socket&) = delete;
 
   ::zmq::socket_t& raw() noexcept { return socket_; }
 
@@ -36,5 +45,24 @@ class async_socket {
   ::zmq::socket_t socket_;
   core::foreign_fd fd_;
 };
+
+// A socket of the verb's type with its options set, bound and connected.
+std::unique_ptr<async_socket> open_socket(::zmq::context_t& context, const socket_args& args,
+                                          const core::asio::any_io_executor& ex);
+
+// Closes the socket, waiting up to its linger time for queued messages to
+// leave (see socket.cpp); SIGINT ends the wait.
+awaitable<void> close_lingering(std::unique_ptr<async_socket> socket, std::shared_ptr<::zmq::context_t> context);
+
+// A line as a message: split on --frame-sep with --multipart; a ROUTER's
+// line always starts with the identity it goes to.
+message to_message(std::string_view line, const socket_args& args);
+// One line of output (buffered: the caller flushes): frames joined with
+// --frame-sep, or {"frames":[…]} with --json.
+void print_message(core::run_context& ctx, const message& msg, const socket_args& args);
+// Calls `each` for every --send text, stdin line or --binary chunk, until
+// the input ends or `each` returns false.
+awaitable<void> for_each_input(core::run_context& ctx, const socket_args& args,
+                               const std::function<awaitable<bool>(std::string_view)>& each);
 
 }  // namespace nettool::zmq

@@ -34,8 +34,13 @@ struct socket_args {
   core::duration linger = std::chrono::seconds(5);
   std::optional<std::string> identity;
   std::vector<std::string> sockopts;   // NAME=VALUE
+  bool echo = false;                   // rep
+  std::string exec;                    // rep: CMD answers each request
+  std::optional<core::duration> reply_timeout;  // req: --timeout is per reply
 };
 
 awaitable<int> run_socket(core::run_context& ctx, const socket_args& args);
+awaitable<int> run_req(core::run_context& ctx, const socket_args& args);
+awaitable<int> run_rep(core::run_context& ctx, const socket_args& args);
 
 }  // namespace nettool::zmq

@@ -128,3 +128,51 @@ TEST_CASE("zmq is a module: tcp never loads libzmq, zmq does", "[zmq]") {
   REQUIRE(r.rc == 0);
   CHECK(r.out == "tcp=4\n0\nzmq=0\nzmq loads libzmq\n");
 }
+
+TEST_CASE("zmq req and rep against pyzmq, rep --echo and --exec", "[zmq]") {
+  auto r = sh(R"sh(
+    p=$(free_port)
+    zmq_peer rep rep tcp://127.0.0.1:$p 2
+    printf 'one\ntwo\n' | $NT zmq req --connect tcp://127.0.0.1:$p; echo "req=$?"
+    wait
+
+    p=$(free_port)
+    $NT zmq rep --bind tcp://127.0.0.1:$p --echo --count 2 & rep=$!
+    $PY "$PEERS/zmq_peer.py" req tcp://127.0.0.1:$p ping 'two words' 2> /dev/null
+    wait $rep; echo "echo=$?"
+
+    p=$(free_port)
+    $NT zmq rep --bind tcp://127.0.0.1:$p --exec 'tr a-z A-Z; echo "[$NETTOOL_NOTHING]"' --count 1 & rep=$!
+    $PY "$PEERS/zmq_peer.py" req tcp://127.0.0.1:$p hello 2> /dev/null
+    wait $rep; echo "exec=$?"
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out ==
+        "re:one\nre:two\nreq=0\n"
+        "[b'ping']\n[b'two words']\necho=0\n"
+        "[b'HELLO\\n[]']\nexec=0\n");
+}
+
+TEST_CASE("zmq req: a lost reply is retried on a new socket with --retries, else 124", "[zmq]") {
+  auto r = sh(R"sh(
+    p=$(free_port)
+    zmq_peer lossy lossy-rep tcp://127.0.0.1:$p 1
+    $NT zmq req --connect tcp://127.0.0.1:$p --send hello --timeout 500ms --retries 2 -v 2> req.log; echo "retried=$?"
+    wait
+    grep -c 'no reply within 500.00ms: a new socket' req.log
+    grep -c 'request' lossy.err
+
+    p=$(free_port)
+    zmq_peer lossy2 lossy-rep tcp://127.0.0.1:$p 1
+    t0=$(date +%s%N)
+    $NT zmq req --connect tcp://127.0.0.1:$p --send hello --timeout 500ms; echo "no-retries=$?"
+    echo "waited_ms=$(( ($(date +%s%N) - t0) / 1000000 ))"
+    kill %% 2> /dev/null
+  )sh");
+  REQUIRE(r.rc == 0);
+  std::smatch m;
+  CHECK(r.out.find("re:hello\nretried=0\n1\n2\nno-retries=124\n") == 0);
+  REQUIRE(std::regex_search(r.out, m, std::regex(R"(waited_ms=(\d+))")));
+  CHECK(std::stoi(m[1]) >= 500);
+  CHECK(std::stoi(m[1]) < 1500);
+}

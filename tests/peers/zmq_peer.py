@@ -10,6 +10,9 @@ their frame lists, one per line, so binary frames compare exactly.
   zmq_peer.py router EP COUNT          bind, answer [id, m] with [id, b"re:" + m], COUNT times
   zmq_peer.py dealer EP ID TEXT        connect as ID, send TEXT, print the reply, send "bye"
   zmq_peer.py pair EP COUNT            bind, echo COUNT messages back
+  zmq_peer.py rep EP COUNT             bind, answer COUNT requests with b"re:" + request
+  zmq_peer.py lossy-rep EP COUNT       as rep, but the first request never gets its reply
+  zmq_peer.py req EP TEXT...           connect, send each TEXT as a request, print each reply
 """
 import sys
 
@@ -83,6 +86,29 @@ def main():
         for _ in range(int(sys.argv[3])):
             frames = s.recv_multipart()
             s.send_multipart(frames)
+    elif mode == "rep":
+        s = ctx.socket(zmq.REP)
+        s.bind(ep)
+        ready()
+        for _ in range(int(sys.argv[3])):
+            s.send(b"re:" + s.recv())
+    elif mode == "lossy-rep":
+        # A ROUTER speaks REP's envelope but can leave a request unanswered.
+        s = ctx.socket(zmq.ROUTER)
+        s.bind(ep)
+        ready()
+        for i in range(int(sys.argv[3]) + 1):
+            identity, empty, body = s.recv_multipart()
+            print(f"request {i + 1}: {body!r}", file=sys.stderr, flush=True)
+            if i > 0:
+                s.send_multipart([identity, empty, b"re:" + body])
+    elif mode == "req":
+        s = ctx.socket(zmq.REQ)
+        s.connect(ep)
+        ready()
+        for text in sys.argv[3:]:
+            s.send(text.encode())
+            show(s.recv_multipart())
     else:
         sys.exit(f"unknown mode {mode}")
     s.close(linger=5000)

@@ -25,6 +25,16 @@ struct process_spec {
 // coroutine is cancelled, the child gets SIGTERM.
 awaitable<int> run_process(const process_spec& spec);
 
+// A command as a filter, for a request/reply `--exec` (zmq rep, …): `input`
+// on its stdin, its stdout collected (more than `max_output` bytes is an
+// error, so a runaway command cannot exhaust memory), and its exit status.
+struct filter_result {
+  int status = 0;
+  std::string output;
+};
+awaitable<filter_result> run_filter(const std::string& command, const environment& env, std::string_view input,
+                                    std::size_t max_output);
+
 // `wait … -- CMD ARGS`: replaces nettool with CMD (found on PATH), with
 // default signal handling and none of our descriptors past stderr. Returns
 // only by throwing (CMD could not be executed).

@@ -1,0 +1,111 @@
+// req and rep: one request, one reply, in lockstep. A REQ socket whose reply
+// never comes is stuck (it refuses to send again), so a request that times
+// out is retried on a new socket: the lazy pirate of the ZeroMQ guide.
+#include "socket.hpp"
+
+#include "nettool/core/error.hpp"
+#include "nettool/core/framing.hpp"
+#include "nettool/core/log.hpp"
+#include "nettool/core/output.hpp"
+#include "nettool/core/process.hpp"
+
+namespace nettool::zmq {
+namespace {
+
+constexpr std::size_t max_exec_output = 64 * 1024 * 1024;
+
+std::string joined(const message& msg, const std::string& sep) {
+  std::string out;
+  for (std::size_t i = 0; i < msg.size(); ++i) {
+    if (i) out += sep;
+    out += msg[i];
+  }
+  return out;
+}
+
+// One request until its reply, with --timeout per attempt and --retries
+// new sockets. Returns the reply.
+awaitable<message> ask(core::run_context& ctx, ::zmq::context_t& context, std::unique_ptr<async_socket>& socket,
+                       const message& request, const socket_args& args) {
+  const int attempts = 1 + args.timeouts.retry.retries;
+  for (int attempt = 1;; ++attempt) {
+    co_await socket->send(request);
+    if (!args.reply_timeout) co_return co_await socket->receive();
+    bool timed_out = false;
+    std::optional<message> reply;
+    try {
+      reply = co_await core::with_timeout(socket->receive(), *args.reply_timeout, "reply",
+                                          args.connect.empty() ? args.bind.front() : args.connect.front());
+    } catch (const core::error& e) {
+      if (e.code() != core::errc::timed_out || attempt == attempts) throw;
+      timed_out = true;
+    }
+    if (!timed_out) co_return std::move(*reply);
+    core::log::info("no reply within {}: a new socket, and the request again ({} of {})",
+                    core::format_duration(*args.reply_timeout), attempt + 1, attempts);
+    // The stuck socket goes at once: its request is not sent twice.
+    socket->raw().set(::zmq::sockopt::linger, 0);
+    socket.reset();
+    socket = open_socket(context, args, ctx.executor());
+  }
+}
+
+// The reply to one request: the output of --exec, or the next stdin line
+// (nullopt at the end of stdin).
+awaitable<std::optional<std::string>> answer(const message& request, const socket_args& args,
+                                             core::line_reader* replies) {
+  if (!args.exec.empty()) {
+    auto result = co_await core::run_filter(args.exec, {}, joined(request, args.frame_sep) + "\n", max_exec_output);
+    if (result.status != 0) core::log::warn("--exec: '{}' exited with {}", args.exec, result.status);
+    // One line in, one line out: the line end is not part of the reply.
+    if (!result.output.empty() && result.output.back() == '\n') result.output.pop_back();
+    co_return std::move(result.output);
+  }
+  co_return co_await replies->next();
+}
+
+}  // namespace
+
+awaitable<int> run_req(core::run_context& ctx, const socket_args& args) {
+  auto context = std::make_shared<::zmq::context_t>(1);
+  auto socket = open_socket(*context, args, ctx.executor());
+  std::uint64_t answered = 0;
+  co_await for_each_input(ctx, args, [&](std::string_view line) -> awaitable<bool> {
+    const auto reply = co_await ask(ctx, *context, socket, to_message(line, args), args);
+    print_message(ctx, reply, args);
+    ctx.out().flush();
+    co_return !(args.count && ++answered >= *args.count);
+  });
+  socket->raw().set(::zmq::sockopt::linger, 0);  // every request has its reply
+  co_return 0;
+}
+
+awaitable<int> run_rep(core::run_context& ctx, const socket_args& args) {
+  auto context = std::make_shared<::zmq::context_t>(1);
+  auto socket = open_socket(*context, args, ctx.executor());
+  // Interactive: each request is printed and the next stdin line answers it.
+  std::optional<core::stdin_reader> in;
+  std::optional<core::line_reader> replies;
+  if (!args.echo && args.exec.empty()) {
+    in.emplace(ctx.executor());
+    replies.emplace(*in);
+  }
+  for (std::uint64_t answered = 0; !args.count || answered < *args.count; ++answered) {
+    const auto request = co_await socket->receive();
+    if (replies) {
+      print_message(ctx, request, args);
+      ctx.out().flush();
+    }
+    if (args.echo) {
+      co_await socket->send(request);  // every frame as it came
+      continue;
+    }
+    auto reply = co_await answer(request, args, replies ? &*replies : nullptr);
+    if (!reply) break;  // stdin ended: no more answers
+    co_await socket->send(to_message(*reply, args));
+  }
+  co_await close_lingering(std::move(socket), std::move(context));  // the last reply leaves
+  co_return 0;
+}
+
+}  // namespace nettool::zmq

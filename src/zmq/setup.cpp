@@ -1,0 +1,91 @@
+// Opening a socket as the options say: its type, options, endpoints.
+#include "socket.hpp"
+
+#include "nettool/core/error.hpp"
+#include "nettool/core/log.hpp"
+
+#include <chrono>
+
+namespace nettool::zmq {
+namespace {
+
+using namespace std::chrono;
+
+::zmq::socket_type socket_type_of(const socket_args& args) {
+  switch (args.type) {
+    // PUB is XPUB underneath: subscriptions can be counted, and
+    // ZMQ_XPUB_NODROP makes a full subscriber slow us down instead of
+    // losing messages.
+    case kind::pub: return ::zmq::socket_type::xpub;
+    case kind::sub: return ::zmq::socket_type::sub;
+    case kind::push: return ::zmq::socket_type::push;
+    case kind::pull: return ::zmq::socket_type::pull;
+    case kind::req: return ::zmq::socket_type::req;
+    case kind::rep: return ::zmq::socket_type::rep;
+    case kind::dealer: return ::zmq::socket_type::dealer;
+    case kind::router: return ::zmq::socket_type::router;
+    case kind::pair: return ::zmq::socket_type::pair;
+  }
+  return ::zmq::socket_type::pair;
+}
+
+int milliseconds_of(core::duration d) { return static_cast<int>(duration_cast<milliseconds>(d).count()); }
+
+void configure(::zmq::socket_t& s, const socket_args& args) {
+  s.set(::zmq::sockopt::linger, milliseconds_of(args.linger));
+  s.set(::zmq::sockopt::connect_timeout, milliseconds_of(args.timeouts.connect_timeout));
+  s.set(::zmq::sockopt::reconnect_ivl, milliseconds_of(args.timeouts.retry.first_delay));
+  s.set(::zmq::sockopt::reconnect_ivl_max, milliseconds_of(args.timeouts.retry.max_delay));
+  if (args.hwm) {
+    s.set(::zmq::sockopt::sndhwm, *args.hwm);
+    s.set(::zmq::sockopt::rcvhwm, *args.hwm);
+  }
+  if (args.identity) s.set(::zmq::sockopt::routing_id, *args.identity);
+  // A line for a peer that is not connected is an error, not a silent drop.
+  if (args.type == kind::router) s.set(::zmq::sockopt::router_mandatory, 1);
+  if (args.type == kind::pub) {
+    s.set(::zmq::sockopt::xpub_nodrop, !args.drop);
+    // Every subscription is passed up, also a second one to the same topic,
+    // so --wait-subscribers counts subscribers, not distinct topics.
+    if (args.wait_subscribers) s.set(::zmq::sockopt::xpub_verbose, 1);
+  }
+  if (args.type == kind::sub) {
+    if (args.subscribe.empty()) s.set(::zmq::sockopt::subscribe, "");
+    for (const auto& topic : args.subscribe) s.set(::zmq::sockopt::subscribe, topic);
+  }
+}
+
+void attach(::zmq::socket_t& s, const socket_args& args) {
+  for (const auto& ep : args.bind) {
+    try {
+      s.bind(ep);
+    } catch (const ::zmq::error_t& e) {
+      throw core::error(core::error_code(e.num(), boost::system::system_category()), "bind", ep);
+    }
+    core::log::info("bound {}", s.get(::zmq::sockopt::last_endpoint));
+  }
+  for (const auto& ep : args.connect) {
+    try {
+      s.connect(ep);
+    } catch (const ::zmq::error_t& e) {
+      throw core::error(core::errc::usage, "connect", ep, e.what());
+    }
+    core::log::info("connecting to {}", ep);
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<async_socket> open_socket(::zmq::context_t& context, const socket_args& args,
+                                          const core::asio::any_io_executor& ex) {
+  try {
+    auto socket = std::make_unique<async_socket>(context, socket_type_of(args), ex);
+    configure(socket->raw(), args);
+    attach(socket->raw(), args);
+    return socket;
+  } catch (const ::zmq::error_t& e) {
+    throw core::error(core::errc::usage, "socket", "zmq", e.what());
+  }
+}
+
+}  // namespace nettool::zmq
