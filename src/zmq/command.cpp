@@ -2,6 +2,7 @@
 // module's entry point.
 #include "zmq.hpp"
 
+#include "nettool/core/error.hpp"
 #include "nettool/core/protocol.hpp"
 
 #include <CLI/CLI.hpp>
@@ -63,6 +64,45 @@ std::string check_endpoint(const std::string& ep, bool binding) {
   return "";
 }
 
+// A key option: a file holding the key (or a czmq certificate).
+void add_key_file(CLI::App& cmd, const std::string& name, std::string& key, std::string_view which,
+                  const std::string& help) {
+  cmd.add_option_function<std::string>(
+         name, [&key, which](const std::string& path) { key = read_key_file(path, which); }, help)
+      ->type_name("FILE")
+      ->check([which](const std::string& path) {
+        try {
+          read_key_file(path, which);
+        } catch (const core::error& e) {
+          return e.describe();
+        }
+        return std::string{};
+      });
+}
+
+void add_curve_options(CLI::App& cmd, socket_args& args) {
+  auto* server = cmd.add_flag("--curve-server", args.curve_server, "Be a CURVE server (needs --curve-secret-key)");
+  add_key_file(cmd, "--curve-secret-key", args.curve_secret_key, "secret-key", "Our CURVE secret key, from FILE");
+  add_key_file(cmd, "--curve-public-key", args.curve_public_key, "public-key", "Our CURVE public key, from FILE");
+  auto* serverkey = cmd.add_option_function<std::string>(
+                           "--curve-serverkey",
+                           [&args](const std::string& text) {
+                             args.curve_serverkey = is_z85_key(text) ? text : read_key_file(text, "public-key");
+                           },
+                           "Be a CURVE client of the server with this public KEY (Z85 text or a file)")
+                       ->type_name("KEY");
+  serverkey->check([](const std::string& text) {
+    if (is_z85_key(text)) return std::string{};
+    try {
+      read_key_file(text, "public-key");
+    } catch (const core::error& e) {
+      return "neither a 40-character Z85 key nor " + e.describe();
+    }
+    return std::string{};
+  });
+  server->excludes(serverkey);
+}
+
 void add_socket_verb(CLI::App& app, verb_table& verbs, const socket_verb& verb) {
   auto args = std::make_shared<socket_args>();
   args->type = verb.type;
@@ -101,6 +141,7 @@ void add_socket_verb(CLI::App& app, verb_table& verbs, const socket_verb& verb) 
   core::add_duration_option(*cmd, "--linger", args->linger, "How long closing waits for queued messages to leave")
       ->default_str("5s");
   cmd->add_option("--identity", args->identity, "Routing identity of this socket (ZMQ_ROUTING_ID)")->type_name("ID");
+  add_curve_options(*cmd, *args);
   core::add_timeout_options(*cmd, args->timeouts, false);
   // The backoff options set libzmq's reconnect interval; attempts are
   // libzmq's business (it reconnects forever), so only req, whose retries
@@ -114,7 +155,7 @@ void add_socket_verb(CLI::App& app, verb_table& verbs, const socket_verb& verb) 
                               "Wait DUR for each reply; then a new socket and the request again (--retries), "
                               "or exit 124");
   }
-  cmd->footer(fmt::format("Example:\n{}", verb.examples));
+  cmd->footer(fmt::format("Examples:\n{}", verb.examples));
   cmd->callback([args] {
     if (args->bind.empty() && args->connect.empty())
       throw CLI::ValidationError("--bind", "give --bind EP or --connect EP (or both)");
@@ -122,6 +163,12 @@ void add_socket_verb(CLI::App& app, verb_table& verbs, const socket_verb& verb) 
       throw CLI::ValidationError("--binary", "applies to stdin, not to --send");
     if (args->frame_sep.empty()) throw CLI::ValidationError("--frame-sep", "must not be empty");
     if (args->echo && !args->exec.empty()) throw CLI::ValidationError("--echo", "give --echo or --exec, not both");
+    if (args->curve_server && args->curve_secret_key.empty())
+      throw CLI::ValidationError("--curve-server", "needs --curve-secret-key FILE (make one with 'nettool zmq keygen')");
+    if (args->curve_public_key.empty() != args->curve_secret_key.empty() && !args->curve_server)
+      throw CLI::ValidationError("--curve-public-key", "a CURVE client gives both of its keys, or neither");
+    if (!args->curve_secret_key.empty() && !args->curve_server && args->curve_serverkey.empty())
+      throw CLI::ValidationError("--curve-secret-key", "give --curve-server, or --curve-serverkey KEY for a client");
     if (args->type == kind::req && args->timeouts.retry.retries > 0 && !args->reply_timeout)
       throw CLI::ValidationError("--retries", "retries a request whose reply did not come in --timeout DUR");
   });
@@ -134,15 +181,30 @@ void add_socket_verb(CLI::App& app, verb_table& verbs, const socket_verb& verb) 
   });
 }
 
+void add_keygen(CLI::App& app, verb_table& verbs) {
+  auto args = std::make_shared<keygen_args>();
+  auto* cmd = app.add_subcommand("keygen", "Make a CURVE key pair (Z85)");
+  cmd->add_option("--write", args->write, "Write PREFIX.key (secret, mode 0600) and PREFIX.pub instead of showing the secret")
+      ->type_name("PREFIX");
+  core::add_common_options(*cmd, args->common);
+  cmd->footer(
+      "Examples:\n"
+      "  nettool zmq keygen --write server\n"
+      "  nettool zmq rep --bind tcp://127.0.0.1:5555 --echo --curve-server --curve-secret-key server.key\n"
+      "  nettool zmq req --connect tcp://127.0.0.1:5555 --curve-serverkey server.pub --send hi\n");
+  verbs.add(cmd, args->common, [args](core::run_context& ctx) { return run_keygen(ctx, *args); });
+}
+
 void configure(CLI::App& app, verb_table& verbs, std::string_view only) {
-  const bool known = std::any_of(socket_verbs.begin(), socket_verbs.end(),
-                                 [&](const socket_verb& v) { return v.name == only; });
+  const bool known = only == "keygen" || std::any_of(socket_verbs.begin(), socket_verbs.end(),
+                                                     [&](const socket_verb& v) { return v.name == only; });
   for (const auto& verb : socket_verbs)
     if (!known || verb.name == only) add_socket_verb(app, verbs, verb);
+  if (!known || only == "keygen") add_keygen(app, verbs);
 }
 
 constexpr core::protocol_descriptor descriptor{
-    "zmq", "ZeroMQ sockets: pub, sub, push, pull, req, rep, dealer, router, pair", &configure};
+    "zmq", "ZeroMQ sockets: pub, sub, push, pull, req, rep, dealer, router, pair; keygen", &configure};
 
 }  // namespace
 }  // namespace nettool::zmq

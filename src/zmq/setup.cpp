@@ -49,6 +49,23 @@ void configure(::zmq::socket_t& s, const socket_args& args) {
     // so --wait-subscribers counts subscribers, not distinct topics.
     if (args.wait_subscribers) s.set(::zmq::sockopt::xpub_verbose, 1);
   }
+  if (args.curve_server) {
+    s.set(::zmq::sockopt::curve_server, 1);
+    s.set(::zmq::sockopt::curve_secretkey, args.curve_secret_key);
+  } else if (!args.curve_serverkey.empty()) {
+    s.set(::zmq::sockopt::curve_serverkey, args.curve_serverkey);
+    std::string public_key = args.curve_public_key, secret_key = args.curve_secret_key;
+    if (secret_key.empty()) {
+      // No key pair of our own given: an ephemeral one (the server does not
+      // check clients without ZAP, so any pair is as good).
+      char pub[41], sec[41];
+      if (zmq_curve_keypair(pub, sec) != 0) throw core::error(core::errc::failure, "curve", "libzmq", "no CURVE support");
+      public_key = pub;
+      secret_key = sec;
+    }
+    s.set(::zmq::sockopt::curve_publickey, public_key);
+    s.set(::zmq::sockopt::curve_secretkey, secret_key);
+  }
   if (args.type == kind::sub) {
     if (args.subscribe.empty()) s.set(::zmq::sockopt::subscribe, "");
     for (const auto& topic : args.subscribe) s.set(::zmq::sockopt::subscribe, topic);
@@ -80,6 +97,7 @@ std::unique_ptr<async_socket> open_socket(::zmq::context_t& context, const socke
                                           const core::asio::any_io_executor& ex) {
   try {
     auto socket = std::make_unique<async_socket>(context, socket_type_of(args), ex);
+    if (args.common.level() >= 1) socket->log_events(context);
     configure(socket->raw(), args);
     attach(socket->raw(), args);
     return socket;

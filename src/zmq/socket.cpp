@@ -1,9 +1,14 @@
 #include "socket.hpp"
 
 #include "nettool/core/error.hpp"
+#include "nettool/core/log.hpp"
+
+#include <fmt/format.h>
+#include <zmq.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <optional>
 #include <thread>
 
@@ -13,7 +18,77 @@ async_socket::async_socket(::zmq::context_t& context, ::zmq::socket_type type, c
     : socket_(context, type), fd_(ex, socket_.get(::zmq::sockopt::fd)) {}
 
 async_socket::~async_socket() {
+  stop_events();
   if (socket_) socket_.set(::zmq::sockopt::linger, 0);
+}
+
+void async_socket::log_events(::zmq::context_t& context) {
+  const auto endpoint = fmt::format("inproc://nettool-events-{}", static_cast<const void*>(this));
+  if (zmq_socket_monitor(socket_.handle(), endpoint.c_str(), ZMQ_EVENT_ALL) != 0) return;
+  events_ = std::make_unique<::zmq::socket_t>(context, ::zmq::socket_type::pair);
+  events_->connect(endpoint);
+  events_fd_ = std::make_unique<core::foreign_fd>(fd_.executor(), events_->get(::zmq::sockopt::fd));
+}
+
+void async_socket::stop_events() {
+  if (!events_) return;
+  if (socket_) zmq_socket_monitor(socket_.handle(), nullptr, 0);
+  log_pending_events();
+  events_fd_.reset();
+  events_->set(::zmq::sockopt::linger, 0);
+  events_.reset();
+}
+
+namespace {
+
+std::string describe_event(std::uint16_t event, std::uint32_t value, const std::string& ep) {
+  switch (event) {
+    case ZMQ_EVENT_CONNECTED: return fmt::format("connected to {}", ep);
+    case ZMQ_EVENT_CONNECT_RETRIED: return fmt::format("no connection to {} yet; retrying in {} ms", ep, value);
+    case ZMQ_EVENT_LISTENING: return fmt::format("listening on {}", ep);
+    case ZMQ_EVENT_BIND_FAILED: return fmt::format("bind {} failed: {}", ep, std::strerror(static_cast<int>(value)));
+    case ZMQ_EVENT_ACCEPTED: return fmt::format("accepted a connection on {}", ep);
+    case ZMQ_EVENT_ACCEPT_FAILED: return fmt::format("accept on {} failed: {}", ep, std::strerror(static_cast<int>(value)));
+    case ZMQ_EVENT_DISCONNECTED: return fmt::format("{}: disconnected", ep);
+    case ZMQ_EVENT_HANDSHAKE_SUCCEEDED: return fmt::format("{}: handshake done", ep);
+    case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+      return fmt::format("{}: handshake failed (with CURVE: a wrong --curve-serverkey, or one side is not CURVE)", ep);
+    case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+      return fmt::format("{}: handshake failed: ZMTP protocol error {:#x} (a mechanism mismatch or a wrong key)", ep,
+                         value);
+    case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH: return fmt::format("{}: the peer refused our credentials ({})", ep, value);
+    default: return {};  // CONNECT_DELAYED, CLOSED, …: nothing a user needs
+  }
+}
+
+}  // namespace
+
+void async_socket::log_pending_events() {
+  ::zmq::message_t head, address;
+  while (events_ && events_->recv(head, ::zmq::recv_flags::dontwait)) {
+    (void)events_->recv(address, ::zmq::recv_flags::none);  // the second frame is always there
+    if (head.size() < 6) continue;
+    std::uint16_t event = 0;
+    std::uint32_t value = 0;
+    std::memcpy(&event, head.data(), sizeof event);
+    std::memcpy(&value, static_cast<const char*>(head.data()) + 2, sizeof value);
+    const auto text = describe_event(event, value, address.to_string());
+    if (!text.empty()) core::log::info("{}", text);
+  }
+}
+
+awaitable<void> async_socket::wait_for(short event) {
+  if (!events_) {
+    co_await fd_.until([this, event] { return can(event); });
+    co_return;
+  }
+  // -v: events are logged while we wait, not only after.
+  for (;;) {
+    log_pending_events();
+    if (can(event)) co_return;
+    co_await core::first_of(fd_.until([this, event] { return can(event); }),
+                            events_fd_->until([this] { return (events_->get(::zmq::sockopt::events) & ZMQ_POLLIN) != 0; }));
+  }
 }
 
 bool async_socket::can(short event) { return (socket_.get(::zmq::sockopt::events) & event) != 0; }
@@ -35,7 +110,7 @@ awaitable<void> async_socket::send(const message& frames) {
       throw core::error(core::error_code(e.num(), boost::system::system_category()), "send", "zmq");
     }
     if (sent) break;
-    co_await fd_.until([this] { return can(ZMQ_POLLOUT); });
+    co_await wait_for(ZMQ_POLLOUT);
   }
   for (std::size_t i = 1; i <= last; ++i) {
     const auto flags = i == last ? ::zmq::send_flags::dontwait : ::zmq::send_flags::dontwait | ::zmq::send_flags::sndmore;
@@ -59,7 +134,7 @@ bool async_socket::try_receive(message& out) {
 
 awaitable<message> async_socket::receive() {
   message out;
-  while (!try_receive(out)) co_await fd_.until([this] { return can(ZMQ_POLLIN); });
+  while (!try_receive(out)) co_await wait_for(ZMQ_POLLIN);
   co_return out;
 }
 
@@ -69,6 +144,7 @@ awaitable<message> async_socket::receive() {
 // with the io_context.
 awaitable<void> close_lingering(std::unique_ptr<async_socket> socket, std::shared_ptr<::zmq::context_t> context) {
   auto done = std::make_shared<std::atomic<bool>>(false);
+  socket->stop_events();
   ::zmq::socket_t raw = std::move(socket->raw());
   socket.reset();  // stops watching its ZMQ_FD, here on the io_context's thread
   std::thread([done, raw = std::move(raw), context = std::move(context)]() mutable {

@@ -39,11 +39,21 @@ class async_socket {
   // A message if one is already there, without waiting.
   bool try_receive(message& out);
 
+  // -v: libzmq's events for this socket (connected, retried, handshake
+  // failed, …) become log lines, written whenever the socket waits.
+  void log_events(::zmq::context_t& context);
+  void stop_events();
+
  private:
   bool can(short event);
+  awaitable<void> wait_for(short event);
+  void log_pending_events();
 
   ::zmq::socket_t socket_;
   core::foreign_fd fd_;
+  // The PAIR end of zmq_socket_monitor, when -v.
+  std::unique_ptr<::zmq::socket_t> events_;
+  std::unique_ptr<core::foreign_fd> events_fd_;
 };
 
 // A socket of the verb's type with its options set, bound and connected.

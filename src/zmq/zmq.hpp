@@ -37,10 +37,27 @@ struct socket_args {
   bool echo = false;                   // rep
   std::string exec;                    // rep: CMD answers each request
   std::optional<core::duration> reply_timeout;  // req: --timeout is per reply
+  // CURVE: keys as Z85 text (40 characters), read from files at parse time.
+  bool curve_server = false;
+  std::string curve_secret_key;
+  std::string curve_public_key;
+  std::string curve_serverkey;
 };
+
+struct keygen_args {
+  core::common_options common;
+  std::string write;  // PREFIX: PREFIX.key (secret, 0600) and PREFIX.pub
+};
+
+// A Z85 key from a file: the key itself (40 characters), or a czmq/pyzmq
+// certificate (`public-key = "…"`, `secret-key = "…"`); `which` picks one.
+// Throws core::error (usage) naming the file.
+std::string read_key_file(const std::string& path, std::string_view which);
+bool is_z85_key(std::string_view text);
 
 awaitable<int> run_socket(core::run_context& ctx, const socket_args& args);
 awaitable<int> run_req(core::run_context& ctx, const socket_args& args);
 awaitable<int> run_rep(core::run_context& ctx, const socket_args& args);
+awaitable<int> run_keygen(core::run_context& ctx, const keygen_args& args);
 
 }  // namespace nettool::zmq

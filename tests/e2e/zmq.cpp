@@ -176,3 +176,36 @@ TEST_CASE("zmq req: a lost reply is retried on a new socket with --retries, else
   CHECK(std::stoi(m[1]) >= 500);
   CHECK(std::stoi(m[1]) < 1500);
 }
+
+TEST_CASE("zmq CURVE: keygen, pyzmq server with nettool client and the reverse, a wrong key gets nothing", "[zmq]") {
+  auto r = sh(R"sh(
+    $NT zmq keygen --write server > keygen.txt; echo "keygen=$?"
+    $NT zmq keygen --write other > /dev/null
+    stat -c '%a' server.key
+    grep -c '^public-key: ' keygen.txt; grep -q '^secret-key' keygen.txt || echo "secret not shown"
+    [ "$(head -c 40 server.pub)" = "$(sed -n 's/^public-key: //p' keygen.txt)" ] && echo "public key printed"
+
+    p=$(free_port)
+    zmq_peer server curve-rep tcp://127.0.0.1:$p server.key 1
+    $NT zmq req --connect tcp://127.0.0.1:$p --curve-serverkey server.pub --send sealed --timeout 5s; echo "client=$?"
+    wait
+
+    p=$(free_port)
+    $NT zmq rep --bind tcp://127.0.0.1:$p --echo --curve-server --curve-secret-key server.key --count 1 & rep=$!
+    $PY "$PEERS/zmq_peer.py" curve-req tcp://127.0.0.1:$p server.pub hello 2> /dev/null
+    wait $rep; echo "server=$?"
+
+    p=$(free_port)
+    zmq_peer server2 curve-rep tcp://127.0.0.1:$p server.key 1
+    $NT zmq req --connect tcp://127.0.0.1:$p --curve-serverkey other.pub --send x --timeout 1s -v 2> wrong.log
+    echo "wrong=$?"
+    grep -c 'handshake failed (with CURVE: a wrong --curve-serverkey' wrong.log | grep -qv '^0$' && echo "told at -v"
+    kill %% 2> /dev/null
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out ==
+        "keygen=0\n600\n1\nsecret not shown\npublic key printed\n"
+        "re:sealed\nclient=0\n"
+        "[b'hello']\nserver=0\n"
+        "wrong=124\ntold at -v\n");
+}

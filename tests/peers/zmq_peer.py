@@ -13,6 +13,8 @@ their frame lists, one per line, so binary frames compare exactly.
   zmq_peer.py rep EP COUNT             bind, answer COUNT requests with b"re:" + request
   zmq_peer.py lossy-rep EP COUNT       as rep, but the first request never gets its reply
   zmq_peer.py req EP TEXT...           connect, send each TEXT as a request, print each reply
+  zmq_peer.py curve-rep EP KEYFILE N   as rep, a CURVE server with the secret key in KEYFILE
+  zmq_peer.py curve-req EP PUBFILE T   a CURVE client of the server whose public key is in PUBFILE
 """
 import sys
 
@@ -102,6 +104,22 @@ def main():
             print(f"request {i + 1}: {body!r}", file=sys.stderr, flush=True)
             if i > 0:
                 s.send_multipart([identity, empty, b"re:" + body])
+    elif mode == "curve-rep":
+        s = ctx.socket(zmq.REP)
+        s.curve_server = True
+        s.curve_secretkey = open(sys.argv[3], "rb").read().strip()
+        s.bind(ep)
+        ready()
+        for _ in range(int(sys.argv[4])):
+            s.send(b"re:" + s.recv())
+    elif mode == "curve-req":
+        s = ctx.socket(zmq.REQ)
+        s.curve_publickey, s.curve_secretkey = zmq.curve_keypair()
+        s.curve_serverkey = open(sys.argv[3], "rb").read().strip()
+        s.connect(ep)
+        ready()
+        s.send(sys.argv[4].encode())
+        show(s.recv_multipart())
     elif mode == "req":
         s = ctx.socket(zmq.REQ)
         s.connect(ep)

@@ -33,6 +33,8 @@ class foreign_fd {
   // so every waiter asks its `ready()` again.
   void touched();
 
+  asio::any_io_executor executor() { return fd_.get_executor(); }
+
  private:
   asio::posix::stream_descriptor fd_;
   int waiting_ = 0;
