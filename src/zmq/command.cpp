@@ -140,6 +140,9 @@ void add_socket_verb(CLI::App& app, verb_table& verbs, const socket_verb& verb) 
       ->check(CLI::NonNegativeNumber);
   core::add_duration_option(*cmd, "--linger", args->linger, "How long closing waits for queued messages to leave")
       ->default_str("5s");
+  cmd->add_option("--sockopt", args->sockopts, "Any other libzmq socket option, e.g. sndbuf=1048576 (repeatable)")
+      ->type_name("NAME=VALUE")
+      ->check(check_sockopt);
   cmd->add_option("--identity", args->identity, "Routing identity of this socket (ZMQ_ROUTING_ID)")->type_name("ID");
   add_curve_options(*cmd, *args);
   core::add_timeout_options(*cmd, args->timeouts, false);

@@ -66,6 +66,7 @@ void configure(::zmq::socket_t& s, const socket_args& args) {
     s.set(::zmq::sockopt::curve_publickey, public_key);
     s.set(::zmq::sockopt::curve_secretkey, secret_key);
   }
+  apply_sockopts(s.handle(), args.sockopts);  // last: the user's word wins
   if (args.type == kind::sub) {
     if (args.subscribe.empty()) s.set(::zmq::sockopt::subscribe, "");
     for (const auto& topic : args.subscribe) s.set(::zmq::sockopt::subscribe, topic);

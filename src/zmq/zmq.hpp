@@ -55,6 +55,11 @@ struct keygen_args {
 std::string read_key_file(const std::string& path, std::string_view which);
 bool is_z85_key(std::string_view text);
 
+// --sockopt NAME=VALUE: the problem with one (empty: fine), and setting
+// them all on a libzmq socket (libzmq refusing a value is a usage error).
+std::string check_sockopt(const std::string& assignment);
+void apply_sockopts(void* socket, const std::vector<std::string>& assignments);
+
 awaitable<int> run_socket(core::run_context& ctx, const socket_args& args);
 awaitable<int> run_req(core::run_context& ctx, const socket_args& args);
 awaitable<int> run_rep(core::run_context& ctx, const socket_args& args);

@@ -209,3 +209,20 @@ TEST_CASE("zmq CURVE: keygen, pyzmq server with nettool client and the reverse, 
         "[b'hello']\nserver=0\n"
         "wrong=124\ntold at -v\n");
 }
+
+TEST_CASE("zmq --sockopt sets any libzmq option by name, typed, and refuses unknown ones", "[zmq]") {
+  auto r = sh(R"sh(
+    p=$(free_port)
+    zmq_peer router router tcp://127.0.0.1:$p 1
+    $NT zmq dealer --connect tcp://127.0.0.1:$p --sockopt ZMQ_ROUTING_ID=alice --sockopt sndhwm=10 \
+      --send hi --count 1; echo "dealer=$?"
+    wait; cat router.out
+    $NT zmq pull --bind tcp://127.0.0.1:0 --sockopt nosuch=1; echo "unknown=$?"
+    $NT zmq pull --bind tcp://127.0.0.1:0 --sockopt rcvhwm=lots; echo "type=$?"
+    $NT zmq pull --bind tcp://127.0.0.1:0 --sockopt rcvhwm; echo "form=$?"
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "re:hi\ndealer=0\n[b'alice', b'hi']\nunknown=2\ntype=2\nform=2\n");
+  CHECK(r.err.find("'nosuch': not a libzmq socket option") != std::string::npos);
+  CHECK(r.err.find("rcvhwm takes an integer") != std::string::npos);
+}
