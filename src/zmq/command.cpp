@@ -184,6 +184,40 @@ void add_socket_verb(CLI::App& app, verb_table& verbs, const socket_verb& verb) 
   });
 }
 
+void add_proxy(CLI::App& app, verb_table& verbs) {
+  auto args = std::make_shared<proxy_args>();
+  auto* cmd = app.add_subcommand("proxy", "Bind a frontend and a backend and pass messages between them");
+  const auto endpoint = [](const std::string& ep) { return check_endpoint(ep, true); };
+  cmd->add_option("--frontend", args->frontend, "Bind EP for publishers / clients / pushers")
+      ->required()
+      ->type_name("EP")
+      ->check(endpoint);
+  cmd->add_option("--backend", args->backend, "Bind EP for subscribers / workers / pullers")
+      ->required()
+      ->type_name("EP")
+      ->check(endpoint);
+  cmd->add_option("--type", args->type, "xsub-xpub, router-dealer or pull-push")
+      ->default_str("xsub-xpub")
+      ->type_name("TYPE")
+      ->check(check_proxy_type);
+  cmd->add_option("--capture", args->capture, "Bind a PUB socket on EP that gets a copy of every message")
+      ->type_name("EP")
+      ->check(endpoint);
+  cmd->add_option("--hwm", args->sockets.hwm, "High-water mark of every socket, in messages")
+      ->check(CLI::NonNegativeNumber);
+  core::add_duration_option(*cmd, "--linger", args->sockets.linger, "How long closing waits for queued messages")
+      ->default_str("5s");
+  cmd->add_option("--sockopt", args->sockets.sockopts, "Any other libzmq socket option on every socket (repeatable)")
+      ->type_name("NAME=VALUE")
+      ->check(check_sockopt);
+  core::add_common_options(*cmd, args->common());
+  cmd->footer(
+      "Examples:\n"
+      "  nettool zmq proxy --frontend tcp://127.0.0.1:5559 --backend tcp://127.0.0.1:5560\n"
+      "  nettool zmq proxy --type router-dealer --frontend tcp://*:5555 --backend tcp://*:5556 -v\n");
+  verbs.add(cmd, args->common(), [args](core::run_context& ctx) { return run_proxy(ctx, *args); });
+}
+
 void add_keygen(CLI::App& app, verb_table& verbs) {
   auto args = std::make_shared<keygen_args>();
   auto* cmd = app.add_subcommand("keygen", "Make a CURVE key pair (Z85)");
@@ -199,15 +233,16 @@ void add_keygen(CLI::App& app, verb_table& verbs) {
 }
 
 void configure(CLI::App& app, verb_table& verbs, std::string_view only) {
-  const bool known = only == "keygen" || std::any_of(socket_verbs.begin(), socket_verbs.end(),
+  const bool known = only == "keygen" || only == "proxy" || std::any_of(socket_verbs.begin(), socket_verbs.end(),
                                                      [&](const socket_verb& v) { return v.name == only; });
   for (const auto& verb : socket_verbs)
     if (!known || verb.name == only) add_socket_verb(app, verbs, verb);
+  if (!known || only == "proxy") add_proxy(app, verbs);
   if (!known || only == "keygen") add_keygen(app, verbs);
 }
 
 constexpr core::protocol_descriptor descriptor{
-    "zmq", "ZeroMQ sockets: pub, sub, push, pull, req, rep, dealer, router, pair; keygen", &configure};
+    "zmq", "ZeroMQ sockets: pub, sub, push, pull, req, rep, dealer, router, pair; proxy, keygen", &configure};
 
 }  // namespace
 }  // namespace nettool::zmq

@@ -96,8 +96,13 @@ void attach(::zmq::socket_t& s, const socket_args& args) {
 
 std::unique_ptr<async_socket> open_socket(::zmq::context_t& context, const socket_args& args,
                                           const core::asio::any_io_executor& ex) {
+  return open_socket(context, socket_type_of(args), args, ex);
+}
+
+std::unique_ptr<async_socket> open_socket(::zmq::context_t& context, ::zmq::socket_type type, const socket_args& args,
+                                          const core::asio::any_io_executor& ex) {
   try {
-    auto socket = std::make_unique<async_socket>(context, socket_type_of(args), ex);
+    auto socket = std::make_unique<async_socket>(context, type, ex);
     if (args.common.level() >= 1) socket->log_events(context);
     configure(socket->raw(), args);
     attach(socket->raw(), args);

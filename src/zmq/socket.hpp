@@ -59,6 +59,9 @@ class async_socket {
 // A socket of the verb's type with its options set, bound and connected.
 std::unique_ptr<async_socket> open_socket(::zmq::context_t& context, const socket_args& args,
                                           const core::asio::any_io_executor& ex);
+// The same with a socket type of the caller's choice (the proxy's XSUB, …).
+std::unique_ptr<async_socket> open_socket(::zmq::context_t& context, ::zmq::socket_type type, const socket_args& args,
+                                          const core::asio::any_io_executor& ex);
 
 // Closes the socket, waiting up to its linger time for queued messages to
 // leave (see socket.cpp); SIGINT ends the wait.

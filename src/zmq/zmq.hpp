@@ -44,6 +44,17 @@ struct socket_args {
   std::string curve_serverkey;
 };
 
+// zmq proxy: frontend and backend are bound; `sockets` carries the options
+// both sides share (hwm, linger, CURVE, --sockopt).
+struct proxy_args {
+  socket_args sockets;
+  core::common_options& common() { return sockets.common; }
+  std::string frontend;
+  std::string backend;
+  std::string type = "xsub-xpub";
+  std::string capture;
+};
+
 struct keygen_args {
   core::common_options common;
   std::string write;  // PREFIX: PREFIX.key (secret, 0600) and PREFIX.pub
@@ -64,5 +75,7 @@ awaitable<int> run_socket(core::run_context& ctx, const socket_args& args);
 awaitable<int> run_req(core::run_context& ctx, const socket_args& args);
 awaitable<int> run_rep(core::run_context& ctx, const socket_args& args);
 awaitable<int> run_keygen(core::run_context& ctx, const keygen_args& args);
+awaitable<int> run_proxy(core::run_context& ctx, const proxy_args& args);
+std::string check_proxy_type(const std::string& name);
 
 }  // namespace nettool::zmq

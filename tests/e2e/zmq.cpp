@@ -226,3 +226,29 @@ TEST_CASE("zmq --sockopt sets any libzmq option by name, typed, and refuses unkn
   CHECK(r.err.find("'nosuch': not a libzmq socket option") != std::string::npos);
   CHECK(r.err.find("rcvhwm takes an integer") != std::string::npos);
 }
+
+TEST_CASE("zmq proxy xsub-xpub between pyzmq publishers and subscribers, with --capture", "[zmq]") {
+  auto r = sh(R"sh(
+    front=$(free_port); back=$(free_port); cap=$(free_port)
+    $NT zmq proxy --frontend tcp://127.0.0.1:$front --backend tcp://127.0.0.1:$back \
+      --capture tcp://127.0.0.1:$cap -v 2> proxy.log & proxy=$!
+    sleep 0.3
+    $NT zmq sub --connect tcp://127.0.0.1:$cap --count 2000 > captured.txt & capture=$!
+    zmq_peer s1 sub tcp://127.0.0.1:$back 2000
+    # Each publisher waits until the subscription has come through the proxy.
+    zmq_peer p1 pub ">tcp://127.0.0.1:$front" 1000 1
+    zmq_peer p2 pub ">tcp://127.0.0.1:$front" 1000 1
+    wait $(jobs -p | grep -v "^$proxy$" | grep -v "^$capture$") 2> /dev/null
+    wait $capture; echo "capture=$?"
+    kill -INT $proxy; wait $proxy; echo "proxy=$?"
+    echo "subscriber got $(wc -l < s1.out), each number twice: $(sed "s/\[b'\(.*\)'\]/\1/" s1.out | sort -n | uniq -c | awk '$1 == 2' | wc -l)"
+    echo "captured $(grep -c . captured.txt)"
+    # Back: the subscription, and an unsubscription if s1's close got there first.
+    grep -o 'proxy: 2000 messages forward, [12] back' proxy.log | sed 's/, [12] back//' | tail -1
+    $NT zmq proxy --frontend tcp://127.0.0.1:1 --backend tcp://127.0.0.1:2 --type fan; echo "type=$?"
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out ==
+        "capture=0\nproxy=130\nsubscriber got 2000, each number twice: 1000\ncaptured 2000\n"
+        "proxy: 2000 messages forward\ntype=2\n");
+}

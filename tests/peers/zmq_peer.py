@@ -7,6 +7,7 @@ their frame lists, one per line, so binary frames compare exactly.
   zmq_peer.py push EP N [--multipart]  connect, send "1".."N" (or [b"k", i, b"\\x00\\xff"] frames)
   zmq_peer.py sub EP COUNT [TOPIC]     connect, print COUNT messages
   zmq_peer.py pub EP N SUBSCRIBERS     bind XPUB, wait for SUBSCRIBERS subscriptions, send "1".."N"
+                                       (EP written ">tcp://…": connect instead, as to a proxy)
   zmq_peer.py router EP COUNT          bind, answer [id, m] with [id, b"re:" + m], COUNT times
   zmq_peer.py dealer EP ID TEXT        connect as ID, send TEXT, print the reply, send "bye"
   zmq_peer.py pair EP COUNT            bind, echo COUNT messages back
@@ -59,7 +60,7 @@ def main():
         s = ctx.socket(zmq.XPUB)
         s.setsockopt(zmq.XPUB_VERBOSE, 1)
         s.setsockopt(zmq.XPUB_NODROP, 1)
-        s.bind(ep)
+        s.connect(ep[1:]) if ep.startswith(">") else s.bind(ep)
         ready()
         for _ in range(int(sys.argv[4])):
             s.recv()
