@@ -218,6 +218,39 @@ void add_proxy(CLI::App& app, verb_table& verbs) {
   verbs.add(cmd, args->common(), [args](core::run_context& ctx) { return run_proxy(ctx, *args); });
 }
 
+void add_bench(CLI::App& app, verb_table& verbs) {
+  auto args = std::make_shared<bench_args>();
+  auto* cmd = app.add_subcommand("bench", "Messages/s and MB/s (push-pull, pub-sub) or round trips (req-rep)");
+  cmd->add_option("--pattern", args->pattern, "push-pull, pub-sub or req-rep")
+      ->default_str("push-pull")
+      ->type_name("PATTERN")
+      ->check(CLI::IsMember({"push-pull", "pub-sub", "req-rep"}));
+  core::add_size_option(*cmd, "--size", args->size, "Bytes per message")->default_str("64");
+  cmd->add_option("--bind", args->sockets.bind, "Be the sending end, bound at EP, for a remote peer")
+      ->type_name("EP")
+      ->check([](const std::string& ep) { return check_endpoint(ep, true); });
+  cmd->add_option("--connect", args->sockets.connect, "Be the sending end of a remote peer at EP")
+      ->type_name("EP")
+      ->check([](const std::string& ep) { return check_endpoint(ep, false); });
+  core::add_bench_options(*cmd, args->bench);
+  cmd->add_option("--hwm", args->sockets.hwm, "High-water mark, in messages")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--sockopt", args->sockets.sockopts, "Any other libzmq socket option (repeatable)")
+      ->type_name("NAME=VALUE")
+      ->check(check_sockopt);
+  core::add_common_options(*cmd, args->common());
+  cmd->footer(
+      "Examples:\n"
+      "  nettool zmq bench --pattern push-pull --size 64 -n 1000000\n"
+      "  nettool zmq bench --pattern req-rep --duration 5s --fail-if 'p99>1ms'\n"
+      "  nettool zmq bench --pattern req-rep --connect tcp://127.0.0.1:5555 --rate 1000 -z 10s\n");
+  cmd->callback([args] {
+    // One socket pair: several connections would be several benches.
+    if (args->bench.concurrency != 1)
+      throw CLI::ValidationError("-c", "zmq bench drives one socket pair; run several for more");
+  });
+  verbs.add(cmd, args->common(), [args](core::run_context& ctx) { return run_bench(ctx, *args); });
+}
+
 void add_keygen(CLI::App& app, verb_table& verbs) {
   auto args = std::make_shared<keygen_args>();
   auto* cmd = app.add_subcommand("keygen", "Make a CURVE key pair (Z85)");
@@ -233,16 +266,17 @@ void add_keygen(CLI::App& app, verb_table& verbs) {
 }
 
 void configure(CLI::App& app, verb_table& verbs, std::string_view only) {
-  const bool known = only == "keygen" || only == "proxy" || std::any_of(socket_verbs.begin(), socket_verbs.end(),
+  const bool known = only == "keygen" || only == "proxy" || only == "bench" || std::any_of(socket_verbs.begin(), socket_verbs.end(),
                                                      [&](const socket_verb& v) { return v.name == only; });
   for (const auto& verb : socket_verbs)
     if (!known || verb.name == only) add_socket_verb(app, verbs, verb);
   if (!known || only == "proxy") add_proxy(app, verbs);
+  if (!known || only == "bench") add_bench(app, verbs);
   if (!known || only == "keygen") add_keygen(app, verbs);
 }
 
 constexpr core::protocol_descriptor descriptor{
-    "zmq", "ZeroMQ sockets: pub, sub, push, pull, req, rep, dealer, router, pair; proxy, keygen", &configure};
+    "zmq", "ZeroMQ sockets: pub, sub, push, pull, req, rep, dealer, router, pair; proxy, bench, keygen", &configure};
 
 }  // namespace
 }  // namespace nettool::zmq

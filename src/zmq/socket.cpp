@@ -91,6 +91,11 @@ awaitable<void> async_socket::wait_for(short event) {
   }
 }
 
+void async_socket::close_in_background() {
+  stop_events();
+  socket_.close();  // zmq_close keeps the linger time set on the socket
+}
+
 bool async_socket::can(short event) { return (socket_.get(::zmq::sockopt::events) & event) != 0; }
 
 awaitable<void> async_socket::send(const message& frames) {

@@ -44,6 +44,10 @@ class async_socket {
   void log_events(::zmq::context_t& context);
   void stop_events();
 
+  // Closes now; libzmq goes on sending what is queued (up to --linger)
+  // until the context ends. For a caller that knows it will all arrive.
+  void close_in_background();
+
  private:
   bool can(short event);
   awaitable<void> wait_for(short event);

@@ -2,6 +2,7 @@
 // loadable module nettool-zmq.so: only `nettool zmq …` loads libzmq.
 #pragma once
 
+#include "nettool/core/bench.hpp"
 #include "nettool/core/context.hpp"
 #include "nettool/core/options.hpp"
 
@@ -55,6 +56,14 @@ struct proxy_args {
   std::string capture;
 };
 
+struct bench_args {
+  socket_args sockets;  // --bind/--connect (remote peer), --hwm, --sockopt, …
+  core::bench_options bench;
+  std::string pattern = "push-pull";
+  std::uint64_t size = 64;
+  core::common_options& common() { return sockets.common; }
+};
+
 struct keygen_args {
   core::common_options common;
   std::string write;  // PREFIX: PREFIX.key (secret, 0600) and PREFIX.pub
@@ -76,6 +85,7 @@ awaitable<int> run_req(core::run_context& ctx, const socket_args& args);
 awaitable<int> run_rep(core::run_context& ctx, const socket_args& args);
 awaitable<int> run_keygen(core::run_context& ctx, const keygen_args& args);
 awaitable<int> run_proxy(core::run_context& ctx, const proxy_args& args);
+awaitable<int> run_bench(core::run_context& ctx, const bench_args& args);
 std::string check_proxy_type(const std::string& name);
 
 }  // namespace nettool::zmq

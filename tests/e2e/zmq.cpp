@@ -252,3 +252,25 @@ TEST_CASE("zmq proxy xsub-xpub between pyzmq publishers and subscribers, with --
         "capture=0\nproxy=130\nsubscriber got 2000, each number twice: 1000\ncaptured 2000\n"
         "proxy: 2000 messages forward\ntype=2\n");
 }
+
+TEST_CASE("zmq bench: every pattern in one process, against a remote peer, --json and --fail-if", "[zmq][bench]") {
+  auto r = sh(R"sh(
+    for p in push-pull pub-sub req-rep; do
+      $NT zmq bench --pattern $p -n 20000 --json -v > $p.json 2> $p.log; echo "$p=$?"
+      $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["count"], d["pattern"], d["size"], "p99" in d["latency"])' $p.json
+      grep -o 'the receiving end got [0-9]* messages' $p.log
+    done
+    p=$(free_port)
+    $NT zmq pull --bind tcp://127.0.0.1:$p --count 5000 > pulled.txt & pull=$!
+    $NT zmq bench --connect tcp://127.0.0.1:$p -n 5000 --size 10 --json > remote.json; echo "remote=$?"
+    wait $pull; echo "pull=$? lines=$(wc -l < pulled.txt) distinct=$(sort -u pulled.txt)"
+    $NT zmq bench --pattern req-rep -n 200 --fail-if 'p99>1us' > /dev/null 2> fail.log; echo "fail-if=$?"
+    $NT zmq bench -c 2; echo "c=$?"
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out ==
+        "push-pull=0\n20000 push-pull 64 True\nthe receiving end got 20000 messages\n"
+        "pub-sub=0\n20000 pub-sub 64 True\nthe receiving end got 20000 messages\n"
+        "req-rep=0\n20000 req-rep 64 True\nthe receiving end got 20000 messages\n"
+        "remote=0\npull=0 lines=5000 distinct=xxxxxxxxxx\nfail-if=10\nc=2\n");
+}

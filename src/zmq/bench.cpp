@@ -1,0 +1,150 @@
+// zmq bench: throughput (push-pull, pub-sub) and round trips (req-rep) with
+// the core's bench kit. In one process the two ends run on two threads,
+// each with its own io_context, as two programs would; with --bind or
+// --connect nettool is the sending (or requesting) end of a remote peer.
+#include "socket.hpp"
+
+#include "nettool/core/bench.hpp"
+#include "nettool/core/error.hpp"
+#include "nettool/core/log.hpp"
+#include "nettool/core/output.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include <chrono>
+
+namespace nettool::zmq {
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+// The sender's last message: the receiver stops at it (it is not counted).
+const std::string end_marker = "\x01nettool-bench-end";
+
+struct shape {
+  ::zmq::socket_type sender;
+  ::zmq::socket_type receiver;
+};
+
+shape shape_of(const std::string& pattern) {
+  if (pattern == "pub-sub") return {::zmq::socket_type::xpub, ::zmq::socket_type::sub};
+  if (pattern == "req-rep") return {::zmq::socket_type::req, ::zmq::socket_type::rep};
+  return {::zmq::socket_type::push, ::zmq::socket_type::pull};
+}
+
+socket_args endpoints(const bench_args& args, kind type, std::vector<std::string> bind,
+                      std::vector<std::string> connect) {
+  socket_args s = args.sockets;
+  s.type = type;  // pub: XPUB_NODROP, sub: subscribed to everything
+  s.bind = std::move(bind);
+  s.connect = std::move(connect);
+  return s;
+}
+
+// XPUB: a message published before the subscription arrived would be lost.
+awaitable<void> wait_for_subscriber(async_socket& socket) {
+  for (;;) {
+    const auto msg = co_await socket.receive();
+    if (!msg.empty() && !msg.front().empty() && msg.front()[0] == 1) co_return;
+  }
+}
+
+// What the two ends share in one process (handed over when both are done).
+struct run_state {
+  core::bench_result result;
+  clock::time_point measure_from{};
+  clock::time_point received_last{};
+  std::uint64_t received = 0;
+};
+
+// The sending end: messages of --size bytes as the plan says, round trips
+// measured for req-rep. In one process an end marker follows, and the
+// socket closes without waiting (the receiver's marker says all arrived).
+awaitable<void> drive(std::shared_ptr<::zmq::context_t> context, const bench_args& args, const socket_args& where,
+                      bool in_process, run_state& run) {
+  auto ex = co_await core::asio::this_coro::executor;
+  const auto type = shape_of(args.pattern).sender;
+  auto socket = open_socket(*context, type, where, ex);
+  if (type == ::zmq::socket_type::xpub) co_await wait_for_subscriber(*socket);
+  const message payload{std::string(args.size, 'x')};
+  core::load_plan plan(args.bench, clock::now());
+  run.measure_from = plan.measure_from();
+  auto& result = run.result;
+  while (auto intended = plan.next()) {
+    if (args.bench.rate) co_await core::sleep_for(std::chrono::duration_cast<core::duration>(*intended - clock::now()));
+    const auto start = args.bench.rate ? *intended : clock::now();
+    co_await socket->send(payload);
+    if (type == ::zmq::socket_type::req) {
+      (void)co_await socket->receive();
+      if (plan.measuring(start)) result.latency.record(clock::now() - start);
+    }
+    if (plan.measuring(start)) {
+      ++result.count;
+      result.bytes += args.size;
+    }
+  }
+  result.elapsed = clock::now() - plan.measure_from();
+  if (!in_process) {
+    co_await close_lingering(std::move(socket), std::move(context));
+    co_return;
+  }
+  const message marker{end_marker};
+  co_await socket->send(marker);
+  socket->close_in_background();
+}
+
+// The receiving end in one process: a sink (pull, sub) or an echo (rep),
+// until the end marker.
+awaitable<void> serve(::zmq::context_t& context, const bench_args& args, const socket_args& where, run_state& run) {
+  auto ex = co_await core::asio::this_coro::executor;
+  auto socket = open_socket(context, shape_of(args.pattern).receiver, where, ex);
+  const bool echo = args.pattern == "req-rep";
+  message msg;
+  for (;;) {
+    if (!socket->try_receive(msg)) msg = co_await socket->receive();
+    if (msg.size() == 1 && msg.front() == end_marker) break;
+    ++run.received;
+    if (echo) co_await socket->send(msg);
+  }
+  run.received_last = clock::now();
+}
+
+// A loopback port for the two ends in one process.
+unsigned short free_port() {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor probe(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  return probe.local_endpoint().port();
+}
+
+}  // namespace
+
+awaitable<int> run_bench(core::run_context& ctx, const bench_args& args) {
+  auto context = std::make_shared<::zmq::context_t>(1);
+  run_state run;
+  const auto sender_kind = args.pattern == "pub-sub" ? kind::pub : args.pattern == "req-rep" ? kind::req : kind::push;
+  if (!args.sockets.bind.empty() || !args.sockets.connect.empty()) {
+    co_await drive(context, args, endpoints(args, sender_kind, args.sockets.bind, args.sockets.connect), false, run);
+  } else {
+    // One process over loopback TCP, each end on its own thread and loop.
+    const auto ep = fmt::format("tcp://127.0.0.1:{}", free_port());
+    const auto receiver_kind = args.pattern == "pub-sub" ? kind::sub : args.pattern == "req-rep" ? kind::rep : kind::pull;
+    const auto receiving = endpoints(args, receiver_kind, {ep}, {});
+    const auto sending = endpoints(args, sender_kind, {}, {ep});
+    // Each end has its own context (and libzmq I/O thread), as two
+    // processes would.
+    auto receiver_context = std::make_shared<::zmq::context_t>(1);
+    co_await core::on_threads(2, [&](std::size_t i) {
+      return i == 0 ? serve(*receiver_context, args, receiving, run) : drive(context, args, sending, true, run);
+    });
+    // Throughput counts until the last message arrived, not until it left.
+    if (args.pattern != "req-rep") run.result.elapsed = run.received_last - run.measure_from;
+    core::log::info("bench: the receiving end got {} messages", run.received);
+  }
+  run.result.extra["pattern"] = args.pattern;
+  run.result.extra["size"] = args.size;
+  co_return core::finish_bench(ctx.out(), ctx.json(), args.bench, run.result, "messages");
+}
+
+}  // namespace nettool::zmq
