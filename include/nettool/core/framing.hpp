@@ -22,7 +22,8 @@ class line_reader {
   input& in_;
   std::size_t max_line_;
   std::string buffer_;
-  std::size_t scanned_ = 0;
+  std::size_t start_ = 0;    // where the next line begins
+  std::size_t scanned_ = 0;  // no line end before this
   bool eof_ = false;
 };
 
