@@ -75,7 +75,7 @@ awaitable<void> drive(std::shared_ptr<::zmq::context_t> context, const bench_arg
   while (auto intended = plan.next()) {
     if (args.bench.rate) co_await core::sleep_for(std::chrono::duration_cast<core::duration>(*intended - clock::now()));
     const auto start = args.bench.rate ? *intended : clock::now();
-    co_await socket->send(payload);
+    if (!socket->try_send(payload)) co_await socket->send(payload);
     if (type == ::zmq::socket_type::req) {
       (void)co_await socket->receive();
       if (plan.measuring(start)) result.latency.record(clock::now() - start);
@@ -100,13 +100,25 @@ awaitable<void> drive(std::shared_ptr<::zmq::context_t> context, const bench_arg
 awaitable<void> serve(::zmq::context_t& context, const bench_args& args, const socket_args& where, run_state& run) {
   auto ex = co_await core::asio::this_coro::executor;
   auto socket = open_socket(context, shape_of(args.pattern).receiver, where, ex);
-  const bool echo = args.pattern == "req-rep";
   message msg;
-  for (;;) {
-    if (!socket->try_receive(msg)) msg = co_await socket->receive();
-    if (msg.size() == 1 && msg.front() == end_marker) break;
-    ++run.received;
-    if (echo) co_await socket->send(msg);
+  if (args.pattern == "req-rep") {
+    for (;;) {
+      if (!socket->try_receive(msg)) msg = co_await socket->receive();
+      if (msg.size() == 1 && msg.front() == end_marker) break;
+      ++run.received;
+      co_await socket->send(msg);
+    }
+  } else {
+    // A sink: messages are counted, not copied out.
+    ::zmq::message_t frame;
+    for (;;) {
+      if (!socket->try_receive_first(frame)) {
+        co_await socket->wait_readable();
+        continue;
+      }
+      if (frame.to_string_view() == end_marker) break;
+      ++run.received;
+    }
   }
   run.received_last = clock::now();
 }

@@ -59,7 +59,8 @@ awaitable<void> send_loop(core::run_context& ctx, async_socket& socket, const so
   std::uint64_t sent = 0;
   const bool limited = args.count && !receives(args.type);
   co_await for_each_input(ctx, args, [&](std::string_view line) -> awaitable<bool> {
-    co_await socket.send(to_message(line, args));
+    const auto msg = to_message(line, args);
+    if (!socket.try_send(msg)) co_await socket.send(msg);
     if (args.type == kind::pub) {
       message ignored;  // later subscriptions: read so they do not pile up
       while (socket.try_receive(ignored)) {

@@ -98,31 +98,47 @@ void async_socket::close_in_background() {
 
 bool async_socket::can(short event) { return (socket_.get(::zmq::sockopt::events) & event) != 0; }
 
-awaitable<void> async_socket::send(const message& frames) {
+bool async_socket::try_send(const message& frames) {
   const auto last = frames.size() - 1;
-  for (;;) {
-    // The first frame decides: once it is queued the rest cannot fail with
-    // EAGAIN, so a multipart message is never cut.
-    const auto first = ::zmq::buffer(frames.front());
-    std::optional<std::size_t> sent;
-    try {
-      sent = socket_.send(first, last == 0 ? ::zmq::send_flags::dontwait
-                                           : ::zmq::send_flags::dontwait | ::zmq::send_flags::sndmore);
-    } catch (const ::zmq::error_t& e) {
-      // ROUTER_MANDATORY: the first frame names a peer that is not there.
-      if (e.num() == EHOSTUNREACH)
-        throw core::error(core::errc::failure, "send", frames.front(), "no connected peer has this identity");
-      throw core::error(core::error_code(e.num(), boost::system::system_category()), "send", "zmq");
-    }
-    if (sent) break;
-    co_await wait_for(ZMQ_POLLOUT);
+  // The first frame decides: once it is queued the rest cannot fail with
+  // EAGAIN, so a multipart message is never cut.
+  std::optional<std::size_t> sent;
+  try {
+    sent = socket_.send(::zmq::buffer(frames.front()), last == 0 ? ::zmq::send_flags::dontwait
+                                                               : ::zmq::send_flags::dontwait | ::zmq::send_flags::sndmore);
+  } catch (const ::zmq::error_t& e) {
+    // ROUTER_MANDATORY: the first frame names a peer that is not there.
+    if (e.num() == EHOSTUNREACH)
+      throw core::error(core::errc::failure, "send", frames.front(), "no connected peer has this identity");
+    throw core::error(core::error_code(e.num(), boost::system::system_category()), "send", "zmq");
   }
+  if (!sent) return false;
   for (std::size_t i = 1; i <= last; ++i) {
     const auto flags = i == last ? ::zmq::send_flags::dontwait : ::zmq::send_flags::dontwait | ::zmq::send_flags::sndmore;
     socket_.send(::zmq::buffer(frames[i]), flags);
   }
   fd_.touched();
+  return true;
 }
+
+awaitable<void> async_socket::send(const message& frames) {
+  while (!try_send(frames)) co_await wait_for(ZMQ_POLLOUT);
+}
+
+bool async_socket::try_receive_first(::zmq::message_t& frame) {
+  if (!socket_.recv(frame, ::zmq::recv_flags::dontwait)) return false;
+  if (frame.more()) {
+    ::zmq::message_t rest;
+    do (void)socket_.recv(rest, ::zmq::recv_flags::none);
+    while (rest.more());
+  }
+  fd_.touched();
+  return true;
+}
+
+awaitable<void> async_socket::wait_readable() { co_await wait_for(ZMQ_POLLIN); }
+
+awaitable<void> async_socket::wait_writable() { co_await wait_for(ZMQ_POLLOUT); }
 
 bool async_socket::try_receive(message& out) {
   out.clear();

@@ -36,8 +36,15 @@ class async_socket {
   // waits while the high-water mark is reached.
   awaitable<void> send(const message& frames);
   awaitable<message> receive();
-  // A message if one is already there, without waiting.
+  // Without waiting: false when the message cannot go now / none is there.
+  // Hot loops use these and wait only when they return false, so most
+  // messages cost no coroutine.
+  bool try_send(const message& frames);
   bool try_receive(message& out);
+  // A message's first frame, the rest dropped, with no copy (bench sinks).
+  bool try_receive_first(::zmq::message_t& frame);
+  awaitable<void> wait_readable();
+  awaitable<void> wait_writable();
 
   // -v: libzmq's events for this socket (connected, retried, handshake
   // failed, …) become log lines, written whenever the socket waits.
