@@ -64,6 +64,19 @@ std::string check_endpoint(const std::string& ep, bool binding) {
   return "";
 }
 
+// --hwm, --sockopt and (where closing waits for a queue) --linger: the
+// socket options every zmq verb shares.
+void add_tuning_options(CLI::App& cmd, socket_args& args, bool linger) {
+  cmd.add_option("--hwm", args.hwm, "High-water mark for sending and receiving, in messages")
+      ->check(CLI::NonNegativeNumber);
+  if (linger)
+    core::add_duration_option(cmd, "--linger", args.linger, "How long closing waits for queued messages to leave")
+        ->default_str("5s");
+  cmd.add_option("--sockopt", args.sockopts, "Any other libzmq socket option, e.g. sndbuf=1048576 (repeatable)")
+      ->type_name("NAME=VALUE")
+      ->check(check_sockopt);
+}
+
 // A key option: a file holding the key (or a czmq certificate).
 void add_key_file(CLI::App& cmd, const std::string& name, std::string& key, std::string_view which,
                   const std::string& help) {
@@ -136,13 +149,7 @@ void add_socket_verb(CLI::App& app, verb_table& verbs, const socket_verb& verb) 
         ->check(CLI::PositiveNumber);
     cmd->add_flag("--drop", args->drop, "Drop messages for a subscriber at its high-water mark (ZeroMQ's default)");
   }
-  cmd->add_option("--hwm", args->hwm, "High-water mark for sending and receiving, in messages")
-      ->check(CLI::NonNegativeNumber);
-  core::add_duration_option(*cmd, "--linger", args->linger, "How long closing waits for queued messages to leave")
-      ->default_str("5s");
-  cmd->add_option("--sockopt", args->sockopts, "Any other libzmq socket option, e.g. sndbuf=1048576 (repeatable)")
-      ->type_name("NAME=VALUE")
-      ->check(check_sockopt);
+  add_tuning_options(*cmd, *args, true);
   cmd->add_option("--identity", args->identity, "Routing identity of this socket (ZMQ_ROUTING_ID)")->type_name("ID");
   add_curve_options(*cmd, *args);
   core::add_timeout_options(*cmd, args->timeouts, false);
@@ -203,13 +210,7 @@ void add_proxy(CLI::App& app, verb_table& verbs) {
   cmd->add_option("--capture", args->capture, "Bind a PUB socket on EP that gets a copy of every message")
       ->type_name("EP")
       ->check(endpoint);
-  cmd->add_option("--hwm", args->sockets.hwm, "High-water mark of every socket, in messages")
-      ->check(CLI::NonNegativeNumber);
-  core::add_duration_option(*cmd, "--linger", args->sockets.linger, "How long closing waits for queued messages")
-      ->default_str("5s");
-  cmd->add_option("--sockopt", args->sockets.sockopts, "Any other libzmq socket option on every socket (repeatable)")
-      ->type_name("NAME=VALUE")
-      ->check(check_sockopt);
+  add_tuning_options(*cmd, args->sockets, true);
   core::add_common_options(*cmd, args->common());
   cmd->footer(
       "Examples:\n"
@@ -233,10 +234,7 @@ void add_bench(CLI::App& app, verb_table& verbs) {
       ->type_name("EP")
       ->check([](const std::string& ep) { return check_endpoint(ep, false); });
   core::add_bench_options(*cmd, args->bench);
-  cmd->add_option("--hwm", args->sockets.hwm, "High-water mark, in messages")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--sockopt", args->sockets.sockopts, "Any other libzmq socket option (repeatable)")
-      ->type_name("NAME=VALUE")
-      ->check(check_sockopt);
+  add_tuning_options(*cmd, args->sockets, false);
   core::add_common_options(*cmd, args->common());
   cmd->footer(
       "Examples:\n"
