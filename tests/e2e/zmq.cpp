@@ -274,3 +274,23 @@ TEST_CASE("zmq bench: every pattern in one process, against a remote peer, --jso
         "req-rep=0\n20000 req-rep 64 True\nthe receiving end got 20000 messages\n"
         "remote=0\npull=0 lines=5000 distinct=xxxxxxxxxx\nfail-if=10\nc=2\n");
 }
+
+TEST_CASE("zmq --binary: stdin in raw chunks arrives byte for byte", "[zmq]") {
+  auto r = sh(R"sh(
+    head -c 300000 /dev/urandom > blob
+    p=$(free_port)
+    $NT zmq pull --bind tcp://127.0.0.1:$p --json --count 5 > chunks.json & pull=$!
+    $NT zmq push --connect tcp://127.0.0.1:$p --binary < blob; echo "push=$?"
+    wait $pull; echo "pull=$?"
+    $PY - <<'PY'
+import base64, json
+data = b""
+for line in open("chunks.json"):
+    for f in json.loads(line)["frames"]:
+        data += f.encode() if isinstance(f, str) else base64.b64decode(f["data_base64"])
+print("same" if data == open("blob", "rb").read() else "differs", len(data))
+PY
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "push=0\npull=0\nsame 300000\n");
+}
