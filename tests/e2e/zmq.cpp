@@ -230,10 +230,17 @@ TEST_CASE("zmq --sockopt sets any libzmq option by name, typed, and refuses unkn
 TEST_CASE("zmq proxy xsub-xpub between pyzmq publishers and subscribers, with --capture", "[zmq]") {
   auto r = sh(R"sh(
     front=$(free_port); back=$(free_port); cap=$(free_port)
+    # PUB sockets drop for a slow reader at the high-water mark (the proxy's
+    # XPUB and the capture, as with zmq_proxy): --hwm keeps a slow (ASan)
+    # run from losing any of the 2000.
     $NT zmq proxy --frontend tcp://127.0.0.1:$front --backend tcp://127.0.0.1:$back \
-      --capture tcp://127.0.0.1:$cap -v 2> proxy.log & proxy=$!
-    sleep 0.3
+      --capture tcp://127.0.0.1:$cap --hwm 100000 -v 2> proxy.log & proxy=$!
+    wait_listen $cap
     $NT zmq sub --connect tcp://127.0.0.1:$cap --count 2000 > captured.txt & capture=$!
+    # The capture subscriber is connected (and its subscription on its way)
+    # before anything is published: PUB has no memory for late joiners.
+    for _ in $(seq 200); do grep -q "accepted a connection on tcp://127.0.0.1:$cap" proxy.log && break; sleep 0.05; done
+    sleep 0.3
     zmq_peer s1 sub tcp://127.0.0.1:$back 2000
     # Each publisher waits until the subscription has come through the proxy.
     zmq_peer p1 pub ">tcp://127.0.0.1:$front" 1000 1
