@@ -43,14 +43,6 @@ socket_args endpoints(const bench_args& args, kind type, std::vector<std::string
   return s;
 }
 
-// XPUB: a message published before the subscription arrived would be lost.
-awaitable<void> wait_for_subscriber(async_socket& socket) {
-  for (;;) {
-    const auto msg = co_await socket.receive();
-    if (!msg.empty() && !msg.front().empty() && msg.front()[0] == 1) co_return;
-  }
-}
-
 // What the two ends share in one process (handed over when both are done).
 struct run_state {
   core::bench_result result;
@@ -67,7 +59,7 @@ awaitable<void> drive(std::shared_ptr<::zmq::context_t> context, const bench_arg
   auto ex = co_await core::asio::this_coro::executor;
   const auto type = shape_of(args.pattern).sender;
   auto socket = open_socket(*context, type, where, ex);
-  if (type == ::zmq::socket_type::xpub) co_await wait_for_subscriber(*socket);
+  if (type == ::zmq::socket_type::xpub) co_await wait_for_subscribers(*socket, 1);  // else the first messages are lost
   const message payload{std::string(args.size, 'x')};
   core::load_plan plan(args.bench, clock::now());
   run.measure_from = plan.measure_from();

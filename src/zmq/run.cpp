@@ -42,19 +42,6 @@ awaitable<void> receive_loop(core::run_context& ctx, async_socket& socket, const
   }
 }
 
-// XPUB hands us subscriptions as messages: "\x01topic" subscribes.
-awaitable<void> wait_for_subscribers(async_socket& socket, int wanted) {
-  int seen = 0;
-  core::log::info("waiting for {} subscriber{}", wanted, wanted == 1 ? "" : "s");
-  while (seen < wanted) {
-    const auto msg = co_await socket.receive();
-    if (!msg.empty() && !msg.front().empty() && msg.front()[0] == 1) {
-      ++seen;
-      core::log::info("subscription {} of {}: '{}'", seen, wanted, msg.front().substr(1));
-    }
-  }
-}
-
 awaitable<void> send_loop(core::run_context& ctx, async_socket& socket, const socket_args& args) {
   std::uint64_t sent = 0;
   const bool limited = args.count && !receives(args.type);

@@ -176,4 +176,17 @@ awaitable<void> close_lingering(std::unique_ptr<async_socket> socket, std::share
   while (!*done) co_await core::sleep_for(std::chrono::milliseconds(1));
 }
 
+// XPUB hands us subscriptions as messages: "\x01topic" subscribes.
+awaitable<void> wait_for_subscribers(async_socket& socket, int wanted) {
+  int seen = 0;
+  core::log::info("waiting for {} subscriber{}", wanted, wanted == 1 ? "" : "s");
+  while (seen < wanted) {
+    const auto msg = co_await socket.receive();
+    if (!msg.empty() && !msg.front().empty() && msg.front()[0] == 1) {
+      ++seen;
+      core::log::info("subscription {} of {}: '{}'", seen, wanted, msg.front().substr(1));
+    }
+  }
+}
+
 }  // namespace nettool::zmq

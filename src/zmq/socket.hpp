@@ -78,6 +78,10 @@ std::unique_ptr<async_socket> open_socket(::zmq::context_t& context, ::zmq::sock
 // leave (see socket.cpp); SIGINT ends the wait.
 awaitable<void> close_lingering(std::unique_ptr<async_socket> socket, std::shared_ptr<::zmq::context_t> context);
 
+// XPUB: returns once `wanted` subscriptions have arrived (with
+// ZMQ_XPUB_VERBOSE every subscriber counts, also to the same topic).
+awaitable<void> wait_for_subscribers(async_socket& socket, int wanted);
+
 // A line as a message: split on --frame-sep with --multipart; a ROUTER's
 // line always starts with the identity it goes to.
 message to_message(std::string_view line, const socket_args& args);
