@@ -1,5 +1,6 @@
 #include "nettool/core/stdio.hpp"
 
+#include <boost/asio/post.hpp>
 #include <boost/system/system_error.hpp>
 
 #include <cerrno>
@@ -41,7 +42,14 @@ awaitable<std::size_t> text_input::read_some(asio::mutable_buffer buffer) {
 
 awaitable<std::size_t> stdin_reader::read_some(asio::mutable_buffer buffer) {
   for (;;) {
-    if (waiter_) co_await waiter_->async_wait(asio::posix::descriptor_base::wait_read, asio::use_awaitable);
+    // A regular file is always ready: yield once per read all the same, so
+    // a loop fed from one lets signals and timers run.
+    if (waiter_) {
+      co_await waiter_->async_wait(asio::posix::descriptor_base::wait_read, asio::use_awaitable);
+    } else {
+      auto ex = co_await asio::this_coro::executor;  // g++ 12: not nested in the co_await below
+      co_await asio::post(ex, asio::use_awaitable);
+    }
     const auto n = ::read(fd_, buffer.data(), buffer.size());
     if (n >= 0) co_return static_cast<std::size_t>(n);
     if (errno == EINTR) continue;

@@ -10,34 +10,30 @@
 namespace nettool::zmq {
 namespace {
 
-constexpr std::size_t max_chunk = 64 * 1024;  // --binary: one message per chunk of stdin
-
-std::vector<std::string> split(std::string_view line, std::string_view sep) {
-  std::vector<std::string> frames;
-  for (;;) {
-    const auto at = line.find(sep);
-    if (at == std::string_view::npos) break;
-    frames.emplace_back(line.substr(0, at));
-    line.remove_prefix(at + sep.size());
-  }
-  frames.emplace_back(line);
-  return frames;
-}
+constexpr std::size_t max_line = 64 * 1024 * 1024;  // one message; --binary reads smaller chunks
 
 }  // namespace
 
 // A line as a message: split on --frame-sep with --multipart; a ROUTER's
 // line always starts with the identity it goes to.
-message to_message(std::string_view line, const socket_args& args) {
-  if (args.multipart) return split(line, args.frame_sep);
-  if (args.type == kind::router) {
+void to_frames(std::string_view line, const socket_args& args, frame_views& out) {
+  out.clear();
+  if (args.multipart) {
+    for (;;) {
+      const auto at = line.find(args.frame_sep);
+      if (at == std::string_view::npos) break;
+      out.push_back(line.substr(0, at));
+      line.remove_prefix(at + args.frame_sep.size());
+    }
+  } else if (args.type == kind::router) {
     const auto at = line.find(args.frame_sep);
     if (at == std::string_view::npos)
       throw core::error(core::errc::usage, "send", "router",
                         "a line for a ROUTER starts with the identity it goes to, then --frame-sep");
-    return {std::string(line.substr(0, at)), std::string(line.substr(at + args.frame_sep.size()))};
+    out.push_back(line.substr(0, at));
+    line.remove_prefix(at + args.frame_sep.size());
   }
-  return {std::string(line)};
+  out.push_back(line);
 }
 
 void print_message(core::run_context& ctx, const message& msg, const socket_args& args) {
@@ -58,22 +54,8 @@ void print_message(core::run_context& ctx, const message& msg, const socket_args
   out.buffer("\n");
 }
 
-awaitable<void> for_each_input(core::run_context& ctx, const socket_args& args,
-                               const std::function<awaitable<bool>(std::string_view)>& each) {
-  if (!args.send.empty()) {
-    for (const auto& text : args.send)
-      if (!co_await each(text)) co_return;
-  } else if (args.binary) {
-    core::stdin_reader in(ctx.executor());
-    core::chunk_reader chunks(in, max_chunk);
-    while (auto chunk = co_await chunks.next())
-      if (!co_await each(*chunk)) co_return;
-  } else {
-    core::stdin_reader in(ctx.executor());
-    core::line_reader lines(in);
-    while (auto line = co_await lines.next())
-      if (!co_await each(*line)) co_return;
-  }
+core::message_source open_input(core::run_context& ctx, const socket_args& args) {
+  return core::message_source(ctx.executor(), args.send, args.binary, max_line);
 }
 
 }  // namespace nettool::zmq

@@ -26,7 +26,7 @@ std::string joined(const message& msg, const std::string& sep) {
 // One request until its reply, with --timeout per attempt and --retries
 // new sockets. Returns the reply.
 awaitable<message> ask(core::run_context& ctx, ::zmq::context_t& context, std::unique_ptr<async_socket>& socket,
-                       const message& request, const socket_args& args) {
+                       const frame_views& request, const socket_args& args) {
   const int attempts = 1 + args.timeouts.retry.retries;
   for (int attempt = 1;; ++attempt) {
     co_await socket->send(request);
@@ -70,12 +70,15 @@ awaitable<int> run_req(core::run_context& ctx, const socket_args& args) {
   auto context = std::make_shared<::zmq::context_t>(1);
   auto socket = open_socket(*context, args, ctx.executor());
   std::uint64_t answered = 0;
-  co_await for_each_input(ctx, args, [&](std::string_view line) -> awaitable<bool> {
-    const auto reply = co_await ask(ctx, *context, socket, to_message(line, args), args);
+  auto input = open_input(ctx, args);
+  frame_views request;
+  while (const auto line = co_await input.next()) {
+    to_frames(*line, args, request);
+    const auto reply = co_await ask(ctx, *context, socket, request, args);
     print_message(ctx, reply, args);
     ctx.out().flush();
-    co_return !(args.count && ++answered >= *args.count);
-  });
+    if (args.count && ++answered >= *args.count) break;
+  }
   socket->raw().set(::zmq::sockopt::linger, 0);  // every request has its reply
   co_return 0;
 }
@@ -102,7 +105,9 @@ awaitable<int> run_rep(core::run_context& ctx, const socket_args& args) {
     }
     auto reply = co_await answer(request, args, replies ? &*replies : nullptr);
     if (!reply) break;  // stdin ended: no more answers
-    co_await socket->send(to_message(*reply, args));
+    frame_views reply_frames;
+    to_frames(*reply, args, reply_frames);
+    co_await socket->send(reply_frames);
   }
   co_await close_lingering(std::move(socket), std::move(context));  // the last reply leaves
   co_return 0;

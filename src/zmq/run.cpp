@@ -42,19 +42,31 @@ awaitable<void> receive_loop(core::run_context& ctx, async_socket& socket, const
   }
 }
 
+// XPUB hands later subscriptions to us as messages: read them so they do
+// not pile up.
+void drop_subscriptions(async_socket& socket) {
+  message ignored;
+  while (socket.try_receive(ignored)) {
+  }
+}
+
+// The hot path: lines already read are cut into frames and queued without
+// suspending; only an empty input buffer or a full socket waits.
 awaitable<void> send_loop(core::run_context& ctx, async_socket& socket, const socket_args& args) {
   std::uint64_t sent = 0;
   const bool limited = args.count && !receives(args.type);
-  co_await for_each_input(ctx, args, [&](std::string_view line) -> awaitable<bool> {
-    const auto msg = to_message(line, args);
-    if (!socket.try_send(msg)) co_await socket.send(msg);
-    if (args.type == kind::pub) {
-      message ignored;  // later subscriptions: read so they do not pile up
-      while (socket.try_receive(ignored)) {
-      }
+  auto input = open_input(ctx, args);
+  frame_views msg;
+  for (;;) {
+    while (const auto line = input.try_next()) {
+      to_frames(*line, args, msg);
+      if (!socket.try_send(msg)) co_await socket.send(msg);
+      if (args.type == kind::pub) drop_subscriptions(socket);
+      if (limited && ++sent >= *args.count) co_return;
     }
-    co_return !(limited && ++sent >= *args.count);
-  });
+    const bool more = co_await input.fill();
+    if (!more) break;
+  }
   core::log::info("end of input");
 }
 

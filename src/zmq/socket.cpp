@@ -98,31 +98,40 @@ void async_socket::close_in_background() {
 
 bool async_socket::can(short event) { return (socket_.get(::zmq::sockopt::events) & event) != 0; }
 
-bool async_socket::try_send(const message& frames) {
-  const auto last = frames.size() - 1;
+template <class Frames>
+bool async_socket::try_send_frames(const Frames& msg) {
+  const auto last = msg.size() - 1;
   // The first frame decides: once it is queued the rest cannot fail with
   // EAGAIN, so a multipart message is never cut.
   std::optional<std::size_t> sent;
   try {
-    sent = socket_.send(::zmq::buffer(frames.front()), last == 0 ? ::zmq::send_flags::dontwait
-                                                               : ::zmq::send_flags::dontwait | ::zmq::send_flags::sndmore);
+    sent = socket_.send(::zmq::buffer(msg.front()), last == 0 ? ::zmq::send_flags::dontwait
+                                                            : ::zmq::send_flags::dontwait | ::zmq::send_flags::sndmore);
   } catch (const ::zmq::error_t& e) {
     // ROUTER_MANDATORY: the first frame names a peer that is not there.
     if (e.num() == EHOSTUNREACH)
-      throw core::error(core::errc::failure, "send", frames.front(), "no connected peer has this identity");
+      throw core::error(core::errc::failure, "send", std::string(msg.front()), "no connected peer has this identity");
     throw core::error(core::error_code(e.num(), boost::system::system_category()), "send", "zmq");
   }
   if (!sent) return false;
   for (std::size_t i = 1; i <= last; ++i) {
     const auto flags = i == last ? ::zmq::send_flags::dontwait : ::zmq::send_flags::dontwait | ::zmq::send_flags::sndmore;
-    socket_.send(::zmq::buffer(frames[i]), flags);
+    socket_.send(::zmq::buffer(msg[i]), flags);
   }
   fd_.touched();
   return true;
 }
 
-awaitable<void> async_socket::send(const message& frames) {
-  while (!try_send(frames)) co_await wait_for(ZMQ_POLLOUT);
+bool async_socket::try_send(const message& msg) { return try_send_frames(msg); }
+
+bool async_socket::try_send(const frame_views& msg) { return try_send_frames(msg); }
+
+awaitable<void> async_socket::send(const message& msg) {
+  while (!try_send(msg)) co_await wait_for(ZMQ_POLLOUT);
+}
+
+awaitable<void> async_socket::send(const frame_views& msg) {
+  while (!try_send(msg)) co_await wait_for(ZMQ_POLLOUT);
 }
 
 bool async_socket::try_receive_first(::zmq::message_t& frame) {

@@ -6,12 +6,14 @@
 #include "zmq.hpp"
 
 #include "nettool/core/foreign_fd.hpp"
+#include "nettool/core/framing.hpp"
 
 #include <zmq.hpp>
 
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace nettool::zmq {
@@ -20,6 +22,9 @@ using core::awaitable;
 
 // One ZeroMQ message: its frames, in order.
 using message = std::vector<std::string>;
+// A message to send whose bytes the caller keeps until it is sent: a line
+// cut into frames without copying.
+using frame_views = std::vector<std::string_view>;
 
 class async_socket {
  public:
@@ -34,12 +39,14 @@ class async_socket {
 
   // All frames or none (libzmq delivers multipart messages atomically);
   // waits while the high-water mark is reached.
-  awaitable<void> send(const message& frames);
+  awaitable<void> send(const message& msg);
+  awaitable<void> send(const frame_views& msg);
   awaitable<message> receive();
   // Without waiting: false when the message cannot go now / none is there.
   // Hot loops use these and wait only when they return false, so most
   // messages cost no coroutine.
-  bool try_send(const message& frames);
+  bool try_send(const message& msg);
+  bool try_send(const frame_views& msg);
   bool try_receive(message& out);
   // A message's first frame, the rest dropped, with no copy (bench sinks).
   bool try_receive_first(::zmq::message_t& frame);
@@ -56,6 +63,8 @@ class async_socket {
   void close_in_background();
 
  private:
+  template <class Frames>
+  bool try_send_frames(const Frames& msg);
   bool can(short event);
   awaitable<void> wait_for(short event);
   void log_pending_events();
@@ -82,15 +91,14 @@ awaitable<void> close_lingering(std::unique_ptr<async_socket> socket, std::share
 // ZMQ_XPUB_VERBOSE every subscriber counts, also to the same topic).
 awaitable<void> wait_for_subscribers(async_socket& socket, int wanted);
 
-// A line as a message: split on --frame-sep with --multipart; a ROUTER's
-// line always starts with the identity it goes to.
-message to_message(std::string_view line, const socket_args& args);
+// A line as the frames of a message (views into it): split on
+// --frame-sep with --multipart; a ROUTER's line always starts with the
+// identity it goes to.
+void to_frames(std::string_view line, const socket_args& args, frame_views& out);
 // One line of output (buffered: the caller flushes): frames joined with
 // --frame-sep, or {"frames":[…]} with --json.
 void print_message(core::run_context& ctx, const message& msg, const socket_args& args);
-// Calls `each` for every --send text, stdin line or --binary chunk, until
-// the input ends or `each` returns false.
-awaitable<void> for_each_input(core::run_context& ctx, const socket_args& args,
-                               const std::function<awaitable<bool>(std::string_view)>& each);
+// What the verb sends: the --send texts, stdin lines or --binary chunks.
+core::message_source open_input(core::run_context& ctx, const socket_args& args);
 
 }  // namespace nettool::zmq

@@ -116,7 +116,9 @@ class load_plan {
  public:
   using clock = std::chrono::steady_clock;
   explicit load_plan(const bench_options& options, clock::time_point start = clock::now());
-  // The next request's intended start, or nullopt when the run is over.
+  // The next request's intended start under --rate (else only good for
+  // measuring(): callers time requests themselves), or nullopt when the
+  // run is over.
   std::optional<clock::time_point> next();
   bool measuring(clock::time_point t) const { return t >= measure_from_; }
   clock::time_point measure_from() const { return measure_from_; }
