@@ -43,7 +43,9 @@ socket_args endpoints(const bench_args& args, kind type, std::vector<std::string
   return s;
 }
 
-// What the two ends share in one process (handed over when both are done).
+// What the two ends share in one process, written when each is done: the
+// hot loops count in locals, or the two threads' counters would share a
+// cache line and bounce it on every message.
 struct run_state {
   core::bench_result result;
   clock::time_point measure_from{};
@@ -63,7 +65,7 @@ awaitable<void> drive(std::shared_ptr<::zmq::context_t> context, const bench_arg
   const message payload{std::string(args.size, 'x')};
   core::load_plan plan(args.bench, clock::now());
   run.measure_from = plan.measure_from();
-  auto& result = run.result;
+  core::bench_result result;
   while (auto intended = plan.next()) {
     if (args.bench.rate) co_await core::sleep_for(std::chrono::duration_cast<core::duration>(*intended - clock::now()));
     // Only round trips read the clock per message (see load_plan::next).
@@ -80,6 +82,7 @@ awaitable<void> drive(std::shared_ptr<::zmq::context_t> context, const bench_arg
     }
   }
   result.elapsed = clock::now() - plan.measure_from();
+  run.result = std::move(result);
   if (!in_process) {
     co_await close_lingering(std::move(socket), std::move(context));
     co_return;
@@ -95,11 +98,12 @@ awaitable<void> serve(::zmq::context_t& context, const bench_args& args, const s
   auto ex = co_await core::asio::this_coro::executor;
   auto socket = open_socket(context, shape_of(args.pattern).receiver, where, ex);
   message msg;
+  std::uint64_t received = 0;
   if (args.pattern == "req-rep") {
     for (;;) {
       if (!socket->try_receive(msg)) msg = co_await socket->receive();
       if (msg.size() == 1 && msg.front() == end_marker) break;
-      ++run.received;
+      ++received;
       co_await socket->send(msg);
     }
   } else {
@@ -111,10 +115,11 @@ awaitable<void> serve(::zmq::context_t& context, const bench_args& args, const s
         continue;
       }
       if (frame.to_string_view() == end_marker) break;
-      ++run.received;
+      ++received;
     }
   }
   run.received_last = clock::now();
+  run.received = received;
 }
 
 // A loopback port for the two ends in one process.
