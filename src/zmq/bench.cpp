@@ -43,6 +43,14 @@ socket_args endpoints(const bench_args& args, kind type, std::vector<std::string
   return s;
 }
 
+// The sending end queues nothing before it is connected (ZMQ_IMMEDIATE;
+// --sockopt immediate=0 still wins), so waiting until it can send waits for
+// the peer.
+socket_args sending_end(socket_args s) {
+  s.sockopts.insert(s.sockopts.begin(), "immediate=1");
+  return s;
+}
+
 // What the two ends share in one process, written when each is done: the
 // hot loops count in locals, or the two threads' counters would share a
 // cache line and bounce it on every message.
@@ -53,27 +61,19 @@ struct run_state {
   std::uint64_t received = 0;
 };
 
-// The sending end: messages of --size bytes as the plan says, round trips
-// measured for req-rep. In one process an end marker follows, and the
-// socket closes without waiting (the receiver's marker says all arrived).
-awaitable<void> drive(std::shared_ptr<::zmq::context_t> context, const bench_args& args, const socket_args& where,
-                      bool in_process, run_state& run) {
-  auto ex = co_await core::asio::this_coro::executor;
-  const auto type = shape_of(args.pattern).sender;
-  auto socket = open_socket(*context, type, where, ex);
-  if (type == ::zmq::socket_type::xpub) co_await wait_for_subscribers(*socket, 1);  // else the first messages are lost
+// One sending socket's part of the plan: messages of --size bytes as the
+// plan says (shared by the -c sockets), round trips measured for req-rep.
+awaitable<void> send_share(async_socket& socket, const bench_args& args, core::load_plan& plan,
+                           core::bench_result& result) {
+  const bool round_trip = args.pattern == "req-rep";
   const message payload{std::string(args.size, 'x')};
-  core::load_plan plan(args.bench, clock::now());
-  run.measure_from = plan.measure_from();
-  core::bench_result result;
   while (auto intended = plan.next()) {
     if (args.bench.rate) co_await core::sleep_for(std::chrono::duration_cast<core::duration>(*intended - clock::now()));
     // Only round trips read the clock per message (see load_plan::next).
-    const bool round_trip = type == ::zmq::socket_type::req;
     const auto start = args.bench.rate || !round_trip ? *intended : clock::now();
-    if (!socket->try_send(payload)) co_await socket->send(payload);
+    if (!socket.try_send(payload)) co_await socket.send(payload);
     if (round_trip) {
-      (void)co_await socket->receive();
+      (void)co_await socket.receive();
       if (plan.measuring(start)) result.latency.record(clock::now() - start);
     }
     if (plan.measuring(start)) {
@@ -81,30 +81,66 @@ awaitable<void> drive(std::shared_ptr<::zmq::context_t> context, const bench_arg
       result.bytes += args.size;
     }
   }
-  result.elapsed = clock::now() - plan.measure_from();
-  run.result = std::move(result);
-  if (!in_process) {
-    co_await close_lingering(std::move(socket), std::move(context));
+}
+
+// The sending end: -c sockets (each its own connection) share one plan. In
+// one process each then sends an end marker and closes without waiting
+// (the receiver's markers say all arrived); to a remote peer the last one
+// waits up to --linger for what is queued.
+awaitable<void> drive(std::shared_ptr<::zmq::context_t> context, const bench_args& args, const socket_args& where,
+                      bool in_process, run_state& run) {
+  auto ex = co_await core::asio::this_coro::executor;
+  const auto type = shape_of(args.pattern).sender;
+  std::vector<std::unique_ptr<async_socket>> sockets;
+  for (std::size_t i = 0; i < args.bench.concurrency; ++i) {
+    sockets.push_back(open_socket(*context, type, where, ex));
+    // The time counts from the connection: with ZMQ_IMMEDIATE (see
+    // sending_end) a socket can send once its peer is there. A publisher
+    // waits for the subscription, else the first messages are lost.
+    if (type == ::zmq::socket_type::xpub) co_await wait_for_subscribers(*sockets.back(), 1);
+    else co_await sockets.back()->wait_writable();
+  }
+  core::log::info("bench: {} sending socket{} connected", sockets.size(), sockets.size() == 1 ? "" : "s");
+  core::load_plan plan(args.bench, clock::now());
+  run.measure_from = plan.measure_from();
+  std::vector<core::bench_result> shares(sockets.size());
+  std::vector<awaitable<void>> workers;
+  for (std::size_t i = 0; i < sockets.size(); ++i) workers.push_back(send_share(*sockets[i], args, plan, shares[i]));
+  co_await core::all_of(std::move(workers));
+  for (const auto& share : shares) run.result.merge(share);
+  run.result.elapsed = clock::now() - plan.measure_from();
+
+  if (in_process) {
+    const message marker{end_marker};
+    for (auto& socket : sockets) {
+      co_await socket->send(marker);
+      socket->close_in_background();
+    }
     co_return;
   }
-  const message marker{end_marker};
-  co_await socket->send(marker);
-  socket->close_in_background();
+  auto last = std::move(sockets.back());
+  sockets.pop_back();
+  for (auto& socket : sockets) socket->close_in_background();
+  co_await close_lingering(std::move(last), std::move(context));  // the context ends after every socket's linger
 }
 
 // The receiving end in one process: a sink (pull, sub) or an echo (rep),
-// until the end marker.
+// until every sending socket's end marker came.
 awaitable<void> serve(::zmq::context_t& context, const bench_args& args, const socket_args& where, run_state& run) {
   auto ex = co_await core::asio::this_coro::executor;
   auto socket = open_socket(context, shape_of(args.pattern).receiver, where, ex);
+  std::size_t markers = 0;  // one per sending socket
   message msg;
   std::uint64_t received = 0;
   if (args.pattern == "req-rep") {
     for (;;) {
       if (!socket->try_receive(msg)) msg = co_await socket->receive();
-      if (msg.size() == 1 && msg.front() == end_marker) break;
-      ++received;
-      co_await socket->send(msg);
+      if (msg.size() == 1 && msg.front() == end_marker) {
+        if (++markers == args.bench.concurrency) break;
+      } else {
+        ++received;
+      }
+      co_await socket->send(msg);  // a REP replies before it reads on, also to a marker
     }
   } else {
     // A sink: messages are counted, not copied out.
@@ -114,8 +150,8 @@ awaitable<void> serve(::zmq::context_t& context, const bench_args& args, const s
         co_await socket->wait_readable();
         continue;
       }
-      if (frame.to_string_view() == end_marker) break;
-      ++received;
+      if (frame.to_string_view() != end_marker) ++received;
+      else if (++markers == args.bench.concurrency) break;
     }
   }
   run.received_last = clock::now();
@@ -136,13 +172,16 @@ awaitable<int> run_bench(core::run_context& ctx, const bench_args& args) {
   run_state run;
   const auto sender_kind = args.pattern == "pub-sub" ? kind::pub : args.pattern == "req-rep" ? kind::req : kind::push;
   if (!args.sockets.bind.empty() || !args.sockets.connect.empty()) {
-    co_await drive(context, args, endpoints(args, sender_kind, args.sockets.bind, args.sockets.connect), false, run);
+    co_await drive(context, args, sending_end(endpoints(args, sender_kind, args.sockets.bind, args.sockets.connect)),
+                   false, run);
   } else {
     // One process over loopback TCP, each end on its own thread and loop.
     const auto ep = fmt::format("tcp://127.0.0.1:{}", free_port());
     const auto receiver_kind = args.pattern == "pub-sub" ? kind::sub : args.pattern == "req-rep" ? kind::rep : kind::pull;
     const auto receiving = endpoints(args, receiver_kind, {ep}, {});
-    const auto sending = endpoints(args, sender_kind, {}, {ep});
+    auto sending = sending_end(endpoints(args, sender_kind, {}, {ep}));
+    // The two ends come up together: a sender that was first retries soon.
+    sending.timeouts.retry.first_delay = std::chrono::milliseconds(10);
     // Each end has its own context (and libzmq I/O thread), as two
     // processes would.
     auto receiver_context = std::make_shared<::zmq::context_t>(1);

@@ -272,14 +272,38 @@ TEST_CASE("zmq bench: every pattern in one process, against a remote peer, --jso
     $NT zmq bench --connect tcp://127.0.0.1:$p -n 5000 --size 10 --json > remote.json; echo "remote=$?"
     wait $pull; echo "pull=$? lines=$(wc -l < pulled.txt) distinct=$(sort -u pulled.txt)"
     $NT zmq bench --pattern req-rep -n 200 --fail-if 'p99>1us' > /dev/null 2> fail.log; echo "fail-if=$?"
-    $NT zmq bench -c 2; echo "c=$?"
   )sh");
   REQUIRE(r.rc == 0);
   CHECK(r.out ==
         "push-pull=0\n20000 push-pull 64 True\nthe receiving end got 20000 messages\n"
         "pub-sub=0\n20000 pub-sub 64 True\nthe receiving end got 20000 messages\n"
         "req-rep=0\n20000 req-rep 64 True\nthe receiving end got 20000 messages\n"
-        "remote=0\npull=0 lines=5000 distinct=xxxxxxxxxx\nfail-if=10\nc=2\n");
+        "remote=0\npull=0 lines=5000 distinct=xxxxxxxxxx\nfail-if=10\n");
+}
+
+TEST_CASE("zmq bench -c: several sending sockets share the plan, in one process and against pyzmq", "[zmq][bench]") {
+  auto r = sh(R"sh(
+    for p in push-pull pub-sub req-rep; do
+      $NT zmq bench --pattern $p -c 3 -n 3000 --json -v > $p.json 2> $p.log; echo "$p=$?"
+      $PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["count"])' $p.json
+      grep -o -e '3 sending sockets connected' -e 'the receiving end got [0-9]* messages' $p.log
+    done
+    p=$(free_port)
+    zmq_peer rep rep tcp://127.0.0.1:$p 600; rep=$!
+    $NT zmq bench --pattern req-rep -c 4 --connect tcp://127.0.0.1:$p -n 600 --json -v > remote.json 2> remote.log
+    echo "remote=$?"
+    # The peer exits after exactly 600 answers: fewer requests leave it waiting.
+    for _ in $(seq 100); do kill -0 $rep 2> /dev/null || break; sleep 0.05; done
+    kill -0 $rep 2> /dev/null && echo "pyzmq rep still waiting" || { wait $rep; echo "pyzmq rep answered 600: $?"; }
+    $PY -c 'import json; d=json.load(open("remote.json")); print(d["count"], d["latency"]["p50"] > 0)'
+    grep -o '4 sending sockets connected' remote.log
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out ==
+        "push-pull=0\n3000\n3 sending sockets connected\nthe receiving end got 3000 messages\n"
+        "pub-sub=0\n3000\n3 sending sockets connected\nthe receiving end got 3000 messages\n"
+        "req-rep=0\n3000\n3 sending sockets connected\nthe receiving end got 3000 messages\n"
+        "remote=0\npyzmq rep answered 600: 0\n600 True\n4 sending sockets connected\n");
 }
 
 TEST_CASE("zmq --binary: stdin in raw chunks arrives byte for byte", "[zmq]") {
