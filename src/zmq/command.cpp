@@ -242,6 +242,11 @@ void add_bench(CLI::App& app, verb_table& verbs) {
       "  nettool zmq bench --pattern req-rep --duration 5s --fail-if 'p99>1ms'\n"
       "  nettool zmq bench --pattern req-rep -c 8 --connect tcp://127.0.0.1:5555 -n 100000\n"
       "  nettool zmq bench --pattern req-rep --connect tcp://127.0.0.1:5555 --rate 1000 -z 10s\n");
+  cmd->callback([args] {
+    // N sockets cannot bind one endpoint; connecting ones can share a peer.
+    if (args->bench.concurrency > 1 && !args->sockets.bind.empty())
+      throw CLI::ValidationError("-c", "with --bind there is one sending socket; use --connect for several");
+  });
   verbs.add(cmd, args->common(), [args](core::run_context& ctx) { return run_bench(ctx, *args); });
 }
 

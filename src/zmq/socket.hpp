@@ -10,7 +10,6 @@
 
 #include <zmq.hpp>
 
-#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>

@@ -297,13 +297,14 @@ TEST_CASE("zmq bench -c: several sending sockets share the plan, in one process 
     kill -0 $rep 2> /dev/null && echo "pyzmq rep still waiting" || { wait $rep; echo "pyzmq rep answered 600: $?"; }
     $PY -c 'import json; d=json.load(open("remote.json")); print(d["count"], d["latency"]["p50"] > 0)'
     grep -o '4 sending sockets connected' remote.log
+    $NT zmq bench -c 2 --bind tcp://127.0.0.1:$(free_port) 2> bind.err; echo "bind=$?"; grep -c -- '-c' bind.err
   )sh");
   REQUIRE(r.rc == 0);
   CHECK(r.out ==
         "push-pull=0\n3000\n3 sending sockets connected\nthe receiving end got 3000 messages\n"
         "pub-sub=0\n3000\n3 sending sockets connected\nthe receiving end got 3000 messages\n"
         "req-rep=0\n3000\n3 sending sockets connected\nthe receiving end got 3000 messages\n"
-        "remote=0\npyzmq rep answered 600: 0\n600 True\n4 sending sockets connected\n");
+        "remote=0\npyzmq rep answered 600: 0\n600 True\n4 sending sockets connected\nbind=2\n1\n");
 }
 
 TEST_CASE("zmq --binary: stdin in raw chunks arrives byte for byte", "[zmq]") {

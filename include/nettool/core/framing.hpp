@@ -56,12 +56,16 @@ class chunk_reader {
 // What a sending verb sends: each of `texts` (its --send options) when
 // there are any, else one message per stdin line (of at most `max_message`
 // bytes), or with `binary` one per chunk of stdin (what one read gives, up
-// to 64 KiB or `max_message`). The same two steps as the
-// readers above, plus next() for loops that suspend anyway.
+// to 64 KiB or `max_message`). The same two steps as the readers above,
+// plus next() for loops that suspend anyway.
 class message_source {
  public:
+  // `texts` must outlive the source (they are a verb's parsed options).
   message_source(const asio::any_io_executor& ex, const std::vector<std::string>& texts, bool binary,
                  std::size_t max_message);
+  // The readers point into this object: it stays where it was made.
+  message_source(const message_source&) = delete;
+  message_source& operator=(const message_source&) = delete;
   std::optional<std::string_view> try_next();
   awaitable<bool> fill();
   awaitable<std::optional<std::string_view>> next();
