@@ -53,4 +53,9 @@ void add_payload(boost::json::object& object, std::string_view bytes, std::strin
   else object[std::string(name) + "_base64"] = base64_encode(bytes);
 }
 
+boost::json::value payload_value(std::string_view bytes) {
+  if (is_valid_utf8(bytes)) return boost::json::string(bytes);
+  return boost::json::object{{"data_base64", base64_encode(bytes)}};
+}
+
 }  // namespace nettool::core

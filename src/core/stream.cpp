@@ -28,11 +28,57 @@ void connection::close() noexcept {
 
 std::string connection::tls_summary() const { return tls_ ? tls_->summary() : "plain"; }
 
+void connection::set_write_stall_limit(std::optional<duration> limit) {
+  write_stall_limit_ = limit;
+  if (limit) socket_.non_blocking(true);  // write_plain_bounded tries a write before it waits
+}
+
+awaitable<void> connection::await_write_ready() {
+  auto [ec] = co_await socket_.async_wait(socket_type::wait_write, asio::as_tuple(asio::use_awaitable));
+  if (ec) throw error(ec, "write", peer_);
+}
+
+awaitable<void> connection::wait_writable() {
+  if (!write_stall_limit_) {
+    co_await await_write_ready();
+    co_return;
+  }
+  try {
+    co_await with_timeout(await_write_ready(), *write_stall_limit_, "write", peer_);
+  } catch (const error& e) {
+    if (e.code() != errc::timed_out) throw;
+    throw error(errc::timed_out, "write", peer_,
+                fmt::format("no progress for {}: the peer is not reading", format_duration(*write_stall_limit_)));
+  }
+}
+
+// A write that waits (with its limit) only when the socket is full: the
+// common case, room in the send buffer, costs no timer.
+awaitable<void> connection::write_plain_bounded(asio::const_buffer buffer) {
+  const auto* data = static_cast<const char*>(buffer.data());
+  std::size_t left = buffer.size();
+  while (left > 0) {
+    boost::system::error_code ec;
+    const auto n = socket_.write_some(asio::buffer(data, left), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      co_await wait_writable();
+      continue;
+    }
+    if (ec == asio::error::interrupted) continue;
+    if (ec) throw error(ec, "write", peer_);
+    log::hexdump('>', peer_, data, n);
+    data += n;
+    left -= n;
+    bytes_written_ += n;
+  }
+}
+
 awaitable<void> connection::wait_for(tls_status status) {
   if (status == tls_status::want_read) {
-    co_await socket_.async_wait(socket_type::wait_read, asio::use_awaitable);
+    auto [ec] = co_await socket_.async_wait(socket_type::wait_read, asio::as_tuple(asio::use_awaitable));
+    if (ec) throw error(ec, "read", peer_);
   } else if (status == tls_status::want_write) {
-    co_await socket_.async_wait(socket_type::wait_write, asio::use_awaitable);
+    co_await wait_writable();
   } else {
     throw tls_->failure(peer_);
   }
@@ -77,6 +123,10 @@ awaitable<std::size_t> connection::read_some(asio::mutable_buffer buffer) {
 }
 
 awaitable<void> connection::write(asio::const_buffer buffer) {
+  if (!tls_ && write_stall_limit_) {
+    co_await write_plain_bounded(buffer);
+    co_return;
+  }
   if (!tls_) {
     auto [ec, n] = co_await asio::async_write(socket_, buffer, asio::as_tuple(asio::use_awaitable));
     if (ec) throw error(ec, "write", peer_);
@@ -152,8 +202,7 @@ awaitable<void> connection::write_file(int fd, std::uint64_t offset, std::uint64
     if (n == 0) throw error(errc::local_failure, "read", name, "the file got shorter while being sent");
     if (errno == EINTR) continue;
     if (errno != EAGAIN) throw error(error_code(errno, boost::system::system_category()), "write", peer_);
-    auto [ec] = co_await socket_.async_wait(asio::socket_base::wait_write, asio::as_tuple(asio::use_awaitable));
-    if (ec) throw error(ec, "write", peer_);
+    co_await wait_writable();
   }
 }
 

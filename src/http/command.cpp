@@ -177,8 +177,14 @@ void add_serve(CLI::App& app, verb_table& verbs) {
   core::add_duration_option(*cmd, "--header-timeout", args->header_timeout,
                             "A request head (or the next one on a kept-alive connection) must arrive within DUR")
       ->default_str("10s");
+  core::add_duration_option(*cmd, "--body-timeout", args->body_timeout,
+                            "A whole request body must arrive within DUR; slower: 408 and close")
+      ->default_str("60s");
+  core::add_duration_option(*cmd, "--send-timeout", args->send_timeout,
+                            "Close a connection whose client takes no response bytes for DUR")
+      ->default_str("60s");
   core::add_size_option(*cmd, "--max-body", args->max_body, "Largest request body; larger: 413")->default_str("1MiB");
-  core::add_size_option(*cmd, "--max-header-size", args->max_header_size, "Largest request head; larger: 431")
+  core::add_size_option(*cmd, "--max-header-size", args->max_header_size, "Largest request head (also chunk headers, trailers); larger: 431 (400)")
       ->default_str("16KiB");
   cmd->add_option("--max-headers", args->max_headers, "Most header fields in a request; more: 431")
       ->check(CLI::PositiveNumber)

@@ -89,6 +89,8 @@ struct serve_args {
   std::vector<std::string> headers;  // added to every response
   std::optional<core::duration> delay;
   core::duration header_timeout = std::chrono::seconds(10);
+  core::duration body_timeout = std::chrono::seconds(60);  // a whole request body
+  core::duration send_timeout = std::chrono::seconds(60);  // no response byte taken for this long
   std::uint64_t max_body = 1024 * 1024;
   std::uint64_t max_header_size = 16 * 1024;
   std::size_t max_headers = 100;

@@ -3,6 +3,7 @@
 #include "http.hpp"
 
 #include "mime.hpp"
+#include "range.hpp"
 #include "static_files.hpp"
 
 #include "nettool/core/log.hpp"
@@ -11,6 +12,7 @@
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/message.hpp>
+#include <boost/beast/http/rfc7230.hpp>
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/core/buffers_range.hpp>
@@ -25,8 +27,10 @@
 #include <algorithm>
 #include <cstring>
 #include <ctime>
+#include <map>
 #include <fstream>
 #include <sstream>
+#include <unordered_set>
 
 namespace nettool::http {
 namespace {
@@ -105,36 +109,6 @@ void text_reply(reply& r, unsigned status, std::string text) {
   r.headers.set(bhttp::field::content_type, "text/plain; charset=utf-8");
 }
 
-// "bytes=a-b", "bytes=a-", "bytes=-n" against `size`: the slice, or nullopt
-// when unsatisfiable. Several ranges are answered with the whole file.
-struct byte_range {
-  std::uint64_t first, last;
-};
-enum class range_kind { none, ok, unsatisfiable };
-range_kind parse_range(std::string_view header, std::uint64_t size, byte_range& out) {
-  if (!header.starts_with("bytes=") || header.find(',') != std::string_view::npos) return range_kind::none;
-  const auto spec = header.substr(6);
-  const auto dash = spec.find('-');
-  if (dash == std::string_view::npos) return range_kind::none;
-  auto number = [](std::string_view s, std::uint64_t& v) {
-    if (s.empty() || s.size() > 19 || s.find_first_not_of("0123456789") != std::string_view::npos) return false;
-    v = std::stoull(std::string(s));
-    return true;
-  };
-  std::uint64_t a = 0, b = 0;
-  const bool has_a = number(spec.substr(0, dash), a), has_b = number(spec.substr(dash + 1), b);
-  if (!has_a && !has_b) return range_kind::none;
-  if (!has_a) {  // suffix: the last b bytes
-    if (b == 0 || size == 0) return range_kind::unsatisfiable;
-    out = {size - std::min(b, size), size - 1};
-    return range_kind::ok;
-  }
-  if (a >= size) return range_kind::unsatisfiable;
-  if (has_b && b < a) return range_kind::none;  // invalid: ignored, as RFC 9110 §14.2 allows
-  out = {a, has_b ? std::min(b, size - 1) : size - 1};
-  return range_kind::ok;
-}
-
 // A request the server answers with an error status and then closes.
 struct bad_request {
   unsigned status;
@@ -161,27 +135,30 @@ void load_small_file(reply& r) {
   if (n != static_cast<ssize_t>(r.length)) throw core::error(errc::local_failure, "read", "file", "short read");
 }
 
-class server {
+// Shared by every connection coroutine (each holds a reference through
+// shared_from_this): they outlive run_serve's frame during a stop's grace
+// period.
+class server : public std::enable_shared_from_this<server> {
  public:
-  explicit server(const serve_args& args) : args_(args) {
+  explicit server(serve_args args) : args_(std::move(args)) {
     if (!mock()) {
       std::error_code ec;
-      root_ = fs::canonical(args.dir, ec);
+      root_ = fs::canonical(args_.dir, ec);
       if (ec || !fs::is_directory(root_))
-        throw core::error(errc::local_failure, "serve", args.dir, "not a directory");
+        throw core::error(errc::local_failure, "serve", args_.dir, "not a directory");
       root_fd_ = ::open(root_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-      if (root_fd_ < 0) throw core::error(errc::local_failure, "serve", args.dir, std::strerror(errno));
+      if (root_fd_ < 0) throw core::error(errc::local_failure, "serve", args_.dir, std::strerror(errno));
     }
-    if (args.body && args.body->starts_with('@')) {
-      std::ifstream f(args.body->substr(1), std::ios::binary);
-      if (!f) throw core::error(errc::local_failure, "open", args.body->substr(1), std::strerror(errno));
+    if (args_.body && args_.body->starts_with('@')) {
+      std::ifstream f(args_.body->substr(1), std::ios::binary);
+      if (!f) throw core::error(errc::local_failure, "open", args_.body->substr(1), std::strerror(errno));
       std::stringstream ss;
       ss << f.rdbuf();
       mock_body_ = ss.str();
-    } else if (args.body) {
-      mock_body_ = *args.body;
+    } else if (args_.body) {
+      mock_body_ = *args_.body;
     }
-    add_headers(extra_, args.headers);
+    add_headers(extra_, args_.headers);
   }
 
   ~server() {
@@ -192,13 +169,25 @@ class server {
 
   bool mock() const { return args_.status || args_.body; }
 
+  // SIGINT/SIGTERM: requests in progress are answered with Connection:
+  // close; connections waiting for their next request are closed now.
+  void stop() {
+    stopping_ = true;
+    for (auto* conn : idle_) {
+      boost::system::error_code ignored;
+      conn->socket().cancel(ignored);
+    }
+  }
+
   awaitable<void> connection(core::connection conn) {
+    const auto self = shared_from_this();
     // Responses leave in one or two writes; Nagle would hold the second
     // (a file after its head) for the client's delayed ACK, ~40 ms.
     int one = 1;
     ::setsockopt(conn.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // fails harmlessly on Unix sockets
+    conn.set_write_stall_limit(args_.send_timeout);
     beast::flat_buffer buffer;
-    for (;;) {
+    while (!stopping_) {
       parser_type parser;
       parser.header_limit(static_cast<std::uint32_t>(args_.max_header_size));
       parser.body_limit(args_.max_body);
@@ -208,24 +197,27 @@ class server {
       // idle time, so a silent or slow client cannot hold a connection.
       bool got = false;
       try {
+        const idle_mark idle(*this, conn, buffer.size() == 0);
         got = co_await core::with_timeout(read_head(conn, buffer, parser), args_.header_timeout, "header", conn.peer());
       } catch (const bad_request& bad) {
         refuse(r, bad.status, bad.why);
       } catch (const core::error& e) {
+        if (stopping_ && buffer.size() == 0 && !parser.got_some()) co_return;  // closed by stop()
         if (e.code() != errc::timed_out) throw;
         core::log::info("{}: no complete request head within {}; closing", conn.peer(),
                         core::format_duration(args_.header_timeout));
         co_return;
       }
       if (!got && r.status == 200) co_return;  // the client closed between requests
-      if (r.status == 200 && field_count(parser.get()) > args_.max_headers)
-        refuse(r, 431, fmt::format("more than {} header fields", args_.max_headers));
+      if (r.status == 200) check_head(parser.get(), r);
       if (r.status == 200) co_await read_body(conn, buffer, parser, r);
+      if (r.status == 200 && field_count(parser.get()) > args_.max_headers)  // trailers count too
+        refuse(r, 431, fmt::format("more than {} header fields", args_.max_headers));
       if (r.status == 200) {
         if (args_.delay) co_await core::sleep_for(*args_.delay);
         respond(parser.get(), r);
       }
-      const bool keep_alive = !r.close && parser.is_header_done() && parser.keep_alive();
+      const bool keep_alive = !r.close && !stopping_ && parser.is_header_done() && parser.keep_alive();
       const bool head = parser.is_header_done() && parser.get().method() == bhttp::verb::head;
       co_await send(conn, r, keep_alive, head);
       log_access(conn, parser, r, start, head);
@@ -261,8 +253,41 @@ class server {
     }
   }
 
+  // Registers a connection as waiting for its next request while in scope.
+  struct idle_mark {
+    server& srv;
+    core::connection* conn;
+    idle_mark(server& s, core::connection& c, bool idle) : srv(s), conn(idle ? &c : nullptr) {
+      if (conn) srv.idle_.insert(conn);
+    }
+    ~idle_mark() {
+      if (conn) srv.idle_.erase(conn);
+    }
+    idle_mark(const idle_mark&) = delete;
+    idle_mark& operator=(const idle_mark&) = delete;
+  };
+
+  // RFC 9112 §6.1 and §6.3: a request's framing must be unambiguous, or a
+  // proxy in front of us and we would split the stream differently
+  // (request smuggling). Beast takes a Transfer-Encoding that does not end
+  // in "chunked" as no body and believes a Content-Length after it.
+  void check_head(const bhttp::request<bhttp::string_body>& req, reply& r) {
+    if (!req.count(bhttp::field::transfer_encoding)) return;
+    std::string_view last;
+    const auto [first, end] = req.equal_range(bhttp::field::transfer_encoding);
+    for (auto field = first; field != end; ++field)
+      for (const auto coding : bhttp::token_list(field->value())) last = coding;
+    if (!beast::iequals(last, "chunked"))
+      refuse(r, 400, "Transfer-Encoding does not end in chunked");
+    else if (req.count(bhttp::field::content_length))
+      refuse(r, 400, "both Transfer-Encoding and Content-Length");
+    else if (req.version() < 11)
+      refuse(r, 400, "Transfer-Encoding in an HTTP/1.0 request");
+  }
+
   awaitable<void> read_body(core::connection& conn, beast::flat_buffer& buffer, parser_type& parser, reply& r) {
     const auto& msg = parser.get();
+    const auto deadline = clock::now() + args_.body_timeout;
     if (!parser.is_done() && msg.count(bhttp::field::expect) &&
         beast::iequals(msg[bhttp::field::expect], "100-continue")) {
       const auto length = parser.content_length();
@@ -287,9 +312,23 @@ class server {
         }
         if (parser.is_done()) break;
         if (!ec && used > 0) continue;
+        // Body bytes are taken as they come; what stays is an unfinished
+        // chunk header (extensions) or trailer section: bounded like a head.
+        if (buffer.size() >= args_.max_header_size) {
+          refuse(r, 400, "chunk header or trailers over --max-header-size");
+          co_return;
+        }
       }
-      const auto n = co_await core::with_timeout(conn.read_some(buffer.prepare(read_chunk)), args_.header_timeout, "body",
-                                                 conn.peer());
+      const auto left = deadline - clock::now();
+      std::size_t n = 0;
+      try {
+        if (left <= clock::duration::zero()) throw core::error(errc::timed_out, "body");
+        n = co_await core::with_timeout(conn.read_some(buffer.prepare(read_chunk)), left, "body", conn.peer());
+      } catch (const core::error& e) {
+        if (e.code() != errc::timed_out) throw;
+        refuse(r, 408, fmt::format("no complete body within --body-timeout {}", core::format_duration(args_.body_timeout)));
+        co_return;
+      }
       buffer.commit(n);
       if (n == 0) {
         beast::error_code ec;
@@ -319,21 +358,25 @@ class server {
     }
   }
 
+  // Every part stays valid UTF-8 in the JSON: path, query and body become
+  // "path_base64" (…) and a header value {"data_base64": …} when they are
+  // not UTF-8; repeated headers are joined with ", " as RFC 9110 allows.
   void echo(const bhttp::request<bhttp::string_body>& req, reply& r) {
-    const std::string target(req.target());
+    const std::string_view target = req.target();
     const auto q = target.find('?');
-    boost::json::object headers;
+    std::map<std::string, std::string> joined;
     for (const auto& f : req) {
       std::string name(f.name_string());
       std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-      auto& slot = headers[name];
-      if (slot.is_string()) slot = std::string(slot.as_string()) + ", " + std::string(f.value());
-      else slot = std::string(f.value());
+      auto [slot, fresh] = joined.try_emplace(std::move(name), f.value());
+      if (!fresh) slot->second += ", " + std::string(f.value());
     }
-    boost::json::object o{{"method", std::string(req.method_string())},
-                          {"path", target.substr(0, q)},
-                          {"query", q == std::string::npos ? std::string() : target.substr(q + 1)},
-                          {"headers", std::move(headers)}};
+    boost::json::object headers;
+    for (const auto& [name, value] : joined) headers[name] = core::payload_value(value);
+    boost::json::object o{{"method", std::string(req.method_string())}};
+    core::add_payload(o, target.substr(0, q), "path");
+    core::add_payload(o, q == std::string_view::npos ? std::string_view() : target.substr(q + 1), "query");
+    o["headers"] = std::move(headers);
     core::add_payload(o, req.body(), "body");
     r.body = boost::json::serialize(o) + "\n";
     r.headers.set(bhttp::field::content_type, "application/json");
@@ -377,16 +420,20 @@ class server {
   void listing(const bhttp::request<bhttp::string_body>& req, const resolved_path& dir, reply& r) {
     struct entry {
       std::string name;
-      bool directory;
+      const char* type;  // "file", "directory", "symlink" or "other"
       std::uint64_t size;
       std::int64_t mtime;
+      bool directory() const { return type == std::string_view("directory"); }
     };
     std::vector<entry> entries;
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(dir.file, ec)) {
+      // lstat: a symlink is listed as itself; its target (maybe outside DIR,
+      // which answers 403) is never looked at.
       struct stat st {};
-      if (::stat(e.path().c_str(), &st) != 0) continue;
-      entries.push_back({e.path().filename().string(), S_ISDIR(st.st_mode), static_cast<std::uint64_t>(st.st_size),
+      if (::lstat(e.path().c_str(), &st) != 0) continue;
+      const char* type = S_ISREG(st.st_mode) ? "file" : S_ISDIR(st.st_mode) ? "directory" : S_ISLNK(st.st_mode) ? "symlink" : "other";
+      entries.push_back({e.path().filename().string(), type, static_cast<std::uint64_t>(st.st_size),
                          static_cast<std::int64_t>(st.st_mtime)});
     }
     std::sort(entries.begin(), entries.end(), [](const entry& a, const entry& b) { return a.name < b.name; });
@@ -394,10 +441,7 @@ class server {
     if (accept.find("application/json") != std::string::npos) {
       boost::json::array list;
       for (const auto& e : entries)
-        list.push_back(boost::json::object{{"name", e.name},
-                                           {"type", e.directory ? "directory" : "file"},
-                                           {"size", e.size},
-                                           {"mtime", e.mtime}});
+        list.push_back(boost::json::object{{"name", e.name}, {"type", e.type}, {"size", e.size}, {"mtime", e.mtime}});
       r.body = boost::json::serialize(list) + "\n";
       r.headers.set(bhttp::field::content_type, "application/json");
       return;
@@ -408,9 +452,11 @@ class server {
         html_escape(dir.url_path));
     if (dir.url_path != "/") html += "<li><a href=\"../\">../</a></li>\n";
     for (const auto& e : entries) {
-      const auto name = e.name + (e.directory ? "/" : "");
-      html += fmt::format("<li><a href=\"{}\">{}</a>{}</li>\n", url_escape(name), html_escape(name),
-                          e.directory ? "" : fmt::format(" ({} bytes)", e.size));
+      const auto name = e.name + (e.directory() ? "/" : "");
+      const auto note = e.type == std::string_view("file") ? fmt::format(" ({} bytes)", e.size)
+                        : e.type == std::string_view("symlink") ? std::string(" (symlink)")
+                                                                : std::string();
+      html += fmt::format("<li><a href=\"{}\">{}</a>{}</li>\n", url_escape(name), html_escape(name), note);
     }
     r.body = html + "</ul></body></html>\n";
     r.headers.set(bhttp::field::content_type, "text/html; charset=utf-8");
@@ -537,7 +583,9 @@ class server {
     }
   };
 
-  const serve_args& args_;
+  const serve_args args_;
+  bool stopping_ = false;
+  std::unordered_set<core::connection*> idle_;
   date_cache date_;
   fs::path root_;
   int root_fd_ = -1;
@@ -547,8 +595,15 @@ class server {
 
 }  // namespace
 
+// Stops the server when run_serve's frame unwinds (SIGINT, SIGTERM,
+// --timeout), while its connections may go on for the grace period.
+struct stop_on_exit {
+  std::shared_ptr<server> srv;
+  ~stop_on_exit() { srv->stop(); }
+};
+
 awaitable<int> run_serve(core::run_context& ctx, const serve_args& args) {
-  server srv(args);
+  const stop_on_exit stopper{std::make_shared<server>(args)};
   auto options = args.listen;
   if (options.family == AF_INET6 && options.bind == "127.0.0.1") options.bind = "::1";
   core::serve_options serving;
@@ -558,7 +613,7 @@ awaitable<int> run_serve(core::run_context& ctx, const serve_args& args) {
   if (args.tls.enabled || !args.tls.cert.empty()) serving.tls = core::make_server_context(args.tls);
   core::listener listener(ctx.executor(), options, ctx.out(), ctx.json());
   co_await core::serve(listener, serving, ctx.connections(),
-                       [&srv](core::connection conn) { return srv.connection(std::move(conn)); });
+                       [srv = stopper.srv](core::connection conn) { return srv->connection(std::move(conn)); });
   co_return 0;
 }
 

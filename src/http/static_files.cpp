@@ -32,6 +32,19 @@ bool inside(const fs::path& root, const fs::path& p) {
   return s == r || (s.size() > r.size() && s.compare(0, r.size(), r) == 0 && (r.back() == '/' || s[r.size()] == '/'));
 }
 
+// Only regular files and directories are served: a FIFO, device or socket
+// could block or never end.
+std::variant<resolved_path, refusal> checked_kind(int fd, resolved_path out) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
+    ::close(fd);
+    return refusal{403, "not a regular file"};
+  }
+  out.is_directory = S_ISDIR(st.st_mode);
+  out.fd = fd;
+  return out;
+}
+
 }  // namespace
 
 std::variant<resolved_path, refusal> resolve_target(const fs::path& root, int root_fd, std::string_view target) {
@@ -64,30 +77,26 @@ std::variant<resolved_path, refusal> open_inside(const fs::path& root, int root_
   out.url_path = std::move(url_path);
   out.file = root / relative;
   open_how how{};
-  how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY;
+  // O_NONBLOCK: opening a FIFO would otherwise wait for a writer, and the
+  // whole event loop with it. Regular files ignore the flag.
+  how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
   const char* name = relative.empty() ? "." : relative.c_str();
   const auto fd = static_cast<int>(::syscall(SYS_openat2, root_fd, name, &how, sizeof how));
   if (fd < 0 && (errno == EXDEV || errno == ELOOP)) return refusal{403, "outside the served directory (symlink)"};
   if (fd < 0 && errno == EACCES) return refusal{403, "permission denied"};
+  if (fd < 0 && errno == ENXIO) return refusal{403, "not a regular file"};  // a socket
   if (fd < 0 && errno != ENOSYS && errno != EPERM) return refusal{404, "not found"};
-  if (fd >= 0) {
-    struct stat st {};
-    ::fstat(fd, &st);
-    out.is_directory = S_ISDIR(st.st_mode);
-    out.fd = fd;
-    return out;
-  }
+  if (fd >= 0) return checked_kind(fd, std::move(out));
   // No openat2: resolve symlinks ourselves and check the result.
   std::error_code ec;
   const auto full = fs::canonical(root / relative, ec);
   if (ec) return refusal{404, "not found"};
   if (!inside(root, full)) return refusal{403, "outside the served directory (symlink)"};
-  out.fd = ::open(full.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (out.fd < 0) return refusal{403, "permission denied"};
-  out.is_directory = fs::is_directory(full, ec);
+  const int opened = ::open(full.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (opened < 0) return refusal{403, errno == ENXIO ? "not a regular file" : "permission denied"};
   out.file = full;
-  return out;
+  return checked_kind(opened, std::move(out));
 }
 
 }  // namespace nettool::http

@@ -40,10 +40,7 @@ void print_message(core::run_context& ctx, const message& msg, const socket_args
   auto& out = ctx.out();
   if (ctx.json()) {
     boost::json::array frames;
-    for (const auto& f : msg) {
-      if (core::is_valid_utf8(f)) frames.emplace_back(f);
-      else frames.emplace_back(boost::json::object{{"data_base64", core::base64_encode(f)}});
-    }
+    for (const auto& f : msg) frames.push_back(core::payload_value(f));
     out.buffer(boost::json::serialize(boost::json::object{{"frames", std::move(frames)}}));
   } else {
     for (std::size_t i = 0; i < msg.size(); ++i) {

@@ -146,3 +146,27 @@ zmq_peer() {
   cat "$name.err" >&2
   return 1
 }
+
+# peak_rss_kb PID: the most resident memory PID has had (VmHWM), in KiB.
+peak_rss_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
+
+# rss_below PID MIB: true when PID's peak RSS stayed under MIB MiB; always
+# true under sanitizers (ASan's quarantine and shadow memory), where the
+# harness exports NETTOOL_SANITIZED=1.
+rss_below() {
+  [ "${NETTOOL_SANITIZED:-0}" = 1 ] && return 0
+  local kb; kb=$(peak_rss_kb "$1")
+  [ -n "$kb" ] && [ "$kb" -lt $(( $2 * 1024 )) ] && return 0
+  echo "rss_below: pid $1 peaked at ${kb:-?} KiB, over $2 MiB" >&2
+  return 1
+}
+
+# wait_conns PORT N: until N connections to local PORT are established.
+wait_conns() {
+  for _ in $(seq 1 400); do
+    [ "$(ss -Htn state established "sport = :$1" 2>/dev/null | wc -l)" -ge "$2" ] && return 0
+    sleep 0.025
+  done
+  echo "wait_conns: fewer than $2 connections on port $1" >&2
+  return 1
+}

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace nettool::core {
@@ -36,6 +37,11 @@ class connection {
   // and write under TLS or at -vvv (the hexdump needs the bytes).
   awaitable<void> write_file(int fd, std::uint64_t offset, std::uint64_t count, const std::string& name,
                              asio::const_buffer head = {});
+  // Bounds how long a write may wait for the peer to take more bytes (a
+  // client that never reads): past `limit` without progress the write
+  // throws errc::timed_out ("no progress …"). Unset: writes wait as long as
+  // the peer does. Servers set it (SPEC §1: a deadline for each write).
+  void set_write_stall_limit(std::optional<duration> limit);
   // Half-close: no more data from us; reading goes on.
   awaitable<void> shutdown_send();
   void close() noexcept;
@@ -53,12 +59,17 @@ class connection {
   // Waits as a TLS step asks (want_read/want_write); throws its failure.
   awaitable<void> wait_for(tls_status status);
   awaitable<void> tls_handshake();
+  // Until the socket takes more bytes, within the write stall limit.
+  awaitable<void> wait_writable();
+  awaitable<void> await_write_ready();
+  awaitable<void> write_plain_bounded(asio::const_buffer buffer);
 
   socket_type socket_;
   std::string peer_;
   std::unique_ptr<tls_session> tls_;
   std::uint64_t bytes_read_ = 0;
   std::uint64_t bytes_written_ = 0;
+  std::optional<duration> write_stall_limit_;
 };
 
 }  // namespace nettool::core
