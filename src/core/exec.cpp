@@ -3,6 +3,7 @@
 #include "nettool/core/buffer.hpp"
 #include "nettool/core/log.hpp"
 #include "nettool/core/parse.hpp"
+#include "nettool/core/stream.hpp"
 
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -64,7 +65,10 @@ awaitable<int> exec_on_connection(connection& conn, const std::string& command, 
     // inside a co_await expression twice (GCC PR 100611).
     const process_spec spec{command, std::move(env), conn.native_handle(), conn.native_handle()};
     const int status = co_await run_process(spec);
-    conn.close();
+    // The child may have left the peer's input unread (a reply printed
+    // without reading the request): close without a reset.
+    conn.socket().native_non_blocking(true);
+    co_await linger_close(conn);
     co_return status;
   }
   int pair[2];

@@ -217,4 +217,28 @@ awaitable<void> connection::shutdown_send() {
   if (ec && ec != asio::error::not_connected) throw error(ec, "write", peer_);
 }
 
+namespace {
+
+awaitable<void> drain(connection& conn, std::uint64_t max_bytes) {
+  io_buffer buffer(16 * 1024);
+  std::uint64_t dropped = 0;
+  while (dropped < max_bytes) {
+    const auto n = co_await conn.read_some(buffer.space());
+    if (n == 0) co_return;
+    dropped += n;
+  }
+}
+
+}  // namespace
+
+awaitable<void> linger_close(connection& conn, duration limit, std::uint64_t max_bytes) {
+  try {
+    co_await conn.shutdown_send();
+    co_await with_timeout(drain(conn, max_bytes), limit, "linger", conn.peer());
+  } catch (const error& e) {
+    log::debug("{}: closing: {}", conn.peer(), e.describe());
+  }
+  conn.close();
+}
+
 }  // namespace nettool::core

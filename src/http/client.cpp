@@ -120,6 +120,14 @@ urls::url parse_url(std::string_view text) {
   if (url.scheme_id() != urls::scheme::http && url.scheme_id() != urls::scheme::https)
     throw core::error(errc::usage, "url", std::string(text), "only http:// and https:// URLs are supported");
   if (url.encoded_host().empty()) throw core::error(errc::usage, "url", std::string(text), "the URL has no host");
+  // Boost.URL keeps only the low 16 bits of a larger port: :99999 would
+  // quietly reach port 34463.
+  if (url.has_port()) {
+    const std::string_view port = url.port();
+    const bool digits = !port.empty() && port.size() <= 5 && port.find_first_not_of("0123456789") == std::string_view::npos;
+    if (!digits || std::stoul(std::string(port)) == 0 || std::stoul(std::string(port)) > 65535)
+      throw core::error(errc::usage, "url", std::string(text), fmt::format("port '{}' is not between 1 and 65535", port));
+  }
   url.remove_fragment();  // never sent, as in curl
   return url;
 }
@@ -134,6 +142,7 @@ struct client::exchange {
   beast::flat_buffer buffer;
   std::optional<parser_type> parser;
   bool done = false;
+  bool reusable = true;  // false once the request could not be sent whole
   std::uint64_t read_before = 0;  // conn.bytes_read() when this request began
   bool got_nothing() const { return conn.bytes_read() == read_before; }
 };
@@ -254,13 +263,21 @@ awaitable<response_head> client::start(const request& req) {
     current_->done = false;
     current_->read_before = current_->conn.bytes_read();
     current_->buffer.clear();
-    current_->parser.emplace();
-    current_->parser->header_limit(static_cast<std::uint32_t>(options_.header_limit));
-    current_->parser->body_limit(boost::none);
-    if (req.method == bhttp::verb::head) current_->parser->skip(true);
+    head_request_ = req.method == bhttp::verb::head;
+    new_parser();
     try {
-      co_await send(current_->conn, req, via);
-      sent_ = true;
+      // A server may answer before it has read the whole body (an early
+      // 413) and close: the write fails, but its response is what counts,
+      // as curl reports it.
+      std::exception_ptr send_failure;
+      try {
+        co_await send(current_->conn, req, via);
+        sent_ = true;
+      } catch (const core::error& e) {
+        if (e.phase() != "write") throw;
+        send_failure = std::current_exception();
+      }
+      if (send_failure) co_return co_await early_response(send_failure);
       co_return co_await read_head();
     } catch (const core::error& e) {
       // A kept-alive connection the server closed meanwhile fails at once
@@ -271,7 +288,42 @@ awaitable<response_head> client::start(const request& req) {
   }
 }
 
+void client::new_parser() {
+  auto& parser = current_->parser.emplace();
+  parser.header_limit(static_cast<std::uint32_t>(options_.header_limit));
+  parser.body_limit(boost::none);
+  if (head_request_) parser.skip(true);
+}
+
+awaitable<response_head> client::early_response(std::exception_ptr send_failure) {
+  current_->reusable = false;
+  std::optional<response_head> head;
+  try {
+    head = co_await read_head();
+  } catch (const core::error&) {
+  }
+  if (!head) std::rethrow_exception(send_failure);
+  core::log::info("{}: answered before the request body was sent whole", current_->conn.peer());
+  co_return std::move(*head);
+}
+
+// Interim responses (1xx but 101) come before the real one: they are shown
+// at -vv and kept for -i, as curl does, and the real head is read next.
 awaitable<response_head> client::read_head() {
+  std::string interim;
+  for (;;) {
+    auto head = co_await read_one_head();
+    if (head.status < 100 || head.status > 199 || head.status == 101) {
+      head.interim = std::move(interim);
+      co_return head;
+    }
+    core::log::info("{}: interim response {} {}", current_->conn.peer(), head.status, head.reason);
+    interim += head.text();
+    new_parser();
+  }
+}
+
+awaitable<response_head> client::read_one_head() {
   auto& ex = *current_;
   auto& parser = *ex.parser;
   for (;;) {
@@ -301,7 +353,8 @@ awaitable<response_head> client::read_head() {
     const auto text = head.text();
     core::log::debug("< {}", text.substr(0, text.size() - 4));
   }
-  if (parser.is_done()) finish();
+  const bool interim = head.status >= 100 && head.status <= 199 && head.status != 101;
+  if (parser.is_done() && !interim) finish();
   co_return head;
 }
 
@@ -323,6 +376,11 @@ awaitable<std::size_t> client::read_body(boost::asio::mutable_buffer space) {
       if (parser.is_done()) finish();
       if (produced > 0 || parser.is_done()) co_return produced;
       if (!ec && used > 0) continue;
+      // Body bytes leave as they come; what stays is an unfinished chunk
+      // header (extensions) or trailer section: bounded like a head.
+      if (ex.buffer.size() >= options_.header_limit)
+        throw core::error(errc::protocol, "response", ex.conn.peer(),
+                          fmt::format("a chunk header or trailer section over {} bytes", options_.header_limit));
     }
     if (co_await fill() == 0) {
       beast::error_code ec;
@@ -347,7 +405,7 @@ void client::finish() {
   // Only a cleanly ended, kept-alive response leaves a connection reusable.
   // The exchange object stays alive in the pool, so callers' references
   // into it (the parser) remain valid until the next start().
-  if (ex.parser->keep_alive() && ex.buffer.size() == 0 && ex.parser->is_done())
+  if (ex.reusable && ex.parser->keep_alive() && ex.buffer.size() == 0 && ex.parser->is_done())
     idle_.insert_or_assign(ex.origin, std::move(current_));
 }
 

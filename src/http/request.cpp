@@ -113,7 +113,11 @@ request build_request(const request_args& args, const std::string& url) {
     defaults.set(bhttp::field::content_type, "application/x-www-form-urlencoded");
   }
   if (args.compressed) defaults.set(bhttp::field::accept_encoding, "deflate, gzip");
-  if (!args.user.empty()) defaults.set(bhttp::field::authorization, "Basic " + core::base64_encode(args.user));
+  // "user" alone is "user:" (an empty password): Basic needs the colon
+  // (RFC 7617). curl would prompt for the password instead.
+  if (!args.user.empty())
+    defaults.set(bhttp::field::authorization,
+                 "Basic " + core::base64_encode(args.user.find(':') == std::string::npos ? args.user + ":" : args.user));
   bhttp::fields user;
   add_headers(user, args.headers);
   req.headers = merge_headers(defaults, user);
@@ -123,15 +127,31 @@ request build_request(const request_args& args, const std::string& url) {
 // The request a redirect asks for (RFC 9110 §15.4, as curl does it): 303
 // turns into GET, and so do 301/302 after a POST; credentials never follow
 // to another origin.
-request redirected(const request& req, const response_head& head) {
-  const std::string location(head.headers[bhttp::field::location]);
+//
+// The Location is the server's word, not the user's: whatever is wrong with
+// it (another scheme, no host, a bad port, sheer size) is a protocol error
+// (6), found before any name is looked up.
+urls::url redirect_target(const request& req, std::string_view location) {
+  const auto shown = location.size() > 200 ? std::string(location.substr(0, 200)) + "…" : std::string(location);
+  auto bad = [&](std::string_view why) {
+    return core::error(errc::protocol, "redirect", text(req.url), fmt::format("Location '{}': {}", shown, why));
+  };
+  if (location.size() > 8 * 1024) throw bad("longer than 8 KiB");
   auto ref = urls::parse_uri_reference(location);
   urls::url next;
-  if (!ref || !urls::resolve(req.url, *ref, next))
-    throw core::error(errc::protocol, "redirect", text(req.url),
-                      fmt::format("bad Location '{}'", location));
+  if (!ref || !urls::resolve(req.url, *ref, next)) throw bad("not a URL");
+  if (next.scheme_id() != urls::scheme::http && next.scheme_id() != urls::scheme::https)
+    throw bad("only http:// and https:// redirects are followed");
+  try {
+    return parse_url(std::string_view(next.buffer()));
+  } catch (const core::error& e) {
+    throw bad(e.reason());
+  }
+}
+
+request redirected(const request& req, const response_head& head) {
   request out = req;
-  out.url = parse_url(std::string_view(next.buffer()));
+  out.url = redirect_target(req, head.headers[bhttp::field::location]);
   const bool to_get = (head.status == 303 && req.method != bhttp::verb::head) ||
                       ((head.status == 301 || head.status == 302) && req.method == bhttp::verb::post);
   if (to_get) {
@@ -206,6 +226,7 @@ class request_runner {
           args_.timeouts.retry, [&] { return attempt(req); }, [&](const core::error& e) { return transient(e, req); });
       const auto first_byte = clock::now();
       if (args_.location && is_redirect(head.status) && head.headers.count(bhttp::field::location)) {
+        if (args_.include && !ctx_.json()) body_out_.write(head.interim + head.text());  // each hop, as curl -iL
         co_await client_.skip_body();
         if (redirects >= args_.max_redirects)
           throw core::error(errc::protocol, "redirect", text(req.url),
@@ -259,21 +280,34 @@ class request_runner {
   awaitable<void> deliver(const request& req, const response_head& head, clock::time_point start,
                           clock::time_point first_byte) {
     const bool failed = args_.fail && head.status >= 400;
+    const bool to_file = !args_.output_file.empty();
     std::string body;
+    std::uint64_t size = 0;
     if (failed) {
       co_await client_.skip_body();
-    } else if (ctx_.json()) {
+    } else if (ctx_.json() && !to_file) {
       co_await read_body(head, [&](std::string_view piece) { body.append(piece); });
     } else {
       // HEAD shows what it asked for, as curl -I does.
-      if (args_.include || req.method == bhttp::verb::head) body_out_.write(head.text());
-      co_await read_body(head, [&](std::string_view piece) { body_out_.write(piece); });
+      if (!ctx_.json() && (args_.include || req.method == bhttp::verb::head)) body_out_.write(head.interim + head.text());
+      co_await read_body(head, [&](std::string_view piece) {
+        size += piece.size();
+        body_out_.write(piece);
+      });
     }
     const auto t = measure(marks_, start, first_byte, clock::now());
     if (args_.timing)
       core::log::write_line(fmt::format("timing {}: dns {:.6f}s connect {:.6f}s tls {:.6f}s ttfb {:.6f}s total {:.6f}s",
                                         text(req.url), t.dns, t.connect, t.tls, t.ttfb, t.total));
-    if (ctx_.json()) ctx_.out().line(boost::json::serialize(response_json(req, head, body, t, attempts_)));
+    if (ctx_.json()) {
+      auto o = response_json(req, head, body, t, attempts_);
+      if (to_file && !failed) {  // -o keeps the body; the event says where it went
+        o.erase("body");
+        o["body_file"] = args_.output_file;
+        o["body_size"] = size;
+      }
+      ctx_.out().line(boost::json::serialize(o));
+    }
     if (failed) throw core::error(errc::peer_error, "response", text(req.url), status_text(head));
   }
 

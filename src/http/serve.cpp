@@ -221,6 +221,10 @@ class server : public std::enable_shared_from_this<server> {
       const bool head = parser.is_header_done() && parser.get().method() == bhttp::verb::head;
       co_await send(conn, r, keep_alive, head);
       log_access(conn, parser, r, start, head);
+      if (!keep_alive && r.close) {
+        co_await core::linger_close(conn);  // the refused request's rest may be unread
+        co_return;
+      }
       if (!keep_alive) {
         co_await conn.shutdown_send();
         co_return;

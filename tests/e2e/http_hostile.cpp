@@ -188,3 +188,103 @@ PY
   REQUIRE(r.rc == 0);
   CHECK(r.out == "b'/caf\\xc3\\xa9/\\xff\\xfe' b'q=\\xff'\nb'a\\xffb' d\xC3\xA9j\xC3\xA0\nthen 200\n");
 }
+
+// The client against hostile servers: hostile.py server answers every
+// request head with the same bytes.
+namespace {
+
+const std::string server_kit = R"sh(
+  bad_server() { rm -f sport; $PY "$PEERS/hostile.py" server sport "$@" & wait_file sport; S=$(cat sport); }
+)sh";
+
+}  // namespace
+
+TEST_CASE("interim responses (100, 103) are skipped: the real status and body count, -i shows them all",
+          "[http][client][hostile]") {
+  auto r = sh(server_kit + R"sh(
+    bad_server --reply 'b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n\r\nHTTP/1.1 500 Oops\r\nContent-Length: 5\r\n\r\nreal\n"'
+    $NT http get http://127.0.0.1:$S/a http://127.0.0.1:$S/b; echo "rc=$?"
+    $NT http get --fail http://127.0.0.1:$S/; echo "fail rc=$?"
+    $NT http get -i http://127.0.0.1:$S/ | tr -d '\r' | grep -E '^HTTP|^real'
+    $NT http get --json http://127.0.0.1:$S/ | $PY -c 'import json,sys; d=json.load(sys.stdin); print(d["status"], d["body"].strip())'
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out ==
+        "real\nreal\nrc=0\nfail rc=7\nHTTP/1.1 100 Continue\nHTTP/1.1 103 Early Hints\nHTTP/1.1 500 Oops\nreal\n"
+        "500 real\n");
+}
+
+TEST_CASE("a port above 65535 or 0 in a URL is a usage error, never another port", "[http][client][hostile]") {
+  auto r = sh(R"sh(
+    for v in get wait bench; do
+      for u in http://127.0.0.1:99999/ http://127.0.0.1:65536/ http://127.0.0.1:0/; do
+        timeout 10 $NT http $v $u -n 1 2>/dev/null >/dev/null; echo -n "$? "
+      done
+    done
+    echo
+    $NT http get http://127.0.0.1:99999/ 2>&1 | head -1
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out.starts_with("2 2 2 2 2 2 2 2 2 \n"));
+  CHECK(r.out.find("'99999' is not between 1 and 65535") != std::string::npos);
+}
+
+TEST_CASE("a response sent before the upload finished is read and printed, not 'Broken pipe'",
+          "[http][client][hostile]") {
+  auto r = sh(R"sh(
+    head -c 8M /dev/urandom > big.bin
+    $NT http serve --echo --max-body 1KiB -p 0 --port-file port 2> serve.log & wait_file port
+    $NT http post http://127.0.0.1:$(cat port)/up -d @big.bin; echo "rc=$?"
+    $NT http post --fail http://127.0.0.1:$(cat port)/up -d @big.bin; echo "fail rc=$?"
+    $PY "$PEERS/hostile.py" server sport --reply 'b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 8\r\nConnection: close\r\n\r\ntoo big\n"' --linger 0.5 &
+    wait_file sport
+    $NT http post http://127.0.0.1:$(cat sport)/up -d @big.bin; echo "rc=$?"
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "413 Payload Too Large\nrc=0\nfail rc=7\ntoo big\nrc=0\n");
+}
+
+TEST_CASE("redirects to other schemes or broken Locations are protocol errors (6), with no name lookup",
+          "[http][client][hostile][redirect]") {
+  auto r = sh(server_kit + R"sh(
+    for loc in 'javascript:alert(1)' 'data:text/plain,hi' 'ftp://127.0.0.1/x' 'file:///etc/passwd' 'http://127.0.0.1:99999/' "http://$(head -c 20000 /dev/zero | tr '\0' a)/"; do
+      bad_server --reply "b'HTTP/1.1 302 Found\r\nLocation: $loc\r\nContent-Length: 0\r\n\r\n'"
+      $NT http get -L http://127.0.0.1:$S/ 2> err.txt; echo -n "$? "
+      grep -q 'redirect' err.txt && ! grep -qi 'resolve' err.txt && echo -n "said "
+      kill %1; wait %1 2>/dev/null
+    done
+    echo
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "6 said 6 said 6 said 6 said 6 said 6 said \n");
+}
+
+TEST_CASE("endless chunk extensions and trailers from a server: exit 6 with bounded memory", "[http][client][hostile][memory]") {
+  auto r = sh(server_kit + R"sh(
+    bad_server --reply 'b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;"' --endless 'b"a"'
+    /usr/bin/time -f '%M' -o ext.rss $NT http get http://127.0.0.1:$S/ > /dev/null 2> ext.err; echo "ext rc=$?"
+    kill %1; wait %1 2>/dev/null
+    bad_server --reply 'b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n"' --endless 'b"X-T: y\r\n"'
+    /usr/bin/time -f '%M' -o trailer.rss $NT http get http://127.0.0.1:$S/ > /dev/null 2> trailer.err; echo "trailer rc=$?"
+    grep -h 'chunk header or trailer section' ext.err trailer.err | wc -l
+    if [ "${NETTOOL_SANITIZED:-0}" = 1 ] || [ "$(tail -1 ext.rss)" -lt 30000 ] && [ "$(tail -1 trailer.rss)" -lt 30000 ]; then echo rss-ok; fi
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "ext rc=6\ntrailer rc=6\n2\nrss-ok\n");
+}
+
+TEST_CASE("-u USER alone sends USER: (RFC 7617), -L -i shows every hop, --json -o keeps the body in the file",
+          "[http][client][hostile]") {
+  auto r = sh(server_kit + R"sh(
+    $NT http serve --echo -p 0 --port-file port 2> serve.log & wait_file port; P=$(cat port)
+    $NT http get -u alice http://127.0.0.1:$P/ | $PY -c 'import json,sys; print(json.load(sys.stdin)["headers"]["authorization"])'
+    bad_server --reply "b'HTTP/1.1 301 Moved\r\nLocation: http://127.0.0.1:$P/there\r\nContent-Length: 0\r\n\r\n'"
+    $NT http get -L -i http://127.0.0.1:$S/ | tr -d '\r' | grep -E '^HTTP|"path"' | sed 's/,"query.*//'
+    $NT http get --json -o got.json http://127.0.0.1:$P/x | $PY -c 'import json,sys; d=json.load(sys.stdin); print(d["status"], "body" in d, d["body_file"], d["body_size"] > 0)'
+    $PY -c 'import json; print(json.load(open("got.json"))["path"])'
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out ==
+        "Basic YWxpY2U6\nHTTP/1.1 301 Moved\nHTTP/1.1 200 OK\n{\"method\":\"GET\",\"path\":\"/there\"\n"
+        "200 False got.json True\n/x\n");
+}

@@ -13,11 +13,11 @@ that would tidy them up. Byte arguments are Python expressions (b'...', b'x' * 1
       (the server hung up before N MiB) or "flood went through".
       --no-read S: a tiny receive buffer, never read, hang up after S s.
 
-  hostile.py server PORTFILE --reply B [--endless B] [--linger S] [--no-read-body]
+  hostile.py server PORTFILE --reply B [--endless B] [--linger S]
       Binds 127.0.0.1:0, writes the port to PORTFILE and answers each
-      connection, once its request head has arrived, with B; --endless
-      then sends B forever; --linger keeps the connection open for S
-      seconds after replying, without reading.
+      request head with B (bodies are not read: they pile up or reset);
+      --endless then sends B forever; --linger S answers one request, waits
+      S seconds without reading and closes.
 """
 import argparse
 import os
@@ -109,18 +109,22 @@ def server(args):
 
     def serve(c):
         try:
-            head = b""
-            while b"\r\n\r\n" not in head:
-                chunk = c.recv(4096)
-                if not chunk:
+            pending = b""
+            while True:  # one reply per request head, while the client keeps the connection
+                while b"\r\n\r\n" not in pending:
+                    chunk = c.recv(4096)
+                    if not chunk:
+                        return
+                    pending += chunk
+                pending = pending.split(b"\r\n\r\n", 1)[1]
+                c.sendall(literal(args.reply))
+                if args.endless is not None:
+                    piece = literal(args.endless) * 1024
+                    while True:
+                        c.sendall(piece)
+                if args.linger:
+                    time.sleep(args.linger)
                     return
-                head += chunk
-            c.sendall(literal(args.reply))
-            if args.endless is not None:
-                piece = literal(args.endless) * 1024
-                while True:
-                    c.sendall(piece)
-            time.sleep(args.linger)
         except OSError:
             pass
         finally:

@@ -72,4 +72,12 @@ class connection {
   std::optional<duration> write_stall_limit_;
 };
 
+// Ends a connection so that the peer gets everything we sent: shuts our
+// side down, reads and drops what the peer still sends until it closes,
+// for at most `limit` and `max_bytes`, then closes. Closing a socket with
+// unread input resets the connection, and the reset can destroy our last
+// bytes before the peer read them (nginx's lingering close, ncat's exec).
+awaitable<void> linger_close(connection& conn, duration limit = std::chrono::seconds(2),
+                             std::uint64_t max_bytes = 1024 * 1024);
+
 }  // namespace nettool::core

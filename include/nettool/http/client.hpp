@@ -55,6 +55,8 @@ struct response_head {
   std::string reason;
   unsigned version = 11;
   beast::http::fields headers;
+  // The interim (1xx) heads that came before, as text() prints them.
+  std::string interim;
   // "HTTP/1.1 200 OK\r\n" and the fields, as -i prints them.
   std::string text() const;
 };
@@ -110,6 +112,9 @@ class client {
   awaitable<void> send(core::connection& conn, const request& req, const route& via);
   awaitable<void> send_file(core::connection& conn, const std::string& path);
   awaitable<response_head> read_head();
+  awaitable<response_head> read_one_head();
+  awaitable<response_head> early_response(std::exception_ptr send_failure);
+  void new_parser();
   awaitable<std::size_t> fill();
   awaitable<void> write(core::connection& conn, boost::asio::const_buffer bytes);
   void finish();
@@ -120,6 +125,7 @@ class client {
   std::map<std::string, std::unique_ptr<exchange>> idle_;  // by route pool_key
   std::unique_ptr<exchange> current_;
   bool sent_ = false;
+  bool head_request_ = false;
 };
 
 }  // namespace nettool::http
