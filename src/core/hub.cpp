@@ -1,7 +1,5 @@
 #include "nettool/core/hub.hpp"
 
-#include "nettool/core/log.hpp"
-
 namespace nettool::core {
 
 hub::member_ptr hub::join() {
@@ -26,23 +24,16 @@ bool hub::full() const {
 }
 
 awaitable<void> hub::publish(const member* from, std::string data) {
-  if (!drop_slow_) {
-    while (full()) {
-      co_await space_.async_wait(asio::as_tuple(asio::use_awaitable));
-      co_await throw_if_cancelled();
-    }
+  while (full()) {
+    co_await space_.async_wait(asio::as_tuple(asio::use_awaitable));
+    co_await throw_if_cancelled();
   }
   auto shared = std::make_shared<const std::string>(std::move(data));
-  for (auto it = members_.begin(); it != members_.end();) {
-    auto m = *it++;
+  for (const auto& m : members_) {
     if (m.get() == from) continue;
     m->queue.push_back(shared);
     m->queued += shared->size();
     m->wake.cancel();
-    if (drop_slow_ && m->queued > max_queued_) {
-      log::warn("client {} is not reading; dropped after {} queued bytes", m->id, m->queued);
-      leave(m);
-    }
   }
 }
 

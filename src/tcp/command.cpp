@@ -89,6 +89,10 @@ void add_listen(CLI::App& app, verb_table& verbs) {
   exec->excludes(broker);
   cmd->add_option("--eof", args->eof, "What stdin EOF does: shutdown (half-close), close, wait:DUR, ignore")
       ->default_str("shutdown");
+  core::add_duration_option(*cmd, "--send-timeout", args->send_timeout,
+                            "--echo, --broker, --chat: close a client that takes no bytes for DUR (a broker's "
+                            "senders wait for its slowest reader meanwhile)")
+      ->default_str("10s");
   core::add_tls_server_options(*cmd, args->tls);
   core::add_timeout_options(*cmd, args->timeouts);
   core::add_common_options(*cmd, args->common);

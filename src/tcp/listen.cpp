@@ -38,6 +38,7 @@ awaitable<void> discard_loop(connection& conn, clock::time_point& touched) {
 }
 
 awaitable<void> serve_echo(connection conn, const listen_args& args) {
+  conn.set_write_stall_limit(args.send_timeout);
   auto touched = clock::now();
   co_await maybe_idle(echo_loop(conn, touched), touched, args);
 }
@@ -92,7 +93,6 @@ awaitable<void> hub_reader(connection& conn, core::hub& hub, core::hub::member_p
   for (;;) {
     const auto n = co_await conn.read_some(buffer.space());
     if (n == 0) break;
-    if (me->closed) break;  // dropped for not reading
     std::string data(buffer.data(), n);
     if (chat) data = lines.feed(data);
     if (!data.empty()) co_await hub.publish(me.get(), std::move(data));
@@ -100,7 +100,6 @@ awaitable<void> hub_reader(connection& conn, core::hub& hub, core::hub::member_p
   if (chat) {
     auto rest = lines.flush();
     if (!rest.empty()) co_await hub.publish(me.get(), std::move(rest));
-    co_await hub.publish(me.get(), fmt::format("<announce> user{} has left\n", me->id));
   }
   hub.leave(me);
 }
@@ -111,27 +110,35 @@ awaitable<void> hub_writer(connection& conn, core::hub& hub, core::hub::member_p
 }
 
 // Handlers own the hub too: during a graceful stop they outlive run_listen.
+// A client that stops reading for --send-timeout fails its write and
+// leaves; --chat tells the others either way.
 awaitable<void> serve_broker(connection conn, std::shared_ptr<core::hub> shared, const listen_args& args) {
   auto& hub = *shared;
   auto me = hub.join();
+  conn.set_write_stall_limit(args.send_timeout);
   if (args.chat) {
     co_await conn.write(asio::buffer(fmt::format("<announce> you are user{}; {} other{} here\n", me->id,
                                                  hub.size() - 1, hub.size() == 2 ? " is" : "s are")));
     co_await hub.publish(me.get(), fmt::format("<announce> {} is connected as user{}\n", conn.peer(), me->id));
   }
+  std::exception_ptr failure;
   try {
     co_await core::both(hub_reader(conn, hub, me, args.chat), hub_writer(conn, hub, me));
   } catch (...) {
-    hub.leave(me);
-    throw;
+    failure = std::current_exception();
   }
+  hub.leave(me);
+  if (args.chat) co_await hub.publish(nullptr, fmt::format("<announce> user{} has left\n", me->id));
+  if (failure) std::rethrow_exception(failure);
 }
 
 // listen -k without a mode: every client's data to stdout, stdin to every
 // client (as ncat -k does).
-awaitable<void> serve_console_client(connection conn, core::run_context& ctx, std::shared_ptr<core::hub> shared) {
+awaitable<void> serve_console_client(connection conn, core::run_context& ctx, std::shared_ptr<core::hub> shared,
+                                     core::duration send_timeout) {
   auto& hub = *shared;
   auto me = hub.join();
+  conn.set_write_stall_limit(send_timeout);
   auto reader = [](connection& c, core::output& out, core::hub& h, core::hub::member_ptr m) -> awaitable<void> {
     core::io_buffer buffer(64 * 1024);
     for (;;) {
@@ -186,7 +193,7 @@ core::connection_handler handler_for(core::run_context& ctx, const listen_args& 
     case listen_mode::exec:
       return [&args](connection c) { return serve_exec(std::move(c), args); };
     case listen_mode::broker: {
-      auto hub = std::make_shared<core::hub>(ctx.executor(), true);
+      auto hub = std::make_shared<core::hub>(ctx.executor());
       return [&args, hub](connection c) { return serve_broker(std::move(c), hub, args); };
     }
     case listen_mode::stdio:
@@ -196,9 +203,12 @@ core::connection_handler handler_for(core::run_context& ctx, const listen_args& 
 }
 
 // listen -k without a mode: clients to stdout, stdin to every client.
-awaitable<void> serve_console(core::run_context& ctx, core::listener& listener, const core::serve_options& serving) {
-  auto hub = std::make_shared<core::hub>(ctx.executor(), false);
-  core::connection_handler handler = [&ctx, hub](connection c) { return serve_console_client(std::move(c), ctx, hub); };
+awaitable<void> serve_console(core::run_context& ctx, core::listener& listener, const core::serve_options& serving,
+                              core::duration send_timeout) {
+  auto hub = std::make_shared<core::hub>(ctx.executor());
+  core::connection_handler handler = [&ctx, hub, send_timeout](connection c) {
+    return serve_console_client(std::move(c), ctx, hub, send_timeout);
+  };
   co_await core::both(core::serve(listener, serving, ctx.connections(), std::move(handler)), stdin_to_hub(ctx, hub));
 }
 
@@ -214,7 +224,7 @@ awaitable<int> run_listen(core::run_context& ctx, const listen_args& args) {
   if (args.tls.enabled || !args.tls.cert.empty()) serving.tls = core::make_server_context(args.tls);
   core::listener listener(ctx.executor(), options, ctx.out(), ctx.json());
   if (args.mode() == listen_mode::stdio && args.keep_open) {
-    co_await serve_console(ctx, listener, serving);
+    co_await serve_console(ctx, listener, serving, args.send_timeout);
   } else {
     co_await core::serve(listener, serving, ctx.connections(), handler_for(ctx, args));
   }

@@ -44,6 +44,9 @@ struct listen_args {
   bool chat = false;
   std::string exec;
   std::string eof = "shutdown";
+  // --echo and --broker/--chat: a client that takes no bytes for this long
+  // is closed (it would hold everyone else's messages in a broker).
+  core::duration send_timeout = std::chrono::seconds(10);
   listen_mode mode() const;
 };
 

@@ -273,7 +273,7 @@ TEST_CASE("endless chunk extensions and trailers from a server: exit 6 with boun
   CHECK(r.out == "ext rc=6\ntrailer rc=6\n2\nrss-ok\n");
 }
 
-TEST_CASE("-u USER alone sends USER: (RFC 7617), -L -i shows every hop, --json -o keeps the body in the file",
+TEST_CASE("a user without a password sends USER: (RFC 7617), -L -i shows every hop, --json -o keeps the body in the file",
           "[http][client][hostile]") {
   auto r = sh(server_kit + R"sh(
     $NT http serve --echo -p 0 --port-file port 2> serve.log & wait_file port; P=$(cat port)

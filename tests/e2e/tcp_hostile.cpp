@@ -24,3 +24,42 @@ TEST_CASE("listen --exec whose command never reads: curl gets the reply, never a
   REQUIRE(r.rc == 0);
   CHECK(r.out == "ok=20\nrss-ok\n");
 }
+
+TEST_CASE("chat: a paused reader loses nothing (the sender waits), one that stops reading is dropped and announced",
+          "[tcp][broker][hostile]") {
+  auto r = sh(R"sh(
+    head -c 12M /dev/urandom | base64 -w 76 > lines.txt
+    $NT tcp listen 0 --chat --send-timeout 3s --port-file port 2> server.log & SP=$!
+    wait_file port; P=$(cat port)
+    receiver() {
+      $PY - "$P" "$1" <<'PY'
+import hashlib, socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+time.sleep(float(sys.argv[2]))
+data = b""
+while b"user4 has left\n" not in data:
+    chunk = s.recv(1 << 20)
+    if not chunk:
+        break
+    data += chunk
+mine = [l[8:] + b"\n" for l in data.split(b"\n") if l.startswith(b"<user4> ")]
+print(len(mine), hashlib.sha256(b"".join(mine)).hexdigest(), b"user3 has left" in data)
+PY
+    }
+    receiver 0 > b.out & B=$!
+    wait_conns $P 1
+    receiver 2 > c.out & C=$!
+    wait_conns $P 2
+    $PY "$PEERS/hostile.py" client $P --send 'b""' --no-read 30 &
+    wait_conns $P 3
+    $NT tcp connect 127.0.0.1 $P < lines.txt > /dev/null; echo "sender rc=$?"
+    wait $B $C
+    expect="$(wc -l < lines.txt) $(sha lines.txt) True"
+    [ "$(cat b.out)" = "$expect" ] && echo b-all
+    [ "$(cat c.out)" = "$expect" ] && echo c-all
+    grep -c 'no progress' server.log
+    rss_below $SP 60 && echo rss-ok
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "sender rc=0\nb-all\nc-all\n1\nrss-ok\n");
+}

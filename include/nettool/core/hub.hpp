@@ -1,7 +1,10 @@
 // Fan-out of byte chunks between connections: the broker and chat modes,
-// and stdin sent to every client of `listen -k`. Memory is bounded: each
-// member's queue holds at most `max_queued` bytes; a member over it is
-// dropped (broker) or the publisher waits (drop_slow = false).
+// and stdin sent to every client of `listen -k`. Memory is bounded and
+// nothing is dropped for being slow: while any member's queue holds more
+// than `max_queued` bytes, publishers wait (backpressure reaches the
+// senders through TCP). A member that stops reading altogether is the
+// server's to drop: its writes fail after the connection's write stall
+// limit (--send-timeout), and it leaves.
 #pragma once
 
 #include "nettool/core/async.hpp"
@@ -27,14 +30,15 @@ class hub {
   };
   using member_ptr = std::shared_ptr<member>;
 
-  hub(const asio::any_io_executor& ex, bool drop_slow, std::size_t max_queued = 4 * 1024 * 1024)
-      : ex_(ex), drop_slow_(drop_slow), max_queued_(max_queued), space_(ex, asio::steady_timer::time_point::max()) {}
+  explicit hub(const asio::any_io_executor& ex, std::size_t max_queued = 4 * 1024 * 1024)
+      : ex_(ex), max_queued_(max_queued), space_(ex, asio::steady_timer::time_point::max()) {}
 
   member_ptr join();
   void leave(const member_ptr& m);
   std::size_t size() const noexcept { return members_.size(); }
 
-  // Queues `data` for every member but `from` (null: from outside).
+  // Queues `data` for every member but `from` (null: from outside), once
+  // no member is over its bound.
   awaitable<void> publish(const member* from, std::string data);
   // The next chunk for `m`; null once `m` has left or was dropped.
   awaitable<chunk> next(const member_ptr& m);
@@ -43,7 +47,6 @@ class hub {
   bool full() const;
 
   asio::any_io_executor ex_;
-  bool drop_slow_;
   std::size_t max_queued_;
   std::uint64_t next_id_ = 1;
   std::list<member_ptr> members_;
