@@ -43,10 +43,25 @@ awaitable<bool> line_reader::fill() {
     throw error(errc::failure, "read", "stdin", fmt::format("a line is longer than the {} bytes one message can hold", max_line_));
   const auto old = buffer_.size();
   buffer_.resize(old + 64 * 1024);
-  const auto n = co_await in_.read_some(asio::buffer(buffer_.data() + old, 64 * 1024));
+  std::size_t n = 0;
+  try {
+    n = co_await in_.read_some(asio::buffer(buffer_.data() + old, 64 * 1024));
+  } catch (...) {
+    buffer_.resize(old);  // cancelled (ready() in a race): what was read stays whole
+    throw;
+  }
   buffer_.resize(old + n);
   if (n == 0) eof_ = true;
   co_return !eof_ || start_ < buffer_.size();
+}
+
+awaitable<bool> line_reader::ready() {
+  for (;;) {
+    if (start_ < buffer_.size()) co_return true;
+    if (eof_) co_return false;
+    const bool more = co_await fill();
+    if (!more) co_return false;
+  }
 }
 
 // g++ 12 at -O3 miscompiled `if (!co_await fill()) co_return …` followed

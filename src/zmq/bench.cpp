@@ -4,6 +4,8 @@
 // --connect nettool is the sending (or requesting) end of a remote peer.
 #include "socket.hpp"
 
+#include <future>
+
 #include "nettool/core/bench.hpp"
 #include "nettool/core/error.hpp"
 #include "nettool/core/log.hpp"
@@ -126,9 +128,18 @@ awaitable<void> drive(std::shared_ptr<::zmq::context_t> context, const bench_arg
 
 // The receiving end in one process: a sink (pull, sub) or an echo (rep),
 // until every sending socket's end marker came.
-awaitable<void> serve(::zmq::context_t& context, const bench_args& args, const socket_args& where, run_state& run) {
+// `bound` gets the endpoint libzmq picked for "tcp://127.0.0.1:*".
+awaitable<void> serve(::zmq::context_t& context, const bench_args& args, const socket_args& where, run_state& run,
+                      std::promise<std::string>& bound) {
   auto ex = co_await core::asio::this_coro::executor;
-  auto socket = open_socket(context, shape_of(args.pattern).receiver, where, ex);
+  std::unique_ptr<async_socket> socket;
+  try {
+    socket = open_socket(context, shape_of(args.pattern).receiver, where, ex);
+  } catch (...) {
+    bound.set_exception(std::current_exception());  // the sending thread waits for it
+    throw;
+  }
+  bound.set_value(socket->raw().get(::zmq::sockopt::last_endpoint));
   std::size_t markers = 0;  // one per sending socket
   message msg;
   std::uint64_t received = 0;
@@ -158,11 +169,13 @@ awaitable<void> serve(::zmq::context_t& context, const bench_args& args, const s
   run.received = received;
 }
 
-// A loopback port for the two ends in one process.
-unsigned short free_port() {
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::acceptor probe(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
-  return probe.local_endpoint().port();
+// The sending end in one process, on its own thread: it waits there (its
+// loop has nothing else to run yet, and a bind is quick) for the port the
+// receiver bound.
+awaitable<void> drive_when_bound(std::shared_ptr<::zmq::context_t> context, const bench_args& args, kind sender_kind,
+                                 std::future<std::string>& bound, run_state& run) {
+  const auto where = sending_end(endpoints(args, sender_kind, {}, {bound.get()}));
+  co_await drive(std::move(context), args, where, true, run);
 }
 
 }  // namespace
@@ -176,17 +189,18 @@ awaitable<int> run_bench(core::run_context& ctx, const bench_args& args) {
                    false, run);
   } else {
     // One process over loopback TCP, each end on its own thread and loop.
-    const auto ep = fmt::format("tcp://127.0.0.1:{}", free_port());
+    // The receiver binds a port libzmq picks (no probe port that another
+    // program could take before libzmq binds it) and hands it over.
     const auto receiver_kind = args.pattern == "pub-sub" ? kind::sub : args.pattern == "req-rep" ? kind::rep : kind::pull;
-    const auto receiving = endpoints(args, receiver_kind, {ep}, {});
-    auto sending = sending_end(endpoints(args, sender_kind, {}, {ep}));
-    // The two ends come up together: a sender that was first retries soon.
-    sending.timeouts.retry.first_delay = std::chrono::milliseconds(10);
+    const auto receiving = endpoints(args, receiver_kind, {"tcp://127.0.0.1:*"}, {});
+    std::promise<std::string> bound;
+    auto bound_endpoint = bound.get_future();
     // Each end has its own context (and libzmq I/O thread), as two
     // processes would.
     auto receiver_context = std::make_shared<::zmq::context_t>(1);
     co_await core::on_threads(2, [&](std::size_t i) {
-      return i == 0 ? serve(*receiver_context, args, receiving, run) : drive(context, args, sending, true, run);
+      return i == 0 ? serve(*receiver_context, args, receiving, run, bound)
+                    : drive_when_bound(context, args, sender_kind, bound_endpoint, run);
     });
     // Throughput counts until the last message arrived, not until it left.
     if (args.pattern != "req-rep") run.result.elapsed = run.received_last - run.measure_from;

@@ -72,6 +72,9 @@ void add_tuning_options(CLI::App& cmd, socket_args& args, bool linger) {
   if (linger)
     core::add_duration_option(cmd, "--linger", args.linger, "How long closing waits for queued messages to leave")
         ->default_str("5s");
+  core::add_size_option(cmd, "--max-message-size", args.max_message_size,
+                        "Largest message accepted from a peer; a larger one is refused and that peer disconnected")
+      ->default_str("64MiB");
   cmd.add_option("--sockopt", args.sockopts, "Any other libzmq socket option, e.g. sndbuf=1048576 (repeatable)")
       ->type_name("NAME=VALUE")
       ->check(check_sockopt);
@@ -184,9 +187,9 @@ void add_socket_verb(CLI::App& app, verb_table& verbs, const socket_verb& verb) 
   });
   verbs.add(cmd, args->common, [args](core::run_context& ctx) {
     switch (args->type) {
-      case kind::req: return run_req(ctx, *args);
-      case kind::rep: return run_rep(ctx, *args);
-      default: return run_socket(ctx, *args);
+      case kind::req: return mapped_errors(run_req(ctx, *args));
+      case kind::rep: return mapped_errors(run_rep(ctx, *args));
+      default: return mapped_errors(run_socket(ctx, *args));
     }
   });
 }
@@ -216,7 +219,7 @@ void add_proxy(CLI::App& app, verb_table& verbs) {
       "Examples:\n"
       "  nettool zmq proxy --frontend tcp://127.0.0.1:5559 --backend tcp://127.0.0.1:5560\n"
       "  nettool zmq proxy --type router-dealer --frontend tcp://*:5555 --backend tcp://*:5556 -v\n");
-  verbs.add(cmd, args->common(), [args](core::run_context& ctx) { return run_proxy(ctx, *args); });
+  verbs.add(cmd, args->common(), [args](core::run_context& ctx) { return mapped_errors(run_proxy(ctx, *args)); });
 }
 
 void add_bench(CLI::App& app, verb_table& verbs) {
@@ -247,7 +250,7 @@ void add_bench(CLI::App& app, verb_table& verbs) {
     if (args->bench.concurrency > 1 && !args->sockets.bind.empty())
       throw CLI::ValidationError("-c", "with --bind there is one sending socket; use --connect for several");
   });
-  verbs.add(cmd, args->common(), [args](core::run_context& ctx) { return run_bench(ctx, *args); });
+  verbs.add(cmd, args->common(), [args](core::run_context& ctx) { return mapped_errors(run_bench(ctx, *args)); });
 }
 
 void add_keygen(CLI::App& app, verb_table& verbs) {
@@ -261,7 +264,7 @@ void add_keygen(CLI::App& app, verb_table& verbs) {
       "  nettool zmq keygen --write server\n"
       "  nettool zmq rep --bind tcp://127.0.0.1:5555 --echo --curve-server --curve-secret-key server.key\n"
       "  nettool zmq req --connect tcp://127.0.0.1:5555 --curve-serverkey server.pub --send hi\n");
-  verbs.add(cmd, args->common, [args](core::run_context& ctx) { return run_keygen(ctx, *args); });
+  verbs.add(cmd, args->common, [args](core::run_context& ctx) { return mapped_errors(run_keygen(ctx, *args)); });
 }
 
 void configure(CLI::App& app, verb_table& verbs, std::string_view only) {

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <fstream>
 #include <sstream>
 #include <unistd.h>
@@ -31,8 +32,15 @@ std::optional<std::string> certificate_field(const std::string& text, std::strin
 }
 
 void write_key_file(const std::string& path, const std::string& key, mode_t mode) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
   if (fd < 0) throw core::error(core::errc::local_failure, "write", path, std::strerror(errno));
+  // An existing file keeps its old mode through open(): a secret written
+  // into a 0644 file would be readable by everyone. Set it before writing.
+  if (::fchmod(fd, mode) != 0) {
+    const int err = errno;
+    ::close(fd);
+    throw core::error(core::errc::local_failure, "write", path, std::strerror(err));
+  }
   const std::string line = key + "\n";
   const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
   ::close(fd);

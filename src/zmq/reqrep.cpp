@@ -64,6 +64,22 @@ awaitable<std::optional<std::string>> answer(const message& request, const socke
   co_return co_await replies->next();
 }
 
+// The next request, or nullopt once stdin (the answers) ended with no line
+// left: rep answering from stdin exits at its end, not at the next request.
+awaitable<std::optional<message>> request_or_end_of_input(async_socket& socket, core::line_reader& replies) {
+  std::optional<message> request;
+  auto receive = [&]() -> awaitable<void> { request = co_await socket.receive(); };
+  auto input_ended = [&]() -> awaitable<void> {
+    const bool more = co_await replies.ready();
+    if (more) {
+      core::event never(co_await core::asio::this_coro::executor);
+      co_await never.wait();  // an answer is there: wait for the request
+    }
+  };
+  co_await core::first_of(receive(), input_ended());
+  co_return request;
+}
+
 }  // namespace
 
 awaitable<int> run_req(core::run_context& ctx, const socket_args& args) {
@@ -94,7 +110,14 @@ awaitable<int> run_rep(core::run_context& ctx, const socket_args& args) {
     replies.emplace(*in);
   }
   for (std::uint64_t answered = 0; !args.count || answered < *args.count; ++answered) {
-    const auto request = co_await socket->receive();
+    std::optional<message> next;
+    if (replies) {
+      next = co_await request_or_end_of_input(*socket, *replies);
+      if (!next) break;  // stdin ended: no more answers
+    } else {
+      next = co_await socket->receive();
+    }
+    const auto& request = *next;
     if (replies) {
       print_message(ctx, request, args);
       ctx.out().flush();

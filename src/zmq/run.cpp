@@ -52,8 +52,7 @@ void drop_subscriptions(async_socket& socket) {
 
 // The hot path: lines already read are cut into frames and queued without
 // suspending; only an empty input buffer or a full socket waits.
-awaitable<void> send_loop(core::run_context& ctx, async_socket& socket, const socket_args& args) {
-  std::uint64_t sent = 0;
+awaitable<void> send_loop(core::run_context& ctx, async_socket& socket, const socket_args& args, std::uint64_t& sent) {
   const bool limited = args.count && !receives(args.type);
   auto input = open_input(ctx, args);
   frame_views msg;
@@ -62,12 +61,20 @@ awaitable<void> send_loop(core::run_context& ctx, async_socket& socket, const so
       to_frames(*line, args, msg);
       if (!socket.try_send(msg)) co_await socket.send(msg);
       if (args.type == kind::pub) drop_subscriptions(socket);
-      if (limited && ++sent >= *args.count) co_return;
+      ++sent;
+      if (limited && sent >= *args.count) co_return;
     }
     const bool more = co_await input.fill();
     if (!more) break;
   }
   core::log::info("end of input");
+}
+
+std::string endpoints_of(const socket_args& args) {
+  std::string out;
+  for (const auto* list : {&args.connect, &args.bind})
+    for (const auto& ep : *list) out += (out.empty() ? "" : ",") + ep;
+  return out;
 }
 
 }  // namespace
@@ -76,23 +83,31 @@ awaitable<int> run_socket(core::run_context& ctx, const socket_args& args) {
   auto context = std::make_shared<::zmq::context_t>(1);
   auto socket = open_socket(*context, args, ctx.executor());
   if (args.type == kind::pub && args.wait_subscribers) co_await wait_for_subscribers(*socket, *args.wait_subscribers);
+  std::uint64_t sent = 0;
 
   if (sends(args.type) && receives(args.type)) {
     // Both ways (pair, dealer, router): what arrives is printed while stdin
     // is sent; after the end of input, until --count or a signal.
     auto sending = [&]() -> awaitable<void> {
-      co_await send_loop(ctx, *socket, args);
+      co_await send_loop(ctx, *socket, args, sent);
       core::event never(ctx.executor());
       co_await never.wait();  // keep receiving
     };
     co_await core::first_of(sending(), receive_loop(ctx, *socket, args));
   } else if (sends(args.type)) {
-    co_await send_loop(ctx, *socket, args);
+    co_await send_loop(ctx, *socket, args, sent);
   } else {
     co_await receive_loop(ctx, *socket, args);
   }
   if (!sends(args.type)) socket->raw().set(::zmq::sockopt::linger, 0);  // nothing of ours is queued
-  co_await close_lingering(std::move(socket), std::move(context));
+  const bool delivered = co_await close_lingering(std::move(socket), std::move(context));
+  // SPEC §1 exit 9: a script must never believe a message left when it
+  // did not (a push with no peer used to exit 0 after its linger).
+  if (!delivered && sent > 0)
+    throw core::error(core::errc::nothing_available, "send", endpoints_of(args),
+                      fmt::format("undelivered: messages were still queued when --linger {} ran out and were dropped "
+                                  "(no peer took them; {} sent in all)",
+                                  core::format_duration(args.linger), sent));
   co_return 0;
 }
 

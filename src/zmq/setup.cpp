@@ -40,6 +40,9 @@ void configure(::zmq::socket_t& s, const socket_args& args) {
     s.set(::zmq::sockopt::sndhwm, *args.hwm);
     s.set(::zmq::sockopt::rcvhwm, *args.hwm);
   }
+  // A peer's oversized message is refused (libzmq drops that connection)
+  // before any of it is held in memory.
+  s.set(::zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(args.max_message_size));
   if (args.identity) s.set(::zmq::sockopt::routing_id, *args.identity);
   // A line for a peer that is not connected is an error, not a silent drop.
   if (args.type == kind::router) s.set(::zmq::sockopt::router_mandatory, 1);
@@ -109,6 +112,14 @@ std::unique_ptr<async_socket> open_socket(::zmq::context_t& context, ::zmq::sock
     return socket;
   } catch (const ::zmq::error_t& e) {
     throw core::error(core::errc::usage, "socket", "zmq", e.what());
+  }
+}
+
+awaitable<int> mapped_errors(awaitable<int> verb) {
+  try {
+    co_return co_await std::move(verb);
+  } catch (const ::zmq::error_t& e) {
+    throw core::error(core::error_code(e.num(), boost::system::system_category()), "zmq", {}, e.what());
   }
 }
 

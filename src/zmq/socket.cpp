@@ -172,8 +172,10 @@ awaitable<message> async_socket::receive() {
 // zmq_ctx_term, which blocks: that runs on a thread of its own, watched from
 // here, so SIGINT still ends the program at once. The thread shares nothing
 // with the io_context.
-awaitable<void> close_lingering(std::unique_ptr<async_socket> socket, std::shared_ptr<::zmq::context_t> context) {
+awaitable<bool> close_lingering(std::unique_ptr<async_socket> socket, std::shared_ptr<::zmq::context_t> context) {
   auto done = std::make_shared<std::atomic<bool>>(false);
+  const auto linger = std::chrono::milliseconds(socket->raw().get(::zmq::sockopt::linger));
+  const auto start = std::chrono::steady_clock::now();
   socket->stop_events();
   ::zmq::socket_t raw = std::move(socket->raw());
   socket.reset();  // stops watching its ZMQ_FD, here on the io_context's thread
@@ -183,6 +185,10 @@ awaitable<void> close_lingering(std::unique_ptr<async_socket> socket, std::share
     *done = true;
   }).detach();
   while (!*done) co_await core::sleep_for(std::chrono::milliseconds(1));
+  // zmq_ctx_term returns as soon as every queue is empty; only queues
+  // still full when the linger ran out make it wait that long (and libzmq
+  // then drops them). Linger 0 drops by the user's choice, -1 never.
+  co_return linger <= std::chrono::milliseconds::zero() || std::chrono::steady_clock::now() - start < linger;
 }
 
 // XPUB hands us subscriptions as messages: "\x01topic" subscribes.

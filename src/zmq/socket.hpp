@@ -84,7 +84,9 @@ std::unique_ptr<async_socket> open_socket(::zmq::context_t& context, ::zmq::sock
 
 // Closes the socket, waiting up to its linger time for queued messages to
 // leave (see socket.cpp); SIGINT ends the wait.
-awaitable<void> close_lingering(std::unique_ptr<async_socket> socket, std::shared_ptr<::zmq::context_t> context);
+// False when the linger time ran out with messages still queued: libzmq
+// dropped them.
+awaitable<bool> close_lingering(std::unique_ptr<async_socket> socket, std::shared_ptr<::zmq::context_t> context);
 
 // XPUB: returns once `wanted` subscriptions have arrived (with
 // ZMQ_XPUB_VERBOSE every subscriber counts, also to the same topic).

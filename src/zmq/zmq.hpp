@@ -32,6 +32,7 @@ struct socket_args {
   std::optional<int> wait_subscribers; // pub
   bool drop = false;                   // pub: ZeroMQ's dropping at the high-water mark
   std::optional<int> hwm;
+  std::uint64_t max_message_size = 64 * 1024 * 1024;  // ZMQ_MAXMSGSIZE: larger messages are refused
   core::duration linger = std::chrono::seconds(5);
   std::optional<std::string> identity;
   std::vector<std::string> sockopts;   // NAME=VALUE
@@ -79,6 +80,11 @@ bool is_z85_key(std::string_view text);
 // them all on a libzmq socket (libzmq refusing a value is a usage error).
 std::string check_sockopt(const std::string& assignment);
 void apply_sockopts(void* socket, const std::vector<std::string>& assignments);
+
+// A libzmq exception (cppzmq's zmq::error_t) leaving `verb` becomes a
+// core::error, so it gets the exit code and the one-line message of every
+// other failure.
+awaitable<int> mapped_errors(awaitable<int> verb);
 
 awaitable<int> run_socket(core::run_context& ctx, const socket_args& args);
 awaitable<int> run_req(core::run_context& ctx, const socket_args& args);

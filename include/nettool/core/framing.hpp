@@ -26,6 +26,10 @@ class line_reader {
   // once the input has ended and every line was taken.
   std::optional<std::string_view> try_next();
   awaitable<bool> fill();
+  // Waits until input is there (true) or ended with nothing left (false),
+  // taking no line: a verb can race the end of its input against another
+  // event. Cancelling it loses nothing.
+  awaitable<bool> ready();
 
  private:
   input& in_;

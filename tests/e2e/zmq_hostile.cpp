@@ -1,0 +1,80 @@
+// zmq against hostile or absent peers: giant messages, a rep whose stdin
+// ends, a push nobody takes, key files and libzmq's own errors.
+#include "harness.hpp"
+
+#include <catch2/catch.hpp>
+
+using nettool::test::sh;
+
+TEST_CASE("zmq pull refuses a message over --max-message-size with bounded memory, then goes on",
+          "[zmq][hostile][memory]") {
+  auto r = sh(R"sh(
+    p=$(free_port)
+    /usr/bin/time -f '%M' -o rss.txt $NT zmq pull --bind tcp://127.0.0.1:$p --count 1 > got.txt 2> pull.err & PID=$!
+    wait_listen $p
+    $PY - $p <<'PY'
+import sys, time, zmq
+ctx = zmq.Context()
+big = ctx.socket(zmq.PUSH)
+big.connect("tcp://127.0.0.1:%s" % sys.argv[1])
+big.send(b"x" * (100 << 20))  # 100 MiB, over the 64 MiB default
+time.sleep(1.5)
+big.close(linger=0)
+ok = ctx.socket(zmq.PUSH)
+ok.connect("tcp://127.0.0.1:%s" % sys.argv[1])
+ok.send(b"small")
+ok.close(linger=2000)
+PY
+    wait $PID; echo "pull=$? $(cat got.txt)"
+    if [ "${NETTOOL_SANITIZED:-0}" = 1 ] || [ "$(tail -1 rss.txt)" -lt 40000 ]; then echo rss-ok; fi
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "pull=0 small\nrss-ok\n");
+}
+
+TEST_CASE("zmq rep answering from stdin exits at the end of stdin", "[zmq][hostile]") {
+  auto r = sh(R"sh(
+    p=$(free_port)
+    printf 'one\ntwo\n' | timeout 10 $NT zmq rep --bind tcp://127.0.0.1:$p > requests.txt & REP=$!
+    wait_listen $p
+    $PY "$PEERS/zmq_peer.py" req tcp://127.0.0.1:$p a b 2>/dev/null
+    wait $REP; echo "rep=$?"
+    cat requests.txt
+    : | timeout 10 $NT zmq rep --bind tcp://127.0.0.1:$(free_port); echo "empty stdin rep=$?"
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "[b'one']\n[b'two']\nrep=0\na\nb\nempty stdin rep=0\n");
+}
+
+TEST_CASE("zmq push whose messages no peer takes exits 9 naming the count, delivered ones exit 0",
+          "[zmq][hostile]") {
+  auto r = sh(R"sh(
+    p=$(free_port)
+    seq 3 | $NT zmq push --connect tcp://127.0.0.1:$p --linger 500ms 2> push.err; echo "push=$?"
+    grep -o 'undelivered.*' push.err
+    zmq_peer pulled pull tcp://127.0.0.1:$p 3; peer=$!
+    seq 3 | $NT zmq push --connect tcp://127.0.0.1:$p --linger 5s; echo "push=$?"
+    wait $peer
+    $NT zmq push --connect tcp://127.0.0.1:$p --linger 0 --send lost; echo "linger 0 push=$?"
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out ==
+        "push=9\nundelivered: messages were still queued when --linger 500.00ms ran out and were dropped (no peer took "
+        "them; 3 sent in all)\npush=0\nlinger 0 push=0\n");
+}
+
+TEST_CASE("zmq keygen --write makes the secret 0600 even over an existing 0644 file, and libzmq errors are mapped",
+          "[zmq][hostile]") {
+  auto r = sh(R"sh(
+    printf 'old\n' > k.key && chmod 644 k.key
+    $NT zmq keygen --write k > /dev/null; echo "keygen=$?"
+    stat -c '%a' k.key k.pub
+    p=$(free_port)
+    $NT zmq pull --bind tcp://127.0.0.1:$p --count 1 & wait_listen $p
+    $NT zmq pull --bind tcp://127.0.0.1:$p --count 1 2> bind.err; echo "second bind=$?"
+    head -1 bind.err | grep -c '^nettool: zmq pull: bind '
+    $NT zmq bench -n 2000 --json | $PY -c 'import json,sys; print(json.load(sys.stdin)["count"])'
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "keygen=0\n600\n644\nsecond bind=8\n1\n2000\n");
+}
