@@ -1,6 +1,7 @@
 #include "nettool/cli/run.hpp"
 
 #include "nettool/core/context.hpp"
+#include "nettool/core/output.hpp"
 #include "nettool/core/log.hpp"
 
 #include <boost/asio/signal_set.hpp>
@@ -58,7 +59,7 @@ int report(run_context& ctx, std::exception_ptr failure) {
     log::error("{}: {}", ctx.verb(), e.describe());
     if (ctx.json()) {
       try {
-        ctx.out().line(boost::json::serialize(boost::json::object{
+        ctx.out().line(core::to_json(boost::json::object{
             {"event", "error"}, {"phase", e.phase()}, {"message", e.describe()}, {"exit", code}}));
       } catch (const error&) {
       }

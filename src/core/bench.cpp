@@ -1,4 +1,5 @@
 #include "nettool/core/bench.hpp"
+#include "nettool/core/output.hpp"
 
 #include "nettool/core/log.hpp"
 #include "nettool/core/options.hpp"
@@ -262,12 +263,12 @@ std::string summary_text(const bench_result& r, std::string_view unit) {
     for (const auto& [kind, n] : r.errors) out += fmt::format(" {} {}", kind, n);
     out += "\n";
   }
-  for (const auto& [k, v] : r.extra) out += fmt::format("{}: {}\n", std::string_view(k), boost::json::serialize(v));
+  for (const auto& [k, v] : r.extra) out += fmt::format("{}: {}\n", std::string_view(k), to_json(v));
   return out;
 }
 
 int finish_bench(output& out, bool json, const bench_options& options, const bench_result& result, std::string_view unit) {
-  if (json) out.line(boost::json::serialize(summary_json(result)));
+  if (json) out.line(to_json(summary_json(result)));
   else out.write(summary_text(result, unit));
   if (options.fail_if.empty()) return 0;
   const auto held = failed_clauses(*parse_fail_if(options.fail_if), result);

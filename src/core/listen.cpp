@@ -1,4 +1,5 @@
 #include "nettool/core/listen.hpp"
+#include "nettool/core/output.hpp"
 
 #include "nettool/core/log.hpp"
 #include "nettool/core/stdio.hpp"
@@ -59,7 +60,7 @@ void announce_listening(output& out, bool json, const std::string& address, std:
   if (json) {
     boost::json::object ev{{"event", "listening"}, {"address", address}};
     if (port) ev["port"] = *port;
-    out.line(boost::json::serialize(ev));
+    out.line(to_json(ev));
   }
   const auto shown = !port ? address : address.find(':') != std::string::npos ? fmt::format("[{}]:{}", address, *port)
                                                                               : fmt::format("{}:{}", address, *port);

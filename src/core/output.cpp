@@ -1,7 +1,11 @@
 #include "nettool/core/output.hpp"
 
-#include <cstdint>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <fmt/format.h>
 
+#include <cmath>
+#include <cstdint>
 
 namespace nettool::core {
 
@@ -51,6 +55,60 @@ std::string base64_encode(std::string_view in) {
 void add_payload(boost::json::object& object, std::string_view bytes, std::string_view name) {
   if (is_valid_utf8(bytes)) object[name] = bytes;
   else object[std::string(name) + "_base64"] = base64_encode(bytes);
+}
+
+namespace {
+
+// SPEC §1: numbers are plain decimals. Boost.JSON writes doubles as
+// "1.23E-4" and "0E0"; nanosecond precision is enough for seconds and rates.
+void append_number(std::string& out, double d) {
+  if (!std::isfinite(d)) {
+    out += "null";
+    return;
+  }
+  auto text = fmt::format("{:.9f}", d);
+  while (text.back() == '0') text.pop_back();
+  if (text.back() == '.') text.pop_back();
+  out += text == "-0" ? "0" : text;
+}
+
+void append_json(std::string& out, const boost::json::value& v) {
+  switch (v.kind()) {
+    case boost::json::kind::double_: append_number(out, v.get_double()); return;
+    case boost::json::kind::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& [key, item] : v.get_object()) {
+        if (!first) out += ',';
+        first = false;
+        out += boost::json::serialize(boost::json::string_view(key));
+        out += ':';
+        append_json(out, item);
+      }
+      out += '}';
+      return;
+    }
+    case boost::json::kind::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& item : v.get_array()) {
+        if (!first) out += ',';
+        first = false;
+        append_json(out, item);
+      }
+      out += ']';
+      return;
+    }
+    default: out += boost::json::serialize(v); return;  // strings, integers, bool, null
+  }
+}
+
+}  // namespace
+
+std::string to_json(const boost::json::value& v) {
+  std::string out;
+  append_json(out, v);
+  return out;
 }
 
 boost::json::value payload_value(std::string_view bytes) {

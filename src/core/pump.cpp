@@ -1,7 +1,9 @@
 #include "nettool/core/pump.hpp"
 
 #include "nettool/core/buffer.hpp"
+#include "nettool/core/events.hpp"
 #include "nettool/core/log.hpp"
+#include "nettool/core/output.hpp"
 
 namespace nettool::core {
 namespace {
@@ -42,7 +44,8 @@ class pump_run {
       const auto n = co_await conn_.read_some(buffer.space());
       if (n == 0) break;
       touched_ = clock::now();
-      if (options_.receive) out_.write(buffer.data(), n);
+      if (options_.receive && options_.json) out_.line(to_json(data_event(std::string_view(buffer.data(), n))));
+      else if (options_.receive) out_.write(buffer.data(), n);
       if (options_.expect && options_.expect->stream(std::string_view(buffer.data(), n))) {
         matched_ = true;
         throw finished{};

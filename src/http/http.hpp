@@ -97,6 +97,9 @@ struct serve_args {
 };
 
 awaitable<int> run_serve(core::run_context& ctx, const serve_args& args);
+// One connection handled as http serve handles each, to its end: the entry
+// of the request fuzzer (tests/fuzz).
+awaitable<void> serve_one_connection(const serve_args& args, core::connection conn);
 
 // "200,204,300-399" as inclusive ranges; nullopt when malformed.
 std::optional<std::vector<std::pair<unsigned, unsigned>>> parse_status_list(std::string_view text);

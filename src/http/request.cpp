@@ -306,7 +306,7 @@ class request_runner {
         o["body_file"] = args_.output_file;
         o["body_size"] = size;
       }
-      ctx_.out().line(boost::json::serialize(o));
+      ctx_.out().line(core::to_json(o));
     }
     if (failed) throw core::error(errc::peer_error, "response", text(req.url), status_text(head));
   }

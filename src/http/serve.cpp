@@ -382,7 +382,7 @@ class server : public std::enable_shared_from_this<server> {
     core::add_payload(o, q == std::string_view::npos ? std::string_view() : target.substr(q + 1), "query");
     o["headers"] = std::move(headers);
     core::add_payload(o, req.body(), "body");
-    r.body = boost::json::serialize(o) + "\n";
+    r.body = core::to_json(o) + "\n";
     r.headers.set(bhttp::field::content_type, "application/json");
   }
 
@@ -446,7 +446,7 @@ class server : public std::enable_shared_from_this<server> {
       boost::json::array list;
       for (const auto& e : entries)
         list.push_back(boost::json::object{{"name", e.name}, {"type", e.type}, {"size", e.size}, {"mtime", e.mtime}});
-      r.body = boost::json::serialize(list) + "\n";
+      r.body = core::to_json(list) + "\n";
       r.headers.set(bhttp::field::content_type, "application/json");
       return;
     }
@@ -598,6 +598,11 @@ class server : public std::enable_shared_from_this<server> {
 };
 
 }  // namespace
+
+awaitable<void> serve_one_connection(const serve_args& args, core::connection conn) {
+  const auto srv = std::make_shared<server>(args);
+  co_await srv->connection(std::move(conn));
+}
 
 // Stops the server when run_serve's frame unwinds (SIGINT, SIGTERM,
 // --timeout), while its connections may go on for the grace period.

@@ -3,6 +3,7 @@
 #include "http.hpp"
 
 #include "nettool/core/buffer.hpp"
+#include "nettool/core/events.hpp"
 #include "nettool/core/log.hpp"
 #include "nettool/core/process.hpp"
 
@@ -27,8 +28,8 @@ std::optional<unsigned> parse_code(std::string_view s) {
 
 class waiter {
  public:
-  waiter(const wait_args& args, std::vector<std::pair<unsigned, unsigned>> wanted)
-      : args_(args), wanted_(std::move(wanted)) {}
+  waiter(core::run_context& ctx, const wait_args& args, std::vector<std::pair<unsigned, unsigned>> wanted)
+      : ctx_(ctx), args_(args), wanted_(std::move(wanted)) {}
 
   awaitable<void> all() {
     std::vector<awaitable<void>> waits;
@@ -73,8 +74,7 @@ class waiter {
     for (int attempt = 1;; ++attempt) {
       try {
         if (co_await ready(c, req, url)) {
-          core::log::info("{} ready after {} ({} attempt{})", url, core::format_duration(clock::now() - start), attempt,
-                          attempt == 1 ? "" : "s");
+          core::report_ready(ctx_, url, clock::now() - start, attempt);
           last_.erase(url);
           co_return;
         }
@@ -110,6 +110,7 @@ class waiter {
     co_return false;
   }
 
+  core::run_context& ctx_;
   const wait_args& args_;
   std::vector<std::pair<unsigned, unsigned>> wanted_;
   std::map<std::string, std::string> last_;  // URLs not ready yet: their last outcome
@@ -133,10 +134,10 @@ std::optional<std::vector<std::pair<unsigned, unsigned>>> parse_status_list(std:
   return out;
 }
 
-awaitable<int> run_wait(core::run_context&, const wait_args& args) {
+awaitable<int> run_wait(core::run_context& ctx, const wait_args& args) {
   std::vector<std::pair<unsigned, unsigned>> wanted;
   if (!args.status.empty()) wanted = *parse_status_list(args.status);
-  waiter w(args, std::move(wanted));
+  waiter w(ctx, args, std::move(wanted));
   try {
     co_await core::with_timeout(w.all(), args.limit, "wait");
   } catch (const core::error& e) {

@@ -54,6 +54,7 @@ void add_connect(CLI::App& app, verb_table& verbs) {
     if (!policy) throw CLI::ValidationError("--eof", "'" + args->eof + "' is not one of shutdown, close, ignore, wait:DUR");
     args->pump = *policy;
     args->pump.idle_timeout = args->timeouts.idle_timeout;
+    args->pump.json = args->common.json;  // SPEC §1: a data event per chunk read
     if (args->unix_path.empty() && (args->host.empty() || args->port.empty()))
       throw CLI::ValidationError("connect", "HOST and PORT are required (or --unix PATH)");
     if (!args->unix_path.empty() && !args->host.empty())
@@ -107,6 +108,7 @@ void add_listen(CLI::App& app, verb_table& verbs) {
     if (!policy) throw CLI::ValidationError("--eof", "'" + args->eof + "' is not one of shutdown, close, ignore, wait:DUR");
     args->pump = *policy;
     args->pump.idle_timeout = args->timeouts.idle_timeout;
+    args->pump.json = args->common.json;  // SPEC §1: a data event per chunk read
     if (args->chat) args->broker = true;
     if (args->broker) args->keep_open = true;
   });

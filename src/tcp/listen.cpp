@@ -4,8 +4,10 @@
 #include "exec.hpp"
 
 #include "nettool/core/buffer.hpp"
+#include "nettool/core/events.hpp"
 #include "nettool/core/hub.hpp"
 #include "nettool/core/log.hpp"
+#include "nettool/core/output.hpp"
 
 #include <chrono>
 
@@ -139,17 +141,18 @@ awaitable<void> serve_console_client(connection conn, core::run_context& ctx, st
   auto& hub = *shared;
   auto me = hub.join();
   conn.set_write_stall_limit(send_timeout);
-  auto reader = [](connection& c, core::output& out, core::hub& h, core::hub::member_ptr m) -> awaitable<void> {
+  auto reader = [](connection& c, core::output& out, bool json, core::hub& h, core::hub::member_ptr m) -> awaitable<void> {
     core::io_buffer buffer(64 * 1024);
     for (;;) {
       const auto n = co_await c.read_some(buffer.space());
       if (n == 0) break;
-      out.write(buffer.data(), n);
+      if (json) out.line(core::to_json(core::data_event(std::string_view(buffer.data(), n))));
+      else out.write(buffer.data(), n);
     }
     h.leave(m);
   };
   try {
-    co_await core::both(reader(conn, ctx.out(), hub, me), hub_writer(conn, hub, me));
+    co_await core::both(reader(conn, ctx.out(), ctx.json(), hub, me), hub_writer(conn, hub, me));
   } catch (...) {
     hub.leave(me);
     throw;

@@ -3,6 +3,7 @@
 #include "tcp.hpp"
 
 #include "nettool/core/log.hpp"
+#include "nettool/core/output.hpp"
 
 #include <boost/json.hpp>
 
@@ -25,7 +26,7 @@ void print_ready(core::run_context& ctx, scan_state& s, bool all) {
     const bool open = s.states[s.printed] == port_state::open;
     ++s.printed;
     if (!open && !all) continue;
-    if (ctx.json()) ctx.out().line(boost::json::serialize(boost::json::object{{"port", port}, {"open", open}}));
+    if (ctx.json()) ctx.out().line(core::to_json(boost::json::object{{"port", port}, {"open", open}}));
     else if (all) ctx.out().line(fmt::format("{} {}", port, open ? "open" : "closed"));
     else ctx.out().line(std::to_string(port));
   }

@@ -2,6 +2,7 @@
 // command given after `--`.
 #include "tcp.hpp"
 
+#include "nettool/core/events.hpp"
 #include "nettool/core/log.hpp"
 #include "nettool/core/process.hpp"
 
@@ -10,16 +11,15 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-awaitable<void> wait_ready(const std::string& text, const wait_args& args, const core::connect_options& options,
-                           std::vector<std::string>& pending) {
+awaitable<void> wait_ready(core::run_context& ctx, const std::string& text, const wait_args& args,
+                           const core::connect_options& options, std::vector<std::string>& pending) {
   const auto hp = *core::parse_host_port(text);
   const core::target to{hp.host, hp.port, {}};
   const auto start = clock::now();
   for (int attempt = 1;; ++attempt) {
     try {
       auto conn = co_await core::connect(to, options, {});
-      core::log::info("{} ready after {} ({} attempt{})", text, core::format_duration(clock::now() - start), attempt,
-                      attempt == 1 ? "" : "s");
+      core::report_ready(ctx, text, clock::now() - start, attempt);
       std::erase(pending, text);
       co_return;
     } catch (const core::error& e) {
@@ -29,20 +29,21 @@ awaitable<void> wait_ready(const std::string& text, const wait_args& args, const
   }
 }
 
-awaitable<void> wait_all(const wait_args& args, const core::connect_options& options, std::vector<std::string>& pending) {
+awaitable<void> wait_all(core::run_context& ctx, const wait_args& args, const core::connect_options& options,
+                         std::vector<std::string>& pending) {
   std::vector<awaitable<void>> waits;
-  for (const auto& t : args.targets) waits.push_back(wait_ready(t, args, options, pending));
+  for (const auto& t : args.targets) waits.push_back(wait_ready(ctx, t, args, options, pending));
   co_await core::all_of(std::move(waits));
 }
 
 }  // namespace
 
-awaitable<int> run_wait(core::run_context&, const wait_args& args) {
+awaitable<int> run_wait(core::run_context& ctx, const wait_args& args) {
   auto options = args.connect;
   options.connect_timeout = std::min(args.timeouts.connect_timeout, args.limit);
   std::vector<std::string> pending = args.targets;
   try {
-    co_await core::with_timeout(wait_all(args, options, pending), args.limit, "wait");
+    co_await core::with_timeout(wait_all(ctx, args, options, pending), args.limit, "wait");
   } catch (const core::error& e) {
     if (e.code() != core::errc::timed_out) throw;
     std::string names;

@@ -5,6 +5,7 @@
 #include "nettool/core/expect.hpp"
 #include "nettool/core/framing.hpp"
 #include "nettool/core/log.hpp"
+#include "nettool/core/events.hpp"
 #include "nettool/core/output.hpp"
 
 #include <boost/asio/ip/multicast.hpp>
@@ -92,9 +93,10 @@ void set_ttl(asio_udp::socket& socket, int ttl) {
 
 void print_datagram(core::run_context& ctx, std::string_view data, const std::string& from, bool binary) {
   if (ctx.json()) {
-    boost::json::object ev{{"from", from}, {"size", data.size()}};
-    core::add_payload(ev, data);
-    ctx.out().buffer(boost::json::serialize(ev));
+    auto ev = core::data_event(data);  // the one data event, with the datagram's source and size
+    ev["from"] = from;
+    ev["size"] = data.size();
+    ctx.out().buffer(core::to_json(ev));
     ctx.out().buffer("\n");
   } else if (binary) {
     ctx.out().buffer(data);

@@ -90,7 +90,7 @@ awaitable<int> run_keygen(core::run_context& ctx, const keygen_args& args) {
       keys["secret_key_file"] = args.write + ".key";
       keys["public_key_file"] = args.write + ".pub";
     }
-    ctx.out().line(boost::json::serialize(keys));
+    ctx.out().line(core::to_json(keys));
   } else {
     ctx.out().line(fmt::format("public-key: {}", public_key));
     if (show_secret) ctx.out().line(fmt::format("secret-key: {}", secret_key));

@@ -41,7 +41,7 @@ void print_message(core::run_context& ctx, const message& msg, const socket_args
   if (ctx.json()) {
     boost::json::array frames;
     for (const auto& f : msg) frames.push_back(core::payload_value(f));
-    out.buffer(boost::json::serialize(boost::json::object{{"frames", std::move(frames)}}));
+    out.buffer(core::to_json(boost::json::object{{"frames", std::move(frames)}}));
   } else {
     for (std::size_t i = 0; i < msg.size(); ++i) {
       if (i) out.buffer(args.frame_sep);

@@ -62,3 +62,28 @@ TEST_CASE("every registered verb has a section in its docs page", "[cli][docs]")
   }
   CHECK(checked >= 6);
 }
+
+TEST_CASE("json output is JSON Lines everywhere: data events for byte streams, ready events for waits, plain numbers",
+          "[cli][json]") {
+  auto r = sh(R"sh(
+    printf 'yo' | $NT tcp listen 0 --json --port-file port > listen.jsonl & L=$!
+    wait_file port; P=$(cat port)
+    $NT tcp connect 127.0.0.1 $P --json --send $'\xff' > connect.jsonl
+    wait $L
+    $PY -c '
+import json
+for f in ("listen.jsonl", "connect.jsonl"):
+    print(f, [(e["event"], e.get("data"), e.get("data_base64")) for e in map(json.loads, open(f))])'
+    $NT tcp listen 0 --port-file port2 -k --echo & wait_file port2
+    $NT tcp wait 127.0.0.1:$(cat port2) --json | $PY -c 'import json,sys; d=json.loads(sys.stdin.read()); print(d["event"], d["target"].startswith("127.0.0.1:"), d["attempts"], type(d["elapsed"]).__name__)'
+    $NT http serve -p 0 --port-file port3 2>/dev/null & wait_file port3
+    $NT http wait http://127.0.0.1:$(cat port3)/ --json | $PY -c 'import json,sys; d=json.loads(sys.stdin.read()); print(d["event"], d["attempts"])'
+    $NT tcp bench 127.0.0.1 $(cat port2) --rr -n 200 --json > bench.json
+    grep -cE '[0-9][eE][-+]?[0-9]' bench.json || true
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out ==
+        "listen.jsonl [('listening', None, None), ('data', None, '/w==')]\n"
+        "connect.jsonl [('data', 'yo', None)]\n"
+        "ready True 1 float\nready 1\n0\n");
+}

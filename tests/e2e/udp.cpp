@@ -40,8 +40,8 @@ TEST_CASE("udp listen --json fields, listening event and binary payloads", "[udp
   REQUIRE(r.rc == 0);
   CHECK(r.out ==
         "{\"event\":\"listening\",\"address\":\"127.0.0.1\",\"port\":P}\n"
-        "{\"from\":\"X\",\"size\":6,\"data\":\"h\xc3\xa9llo\"}\n"
-        "{\"from\":\"X\",\"size\":2,\"data_base64\":\"//4=\"}\n");
+        "{\"event\":\"data\",\"data\":\"h\xc3\xa9llo\",\"from\":\"X\",\"size\":6}\n"
+        "{\"event\":\"data\",\"data_base64\":\"//4=\",\"from\":\"X\",\"size\":2}\n");
 }
 
 TEST_CASE("udp listen --count N not reached before --timeout exits 9", "[udp][exit-codes]") {

@@ -2,11 +2,17 @@
 #pragma once
 
 #include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 
 #include <string>
 #include <string_view>
 
 namespace nettool::core {
+
+// One compact JSON text for --json output: Boost.JSON's, except that
+// numbers are plain decimals (0.000123, never 1.23E-4; SPEC §1). Every
+// JSON line nettool prints goes through here.
+std::string to_json(const boost::json::value& v);
 
 bool is_valid_utf8(std::string_view bytes);
 std::string base64_encode(std::string_view bytes);

@@ -25,6 +25,7 @@ struct pump_options {
   bool send = true;     // false: --recv-only, stdin is not read
   bool receive = true;  // false: --send-only, received bytes are dropped
   bool crlf = false;    // LF from stdin becomes CRLF
+  bool json = false;    // --json: each chunk received is a data event line (core/events.hpp)
   expectation* expect = nullptr;  // --expect: end with `matched` once it matches
 };
 
