@@ -8,6 +8,7 @@ build_pkgs=(
   libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev
   libssl-dev libcli11-dev libfmt-dev zlib1g-dev catch2
   libzmq3-dev cppzmq-dev
+  clang libclang-rt-14-dev  # the libFuzzer targets (scripts/fuzz.sh)
 )
 peer_pkgs=(
   curl socat netcat-openbsd ncat openssl iperf3 microsocks tinyproxy nginx-light wrk

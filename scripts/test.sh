@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: unit and end-to-end tests (real peers on loopback)
 # against the Release build, then the same under AddressSanitizer and
-# UndefinedBehaviorSanitizer. Run scripts/install.sh once first.
+# UndefinedBehaviorSanitizer; between the two, a short libFuzzer run of each
+# fuzz target (scripts/fuzz.sh, FUZZ_SECONDS each). Run scripts/install.sh
+# once first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -9,6 +11,8 @@ jobs=$(nproc)
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
 cmake --build build
 (cd build && ctest --output-on-failure -j "$jobs")
+
+FUZZ_SECONDS=${FUZZ_SECONDS:-30} bash scripts/fuzz.sh
 
 # -O1 without -g: sanitizer builds of Asio coroutines are slow to compile.
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS=-O1 -DNETTOOL_SANITIZE=ON
