@@ -1,5 +1,7 @@
 #include "nettool/core/options.hpp"
 
+#include "nettool/core/expect.hpp"
+
 #include <CLI/CLI.hpp>
 
 #include <cctype>
@@ -146,6 +148,27 @@ void add_environment_fallbacks(CLI::App& app) {
     option->envname(environment_name(names.front()));
   }
   for (auto* sub : app.get_subcommands({})) add_environment_fallbacks(*sub);
+}
+
+CLI::Option* add_send_option(CLI::App& app, std::vector<std::string>& texts, const std::string& aliases) {
+  return app.add_option("--send" + (aliases.empty() ? "" : "," + aliases), texts,
+                        "Send TEXT instead of reading stdin, one message each (repeatable)")
+      ->type_name("TEXT");
+}
+
+CLI::Option* add_count_option(CLI::App& app, std::optional<std::uint64_t>& count, const std::string& help) {
+  return app.add_option("--count", count, help)->check(CLI::PositiveNumber)->type_name("N");
+}
+
+CLI::Option* add_expect_option(CLI::App& app, std::string& pattern, const std::string& help) {
+  return app.add_option("--expect", pattern, help)->type_name("REGEX")->check([](const std::string& text) {
+    try {
+      expectation check(text);
+    } catch (const error& e) {
+      return e.reason();
+    }
+    return std::string{};
+  });
 }
 
 }  // namespace nettool::core

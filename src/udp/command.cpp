@@ -13,41 +13,33 @@ namespace {
 
 using core::verb_table;
 
-void add_expect(CLI::App& cmd, std::string& target, const std::string& help) {
-  cmd.add_option("--expect", target, help)->type_name("REGEX")->check([](const std::string& pattern) {
-    try {
-      core::expectation check(pattern);
-    } catch (const core::error& e) {
-      return e.reason();
-    }
-    return std::string{};
-  });
-}
-
 void add_send(CLI::App& app, verb_table& verbs) {
   auto args = std::make_shared<send_args>();
   auto* cmd = app.add_subcommand("send", "Send each stdin line as one datagram to HOST PORT");
   core::add_host_port(*cmd, args->host, args->port);
-  cmd->add_option("--message", args->message, "Send TEXT instead of reading stdin")->type_name("TEXT");
-  cmd->add_option("--count", args->count, "Send the --message N times")->check(CLI::PositiveNumber)->default_str("1");
+  core::add_send_option(*cmd, args->send, "--message");
+  cmd->add_option("--repeat", args->repeat, "Send each message N times")->check(CLI::PositiveNumber)->default_str("1");
+  core::add_count_option(*cmd, args->count, "With --wait-reply: exit after N replies");
   core::add_duration_option(*cmd, "--interval", args->interval, "Pause between datagrams");
   core::add_duration_option(*cmd, "--wait-reply", args->wait_reply,
                             "Print replies arriving until DUR after the last datagram");
   cmd->add_flag("--broadcast", args->broadcast, "Allow sending to a broadcast address (SO_BROADCAST)");
   cmd->add_option("--ttl", args->ttl, "IP TTL (and multicast TTL) of the datagrams")->check(CLI::Range(1, 255));
   cmd->add_flag("--binary", args->binary, "Send stdin in raw chunks (up to 65507 bytes) instead of lines");
-  add_expect(*cmd, args->expect, "Exit 0 once a reply matches REGEX, 10 if none did by the end of --wait-reply");
+  core::add_expect_option(*cmd, args->expect, "Exit 0 once a reply matches REGEX, 10 if none did by the end of --wait-reply");
   core::add_family_options(*cmd, args->connect.family);
   cmd->add_option("--resolve", args->connect.resolve, "Pin HOST:PORT to ADDR, repeatable")->type_name("HOST:PORT:ADDR");
   core::add_common_options(*cmd, args->common);
   cmd->footer(
       "Examples:\n"
       "  echo 'hello' | nettool udp send 127.0.0.1 9999\n"
-      "  nettool udp send 127.0.0.1 53 --message 'ping' --wait-reply 1s\n"
+      "  nettool udp send 127.0.0.1 53 --send 'ping' --wait-reply 1s --count 1\n"
+      "  nettool udp send 127.0.0.1 9999 --send a --send b --repeat 100 --interval 10ms\n"
       "  seq 1000 | nettool udp send 127.0.0.1 9999 --interval 1ms\n");
   cmd->callback([args] {
-    if (args->count != 1 && !args->message) throw CLI::ValidationError("--count", "repeats --message; give --message TEXT");
-    if (args->message && args->binary) throw CLI::ValidationError("--binary", "applies to stdin, not to --message");
+    if (args->count && !args->wait_reply)
+      throw CLI::ValidationError("--count", "counts replies, with --wait-reply DUR; to send each message N times: --repeat N");
+    if (!args->send.empty() && args->binary) throw CLI::ValidationError("--binary", "applies to stdin, not to --send");
     if (!args->expect.empty() && !args->wait_reply) throw CLI::ValidationError("--expect", "matches replies: give --wait-reply DUR");
   });
   verbs.add(cmd, args->common, [args](core::run_context& ctx) { return run_send(ctx, *args); });
@@ -58,11 +50,10 @@ void add_listen(CLI::App& app, verb_table& verbs) {
   auto* cmd = app.add_subcommand("listen", "Print each datagram received on PORT on its own line");
   core::add_listen_options(*cmd, args->listen, false);
   cmd->add_flag("--echo", args->echo, "Send each datagram back to its sender");
-  cmd->add_option("--count", args->count, "Exit after N datagrams (exit 9 if --timeout comes first)")
-      ->check(CLI::PositiveNumber);
+  core::add_count_option(*cmd, args->count, "Exit after N datagrams (exit 9 if --timeout comes first)");
   cmd->add_option("--multicast", args->multicast, "Join multicast GROUP on the --bind interface")->type_name("GROUP");
   cmd->add_flag("--binary", args->binary, "Write datagrams raw, without a line feed after each");
-  add_expect(*cmd, args->expect, "Exit 0 once a datagram matches REGEX, 10 if --count is reached first");
+  core::add_expect_option(*cmd, args->expect, "Exit 0 once a datagram matches REGEX, 10 if --count is reached first");
   core::add_common_options(*cmd, args->common);
   cmd->footer(
       "Examples:\n"

@@ -35,10 +35,11 @@ awaitable<void> send_one(asio_udp::socket& socket, std::string_view data, const 
 
 // Replies on the connected socket, printed as they come; ICMP "port
 // unreachable" surfaces as ECONNREFUSED and is only logged.
+// Ends at a match of `expect`, or after `count` replies.
 awaitable<void> receive_replies(core::run_context& ctx, asio_udp::socket& socket, const std::string& where, bool binary,
-                                core::expectation* expect, bool& matched) {
+                                core::expectation* expect, std::optional<std::uint64_t> count, bool& matched) {
   core::io_buffer buffer(65536);
-  for (;;) {
+  for (std::uint64_t received = 0; !count || received < *count; ++received) {
     auto [ec, n] = co_await socket.async_receive(buffer.space(), asio::as_tuple(asio::use_awaitable));
     if (ec == asio::error::operation_aborted) co_await core::throw_if_cancelled();
     if (ec == asio::error::connection_refused) {
@@ -60,25 +61,17 @@ awaitable<void> send_all(core::run_context& ctx, asio_udp::socket& socket, const
   auto pace = [&]() -> awaitable<void> {
     if (sent++ > 0 && args.interval.count() > 0) co_await core::sleep_for(args.interval);
   };
-  if (args.message) {
-    for (std::size_t i = 0; i < args.count; ++i) {
+  auto send_repeated = [&](std::string_view message) -> awaitable<void> {
+    for (std::size_t i = 0; i < args.repeat; ++i) {
       co_await pace();
-      co_await send_one(socket, *args.message, where);
+      co_await send_one(socket, message, where);
     }
-  } else if (args.binary) {
-    core::stdin_reader in(ctx.executor());
-    core::chunk_reader chunks(in, max_datagram);
-    while (auto chunk = co_await chunks.next()) {
-      co_await pace();
-      co_await send_one(socket, *chunk, where);
-    }
-  } else {
-    core::stdin_reader in(ctx.executor());
-    core::line_reader lines(in, max_datagram);
-    while (auto line = co_await lines.next()) {
-      co_await pace();
-      co_await send_one(socket, *line, where);
-    }
+  };
+  core::message_source source(ctx.executor(), args.send, args.binary, max_datagram);
+  for (;;) {
+    const auto message = co_await source.next();
+    if (!message) break;
+    co_await send_repeated(*message);
   }
   core::log::info("sent {} datagram{} to {}", sent, sent == 1 ? "" : "s", where);
 }
@@ -136,7 +129,7 @@ awaitable<int> run_send(core::run_context& ctx, const send_args& args) {
   if (!args.expect.empty()) expect.emplace(args.expect);
   core::expectation* const wanted = expect ? &*expect : nullptr;
   bool matched = false;
-  co_await core::first_of(sending(), receive_replies(ctx, socket, where, args.binary, wanted, matched));
+  co_await core::first_of(sending(), receive_replies(ctx, socket, where, args.binary, wanted, args.count, matched));
   if (expect && !matched) expect->fail();
   co_return 0;
 }

@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace nettool::udp {
 
@@ -17,8 +18,9 @@ struct send_args {
   core::connect_options connect;
   std::string host;
   std::string port;
-  std::optional<std::string> message;
-  std::size_t count = 1;
+  std::vector<std::string> send;        // --send TEXT (alias --message), repeatable
+  std::size_t repeat = 1;               // each message this many times
+  std::optional<std::uint64_t> count;   // with --wait-reply: stop after N replies
   core::duration interval{};
   std::optional<core::duration> wait_reply;
   bool broadcast = false;
@@ -31,7 +33,7 @@ struct listen_args {
   core::common_options common;
   core::listen_options listen;
   bool echo = false;
-  std::optional<std::size_t> count;
+  std::optional<std::uint64_t> count;
   std::string multicast;
   bool binary = false;
   std::string expect;

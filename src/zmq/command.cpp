@@ -136,14 +136,15 @@ void add_socket_verb(CLI::App& app, verb_table& verbs, const socket_verb& verb) 
   }
   const bool sends = verb.type != kind::sub && verb.type != kind::pull;
   if (sends && verb.type != kind::rep) {  // a rep's input is its answers, line by line
-    cmd->add_option("--send", args->send, "Send TEXT instead of reading stdin, repeatable")->type_name("TEXT");
+    core::add_send_option(*cmd, args->send);
     cmd->add_flag("--binary", args->binary, "Send stdin in raw chunks (one message each) instead of lines");
   }
   if (sends) cmd->add_flag("--multipart", args->multipart, "Split each line on --frame-sep into frames");
   cmd->add_option("--frame-sep", args->frame_sep, "Between frames of a multipart message (default: tab)")
       ->type_name("TEXT");
-  cmd->add_option("--count", args->count, "Exit after N messages received (sent, for pub and push)")
-      ->check(CLI::PositiveNumber);
+  core::add_count_option(*cmd, args->count, "Exit after N messages received (sent, for pub and push)");
+  if (verb.type != kind::pub && verb.type != kind::push && verb.type != kind::rep)
+    core::add_expect_option(*cmd, args->expect, "Exit 0 once a received message matches REGEX, 10 if --count is reached first");
   if (verb.type == kind::sub)
     cmd->add_option("--subscribe", args->subscribe, "Topic prefix, repeatable (default: everything)")
         ->type_name("TOPIC");

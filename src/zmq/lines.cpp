@@ -36,6 +36,15 @@ void to_frames(std::string_view line, const socket_args& args, frame_views& out)
   out.push_back(line);
 }
 
+std::string joined(const message& msg, const std::string& sep) {
+  std::string out;
+  for (std::size_t i = 0; i < msg.size(); ++i) {
+    if (i) out += sep;
+    out += msg[i];
+  }
+  return out;
+}
+
 void print_message(core::run_context& ctx, const message& msg, const socket_args& args) {
   auto& out = ctx.out();
   if (ctx.json()) {

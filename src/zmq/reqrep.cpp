@@ -4,6 +4,7 @@
 #include "socket.hpp"
 
 #include "nettool/core/error.hpp"
+#include "nettool/core/expect.hpp"
 #include "nettool/core/framing.hpp"
 #include "nettool/core/log.hpp"
 #include "nettool/core/output.hpp"
@@ -13,15 +14,6 @@ namespace nettool::zmq {
 namespace {
 
 constexpr std::size_t max_exec_output = 64 * 1024 * 1024;
-
-std::string joined(const message& msg, const std::string& sep) {
-  std::string out;
-  for (std::size_t i = 0; i < msg.size(); ++i) {
-    if (i) out += sep;
-    out += msg[i];
-  }
-  return out;
-}
 
 // One request until its reply, with --timeout per attempt and --retries
 // new sockets. Returns the reply.
@@ -88,14 +80,22 @@ awaitable<int> run_req(core::run_context& ctx, const socket_args& args) {
   std::uint64_t answered = 0;
   auto input = open_input(ctx, args);
   frame_views request;
+  std::optional<core::expectation> expect;
+  if (!args.expect.empty()) expect.emplace(args.expect);
+  bool matched = false;
   while (const auto line = co_await input.next()) {
     to_frames(*line, args, request);
     const auto reply = co_await ask(ctx, *context, socket, request, args);
     print_message(ctx, reply, args);
     ctx.out().flush();
+    if (expect && expect->message(joined(reply, args.frame_sep))) {
+      matched = true;
+      break;
+    }
     if (args.count && ++answered >= *args.count) break;
   }
   socket->raw().set(::zmq::sockopt::linger, 0);  // every request has its reply
+  if (expect && !matched) expect->fail();
   co_return 0;
 }
 

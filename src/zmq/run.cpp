@@ -4,6 +4,7 @@
 #include "zmq.hpp"
 
 #include "nettool/core/error.hpp"
+#include "nettool/core/expect.hpp"
 #include "nettool/core/log.hpp"
 #include "nettool/core/output.hpp"
 
@@ -18,28 +19,44 @@ using namespace std::chrono;
 bool sends(kind k) { return k != kind::sub && k != kind::pull; }
 bool receives(kind k) { return k != kind::pub && k != kind::push; }
 
-// Receiving stops after --count messages (when the verb only receives, or
-// when --count is given); otherwise it runs until a signal or --timeout.
-awaitable<void> receive_loop(core::run_context& ctx, async_socket& socket, const socket_args& args) {
-  std::uint64_t received = 0;
-  message msg;
-  for (;;) {
-    // Drain what is there, then flush once: one write for many messages.
-    while (socket.try_receive(msg)) {
-      print_message(ctx, msg, args);
-      if (args.count && ++received >= *args.count) {
-        ctx.out().flush();
-        co_return;
-      }
-    }
-    ctx.out().flush();
-    msg = co_await socket.receive();
-    print_message(ctx, msg, args);
-    if (args.count && ++received >= *args.count) {
-      ctx.out().flush();
-      co_return;
-    }
+// What the receive loop has seen: --count and --expect end it.
+struct receive_state {
+  explicit receive_state(const socket_args& args) {
+    if (!args.expect.empty()) expect.emplace(args.expect);
   }
+  std::uint64_t received = 0;
+  std::optional<core::expectation> expect;
+  bool matched = false;
+};
+
+// Prints one message; true once the loop is done (--count reached, or
+// --expect matched the message, its frames joined by --frame-sep).
+bool take(core::run_context& ctx, const message& msg, const socket_args& args, receive_state& state) {
+  print_message(ctx, msg, args);
+  if (state.expect && state.expect->message(joined(msg, args.frame_sep))) {
+    state.matched = true;
+    return true;
+  }
+  return args.count && ++state.received >= *args.count;
+}
+
+// Receiving stops after --count messages (when the verb only receives, or
+// when --count is given) or at an --expect match; otherwise it runs until a
+// signal or --timeout. --count reached without the match: exit 10.
+awaitable<void> receive_loop(core::run_context& ctx, async_socket& socket, const socket_args& args) {
+  receive_state state(args);
+  message msg;
+  bool done = false;
+  while (!done) {
+    // Drain what is there, then flush once: one write for many messages.
+    while (!done && socket.try_receive(msg)) done = take(ctx, msg, args, state);
+    ctx.out().flush();
+    if (done) break;
+    msg = co_await socket.receive();
+    done = take(ctx, msg, args, state);
+  }
+  ctx.out().flush();
+  if (state.expect && !state.matched) state.expect->fail();
 }
 
 // XPUB hands later subscriptions to us as messages: read them so they do

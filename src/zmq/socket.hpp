@@ -99,6 +99,9 @@ void to_frames(std::string_view line, const socket_args& args, frame_views& out)
 // One line of output (buffered: the caller flushes): frames joined with
 // --frame-sep, or {"frames":[…]} with --json.
 void print_message(core::run_context& ctx, const message& msg, const socket_args& args);
+// A message's frames joined by `sep` (--frame-sep): what --exec and
+// --expect see of a multipart message.
+std::string joined(const message& msg, const std::string& sep);
 // What the verb sends: the --send texts, stdin lines or --binary chunks.
 core::message_source open_input(core::run_context& ctx, const socket_args& args);
 

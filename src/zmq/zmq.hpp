@@ -28,6 +28,7 @@ struct socket_args {
   bool multipart = false;              // split a line on --frame-sep into frames
   std::string frame_sep = "\t";
   std::optional<std::uint64_t> count;  // messages received (sent, for send-only types) before exiting
+  std::string expect;                  // --expect REGEX over received messages (frames joined by --frame-sep)
   std::vector<std::string> subscribe;  // sub
   std::optional<int> wait_subscribers; // pub
   bool drop = false;                   // pub: ZeroMQ's dropping at the high-water mark

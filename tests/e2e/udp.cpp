@@ -53,16 +53,19 @@ TEST_CASE("udp listen --count N not reached before --timeout exits 9", "[udp][ex
   CHECK(r.err.find("0 of 3 datagrams") != std::string::npos);
 }
 
-TEST_CASE("udp --count/--interval repeat a message, oversized lines are refused", "[udp]") {
+TEST_CASE("udp --repeat/--interval repeat each message, --count counts replies, oversized lines are refused", "[udp]") {
   auto r = sh(R"sh(
-    $NT udp listen 0 --count 3 --port-file port > got.txt & server=$!
+    $NT udp listen 0 --count 4 --port-file port > got.txt & server=$!
     wait_file port
-    $NT udp send 127.0.0.1 $(cat port) --message tick --count 3 --interval 10ms
+    $NT udp send 127.0.0.1 $(cat port) --send tick --message tock --repeat 2 --interval 10ms
     wait $server; cat got.txt
+    $NT udp send 127.0.0.1 $(cat port) --send x --count 3 2>&1 | grep -c -- '--repeat N'
+    rm port; $NT udp listen 0 --echo --port-file port > /dev/null & wait_file port
+    $NT udp send 127.0.0.1 $(cat port) --send a --send b --send c --wait-reply 5s --count 2; echo "replies=$?"
     head -c 70000 /dev/zero | tr '\0' a | $NT udp send 127.0.0.1 $(cat port); echo "oversized=$?"
   )sh");
   REQUIRE(r.rc == 0);
-  CHECK(r.out == "tick\ntick\ntick\noversized=1\n");
+  CHECK(r.out == "tick\ntick\ntock\ntock\n1\na\nb\nreplies=0\noversized=1\n");
 }
 
 TEST_CASE("udp --expect on received datagrams and on replies", "[udp][expect]") {
@@ -74,7 +77,7 @@ TEST_CASE("udp --expect on received datagrams and on replies", "[udp][expect]") 
     wait $server; echo "listen-match=$?"
     rm port; $NT udp listen 0 --port-file port --count 2 --expect 'ready' > /dev/null & server=$!
     wait_file port
-    $NT udp send 127.0.0.1 $(cat port) --message a --count 2
+    $NT udp send 127.0.0.1 $(cat port) --message a --repeat 2
     wait $server; echo "listen-miss=$?"
     rm port; $NT udp listen 0 --echo --port-file port > /dev/null & wait_file port
     $NT udp send 127.0.0.1 $(cat port) --message pong --wait-reply 2s --expect pong > /dev/null; echo "reply-match=$?"

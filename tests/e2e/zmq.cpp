@@ -326,3 +326,23 @@ PY
   REQUIRE(r.rc == 0);
   CHECK(r.out == "push=0\npull=0\nsame 300000\n");
 }
+
+TEST_CASE("zmq --expect on receiving sockets: 0 at a match, 10 when --count comes first", "[zmq][expect]") {
+  auto r = sh(R"sh(
+    p=$(free_port)
+    $NT zmq pull --bind tcp://127.0.0.1:$p --expect '^5$' > got.txt & pull=$!
+    wait_listen $p
+    $PY "$PEERS/zmq_peer.py" push tcp://127.0.0.1:$p 10 2> /dev/null
+    wait $pull; echo "match=$? last=$(tail -1 got.txt)"
+    p=$(free_port)
+    $NT zmq pull --bind tcp://127.0.0.1:$p --count 3 --expect nothing-like-this > /dev/null 2> miss.err & pull=$!
+    wait_listen $p
+    $PY "$PEERS/zmq_peer.py" push tcp://127.0.0.1:$p 3 2> /dev/null
+    wait $pull; echo "miss=$?"
+    p=$(free_port)
+    zmq_peer rep rep tcp://127.0.0.1:$p 2
+    $NT zmq req --connect tcp://127.0.0.1:$p --send one --send two --expect 're:two' > /dev/null; echo "req=$?"
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "match=0 last=5\nmiss=10\nreq=0\n");
+}

@@ -11,6 +11,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace CLI {
 class App;
@@ -63,6 +64,16 @@ CLI::Option* add_size_option(CLI::App& app, const std::string& name, std::uint64
 // Gives every long option of `app` (and its subcommands) the environment
 // fallback NETTOOL_<OPTION>; the command line wins.
 void add_environment_fallbacks(CLI::App& app);
+
+// The message verbs' shared vocabulary (SPEC §1: udp, zmq; ws and amqp
+// next), so the same flag means the same thing everywhere:
+// --send TEXT, repeatable, instead of stdin (extra names: aliases kept for
+// a verb's history, e.g. udp's --message) …
+CLI::Option* add_send_option(CLI::App& app, std::vector<std::string>& texts, const std::string& aliases = {});
+// … --count N: stop after N messages received …
+CLI::Option* add_count_option(CLI::App& app, std::optional<std::uint64_t>& count, const std::string& help);
+// … and --expect REGEX over what is received (checked at parse time).
+CLI::Option* add_expect_option(CLI::App& app, std::string& pattern, const std::string& help);
 std::string environment_name(const std::string& long_name);
 
 }  // namespace nettool::core
