@@ -19,6 +19,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <thread>
+
 extern char** environ;
 
 namespace nettool::core {
@@ -43,25 +45,48 @@ int decode_status(int status) {
   return 1;
 }
 
+// Ends a child that is still running when its waiter goes (a stop, an
+// error, or the coroutine frame destroyed at exit): SIGTERM to its whole
+// process group (`sh -c 'sleep 30; cat'` would leave the sleep behind),
+// SIGKILL if it is still there after 200 ms, and reaps it.
+void end_child(pid_t pid) {
+  ::kill(-pid, SIGTERM);
+  int status = 0;
+  for (int i = 0; i < 20; ++i) {
+    if (::waitpid(pid, &status, WNOHANG) != 0) {
+      ::kill(-pid, SIGKILL);  // what the shell left of the group
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ::kill(-pid, SIGKILL);
+  ::waitpid(pid, &status, 0);
+}
+
+struct child_guard {
+  pid_t pid;
+  bool reaped = false;
+  ~child_guard() {
+    if (!reaped) end_child(pid);
+  }
+};
+
 awaitable<int> wait_child(pid_t pid) {
+  child_guard guard{pid};
   auto ex = co_await asio::this_coro::executor;
   const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
   int status = 0;
-  try {
-    if (pidfd >= 0) {
-      asio::posix::stream_descriptor waiter(ex, pidfd);
-      co_await waiter.async_wait(asio::posix::descriptor_base::wait_read, asio::use_awaitable);
-    } else {  // kernels before 5.3: poll
-      while (::waitpid(pid, &status, WNOHANG) == 0) co_await sleep_for(std::chrono::milliseconds(10));
-      co_return decode_status(status);
-    }
-  } catch (...) {
-    ::kill(pid, SIGTERM);
-    ::waitpid(pid, &status, 0);
-    throw;
+  if (pidfd >= 0) {
+    asio::posix::stream_descriptor waiter(ex, pidfd);
+    co_await waiter.async_wait(asio::posix::descriptor_base::wait_read, asio::use_awaitable);
+  } else {  // kernels before 5.3: poll
+    while (::waitpid(pid, &status, WNOHANG) == 0) co_await sleep_for(std::chrono::milliseconds(10));
+    guard.reaped = true;
+    co_return decode_status(status);
   }
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
+  guard.reaped = true;
   co_return decode_status(status);
 }
 
@@ -86,7 +111,9 @@ pid_t spawn(const process_spec& spec) {
   sigset_t none;
   sigemptyset(&none);
   posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  // Its own process group, so that ending it ends what it started too.
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
 
   auto env_strings = merged_environment(spec.env);
   std::vector<char*> envp;
@@ -166,8 +193,7 @@ awaitable<filter_result> run_filter(const std::string& command, const environmen
     failed = std::current_exception();
   }
   if (failed) {
-    ::kill(pid, SIGTERM);  // not left running after its output was refused
-    co_await wait_child(pid);
+    end_child(pid);  // not left running after its output was refused, or at a stop
     std::rethrow_exception(failed);
   }
   result.status = co_await wait_child(pid);

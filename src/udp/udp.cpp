@@ -179,7 +179,11 @@ asio_udp::socket open_listener(core::run_context& ctx, const listen_args& args, 
 }
 
 // Bursts are drained without waiting and printed with one write, so a fast
-// sender is not outrun by a syscall per datagram.
+// sender is not outrun by a syscall per datagram. A burst is cut after
+// `burst_limit` datagrams: a flood that never pauses must neither grow the
+// output buffer without bound nor keep the event loop (signals, --timeout)
+// from running.
+constexpr std::size_t burst_limit = 256;
 awaitable<void> receive_loop(core::run_context& ctx, asio_udp::socket& socket, const listen_args& args, std::size_t& received,
                              core::expectation* expect, bool& matched) {
   core::io_buffer buffer(65536);
@@ -187,7 +191,7 @@ awaitable<void> receive_loop(core::run_context& ctx, asio_udp::socket& socket, c
   socket.non_blocking(true);
   while (!args.count || received < *args.count) {
     auto [ec, n] = co_await socket.async_receive_from(buffer.space(), from, asio::as_tuple(asio::use_awaitable));
-    for (;;) {
+    for (std::size_t burst = 1;; ++burst) {
       if (ec == asio::error::operation_aborted) co_await core::throw_if_cancelled();
       if (ec == asio::error::would_block) break;
       if (!ec) {
@@ -212,6 +216,7 @@ awaitable<void> receive_loop(core::run_context& ctx, asio_udp::socket& socket, c
         core::log::debug("receive: {}", ec.message());
       }
       if (args.count && received >= *args.count) break;
+      if (burst == burst_limit) break;  // before taking another: the next wait picks it up
       n = socket.receive_from(buffer.space(), from, 0, ec);
     }
     ctx.out().flush();

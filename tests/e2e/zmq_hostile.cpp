@@ -78,3 +78,19 @@ TEST_CASE("zmq keygen --write makes the secret 0600 even over an existing 0644 f
   REQUIRE(r.rc == 0);
   CHECK(r.out == "keygen=0\n600\n644\nsecond bind=8\n1\n2000\n");
 }
+
+TEST_CASE("zmq rep stopped by SIGTERM while its --exec command runs: exit 143 within the grace", "[zmq][hostile][stop]") {
+  auto r = sh(R"sh(
+    p=$(free_port)
+    $NT zmq rep --bind tcp://127.0.0.1:$p --exec 'echo started >&2; sleep 30; cat' 2> rep.err & REP=$!
+    wait_listen $p
+    $PY "$PEERS/zmq_peer.py" req tcp://127.0.0.1:$p hello > /dev/null 2>&1 &
+    wait_log rep.err started
+    start=$(date +%s)
+    kill -TERM $REP; wait $REP; echo "rep=$?"
+    [ $(( $(date +%s) - start )) -le 3 ] && echo within-grace
+    pgrep -f 'sleep 30' > /dev/null && echo child-left || echo child-gone
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "rep=143\nwithin-grace\nchild-gone\n");
+}
