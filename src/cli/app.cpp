@@ -11,6 +11,7 @@
 #include <openssl/opensslv.h>
 
 #include <algorithm>
+#include <optional>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -73,19 +74,39 @@ constexpr hint hints[] = {
     {"tcp", "-N", "half-close at stdin EOF is the default here (see --eof)"},
     {"tcp", "-U", "nc's -U is --unix PATH"},
     {"tcp", "-x", "nc's -x is --proxy socks5://HOST:PORT or http://HOST:PORT"},
+    {"tcp", "-p", "nc's -p is the source port: --source ADDR:PORT; the port to reach is the second argument"},
+    {"tcp", "-q", "nc's -q is --eof wait:DUR (or --eof close)"},
     {"udp", "-l", "to receive datagrams use 'nettool udp listen PORT'"},
     {"", "-d", "in a bench, -d is not the duration: use --duration or -z", "bench"},
     {"http", "--json", "curl's --json sends a body: use --json-body"},
+    {"http", "-sSfL", "curl's -sSfL is --fail -L here (nettool is quiet on success already)"},
+    {"http", "-sSf", "curl's -sSf is --fail here (nettool is quiet on success already)"},
+    {"http", "-fsSL", "curl's -fsSL is --fail -L here (nettool is quiet on success already)"},
+    {"http", "-sS", "curl's -sS: nettool is quiet on success and shows errors already"},
+    {"http", "-S", "curl's -S: errors are always shown"},
+    {"http", "-f", "curl's -f is --fail"},
+    {"http", "-O", "curl's -O: give the file name, -o FILE"},
+    {"http", "-w", "curl's -w: --json prints status, headers and timing; --timing the step times"},
+    {"http", "--write-out", "curl's --write-out: --json prints status, headers and timing; --timing the step times"},
+    {"http", "--data-raw", "curl's --data-raw is -d TEXT"},
+    {"http", "-T", "curl's -T FILE is 'nettool http put URL -d @FILE'"},
+    {"http", "--upload-file", "curl's --upload-file FILE is 'nettool http put URL -d @FILE'"},
+    {"http", "-p", "the port is -p here only for 'http serve'; a client's port goes in the URL", "get"},
 };
 
-std::string hint_for(std::string_view protocol, const std::vector<std::string_view>& args) {
+const hint* hint_in(std::string_view protocol, const std::vector<std::string_view>& args) {
   for (const auto& h : hints) {
     if (!h.protocol.empty() && h.protocol != protocol) continue;
     if (!h.verb.empty() && std::find(args.begin(), args.end(), h.verb) == args.end()) continue;
     for (auto a : args)
-      if (a == h.token) return fmt::format(" (hint: {})", h.text);
+      if (a == h.token) return &h;
   }
-  return {};
+  return nullptr;
+}
+
+std::string hint_for(std::string_view protocol, const std::vector<std::string_view>& args) {
+  const auto* h = hint_in(protocol, args);
+  return h ? fmt::format(" (hint: {})", h->text) : std::string{};
 }
 
 std::string verb_name(const CLI::App& app, std::string_view protocol) {
@@ -93,14 +114,63 @@ std::string verb_name(const CLI::App& app, std::string_view protocol) {
   return parsed.empty() ? std::string(protocol) : fmt::format("{} {}", protocol, parsed.front()->get_name());
 }
 
+std::string verb_list(const CLI::App& app) {
+  std::string verbs;
+  for (const auto* sub : app.get_subcommands({})) verbs += (verbs.empty() ? "" : ", ") + sub->get_name();
+  return verbs;
+}
+
+// The first argument that looks like an option and that the verb does not
+// have: CLI11 would otherwise report a consequence ("url: At Most 1
+// required", "'host' is not a port number") instead of the cause. A value
+// of a known option is skipped.
+bool takes_value(const CLI::Option* o) { return o->get_items_expected_min() > 0; }
+
+// "-sSfL" is four short flags, "-p8080" one option with its value: known
+// when every flag up to the first option that takes a value is known.
+bool known_short_group(const CLI::App& verb, std::string_view group) {
+  for (std::size_t k = 1; k < group.size(); ++k) {
+    const auto* o = verb.get_option_no_throw(std::string{'-', group[k]});
+    if (!o) return false;
+    if (takes_value(o)) return true;  // the rest is its value
+  }
+  return true;
+}
+
+std::optional<std::string_view> unknown_option(const CLI::App& verb, const std::vector<std::string_view>& args) {
+  for (std::size_t i = 2; i < args.size(); ++i) {
+    const auto a = args[i];
+    if (a == "--") break;
+    if (a.size() < 2 || a[0] != '-' || (a[1] >= '0' && a[1] <= '9')) continue;  // positionals, negative numbers
+    if (a[1] != '-' && a.size() > 2) {
+      if (!known_short_group(verb, a)) return a;
+      continue;
+    }
+    const auto name = a.substr(0, a.find('='));
+    const auto* o = verb.get_option_no_throw(std::string(name));
+    if (!o) return a;
+    if (takes_value(o) && name.size() == a.size()) ++i;  // its value is the next argument
+  }
+  return std::nullopt;
+}
+
 int parse_error(CLI::App& app, const CLI::ParseError& e, std::string_view protocol,
                 const std::vector<std::string_view>& args) {
   if (e.get_exit_code() == 0) return app.exit(e);  // --help
   std::string message = e.what();
-  if (dynamic_cast<const CLI::RequiredError*>(&e) && app.get_subcommands().empty()) {
-    std::string verbs;
-    for (const auto* sub : app.get_subcommands({})) verbs += (verbs.empty() ? "" : ", ") + sub->get_name();
-    message = fmt::format("a verb is required: {}", verbs);
+  const auto parsed = app.get_subcommands();
+  if (parsed.empty() && args.size() > 1 && !args[1].starts_with('-')) {
+    message = fmt::format("unknown verb '{}' (one of: {})", args[1], verb_list(app));
+  } else if (dynamic_cast<const CLI::RequiredError*>(&e) && parsed.empty()) {
+    message = fmt::format("a verb is required: {}", verb_list(app));
+  } else if (!parsed.empty()) {
+    const auto* habit = hint_in(protocol, args);
+    const auto* known = habit ? parsed.front()->get_option_no_throw(std::string(habit->token)) : nullptr;
+    if (const auto unknown = unknown_option(*parsed.front(), args)) message = fmt::format("unknown option '{}'", *unknown);
+    else if (known)  // nc's -q is our --quiet: what went wrong after it is only a consequence
+      message = fmt::format("'{}' means {} here", habit->token, known->get_name());
+    else if (dynamic_cast<const CLI::RequiresError*>(&e))  // CLI11: "--cert requires --key"
+      message.replace(message.find(" requires "), 10, " needs ");
   }
   std::string line = fmt::format("nettool: {}: {}{}; see --help\n", verb_name(app, protocol), message,
                                  hint_for(protocol, args));

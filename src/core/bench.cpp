@@ -214,12 +214,22 @@ std::optional<std::vector<fail_clause>> parse_fail_if(std::string_view text, std
   return out;
 }
 
+// A clause's measured value in the clause's own unit, for the failure line.
+std::string measured_text(const fail_clause& c, double v) {
+  if (is_latency(c.metric)) return format_duration(std::chrono::duration_cast<duration>(std::chrono::duration<double>(v)));
+  if (c.metric == "errors" && c.percent) return fmt::format("{:.3f}%", v * 100);
+  if (c.metric == "throughput") return format_bytes(v) + "/s";
+  if (c.metric == "rps" || c.metric == "rate") return fmt::format("{:.1f}/s", v);
+  return fmt::format("{:.0f}", v);
+}
+
 std::vector<std::string> failed_clauses(const std::vector<fail_clause>& clauses, const bench_result& result) {
   std::vector<std::string> held;
   for (const auto& c : clauses) {
     const auto v = metric_value(c.metric, result, c.percent);
     if (!v) continue;
-    if ((c.op == '>' && *v > c.value) || (c.op == '<' && *v < c.value)) held.push_back(c.text);
+    if ((c.op == '>' && *v > c.value) || (c.op == '<' && *v < c.value))
+      held.push_back(fmt::format("{} (measured {})", c.text, measured_text(c, *v)));
   }
   return held;
 }
@@ -275,8 +285,9 @@ int finish_bench(output& out, bool json, const bench_options& options, const ben
   if (held.empty()) return 0;
   std::string list;
   for (const auto& h : held) list += (list.empty() ? "" : ", ") + h;
-  log::error("--fail-if: {}", list);
-  return to_int(exit_code::assertion);
+  // Thrown, so the line names the verb ("nettool: http bench: fail-if: …")
+  // and --json prints the error event, as for every other failure.
+  throw error(errc::assertion_failed, "fail-if", {}, list);
 }
 
 // ---- load plan -------------------------------------------------------------

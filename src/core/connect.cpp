@@ -252,7 +252,9 @@ void mark(std::chrono::steady_clock::time_point connect_timing::*step, const con
   if (options.timing) options.timing->*step = std::chrono::steady_clock::now();
 }
 
-awaitable<connection> connect_unchecked(const target& to, const connect_options& options, const tls_context_ptr& tls) {
+// `stage` says how far it got ("connect", then "tls"), for the timeout.
+awaitable<connection> connect_unchecked(const target& to, const connect_options& options, const tls_context_ptr& tls,
+                                        std::string& stage) {
   auto ex = co_await asio::this_coro::executor;
   if (options.timing) *options.timing = {std::chrono::steady_clock::now(), {}, {}, {}};
   mark(&connect_timing::resolved, options);
@@ -265,6 +267,7 @@ awaitable<connection> connect_unchecked(const target& to, const connect_options&
     mark(&connect_timing::connected, options);
     connection conn(std::move(socket), to.unix_path);
     if (tls) {
+      stage = "tls";
       co_await conn.tls_handshake_client(tls, options.servername.empty() ? "localhost" : options.servername);
       mark(&connect_timing::tls_done, options);
     }
@@ -278,6 +281,7 @@ awaitable<connection> connect_unchecked(const target& to, const connect_options&
   mark(&connect_timing::connected, options);
   connection conn(std::move(*socket), authority(to.host, to.port));
   if (tls) {
+    stage = "tls";
     co_await conn.tls_handshake_client(tls, options.servername.empty() ? to.host : options.servername);
     mark(&connect_timing::tls_done, options);
   }
@@ -348,8 +352,17 @@ awaitable<std::vector<tcp::endpoint>> resolve(const std::string& host, std::uint
 }
 
 awaitable<connection> connect(const target& to, const connect_options& options, const tls_context_ptr& tls) {
-  co_return co_await with_timeout(connect_unchecked(to, options, tls), options.connect_timeout, "connect",
-                                  to.describe());
+  std::string stage = "connect";
+  try {
+    co_return co_await with_timeout(connect_unchecked(to, options, tls, stage), options.connect_timeout, "connect",
+                                    to.describe());
+  } catch (const error& e) {
+    if (e.code() != errc::timed_out || stage != "tls") throw;
+    // Connected, but no TLS came back: a server that does not speak it, or
+    // waits for the client to speak first in another protocol.
+    throw error(errc::timed_out, "tls", to.describe(),
+                fmt::format("no TLS handshake within --connect-timeout {}", format_duration(options.connect_timeout)));
+  }
 }
 
 }  // namespace nettool::core

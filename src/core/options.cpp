@@ -109,15 +109,18 @@ void add_tls_client_options(CLI::App& app, tls_client_options& options, bool tls
   if (tls_flag) app.add_flag("--tls", options.enabled, "Use TLS (certificates verified against the system store)");
   app.add_option("--cacert", options.cacert, "Verify the peer against the CAs in FILE")->type_name("FILE");
   app.add_flag("--insecure", options.insecure, "Do not verify the peer's certificate");
-  app.add_option("--cert", options.cert, "Client certificate (PEM)")->type_name("FILE");
-  app.add_option("--key", options.key, "Client private key (PEM)")->type_name("FILE");
+  auto* cert = app.add_option("--cert", options.cert, "Client certificate (PEM)")->type_name("FILE");
+  auto* key = app.add_option("--key", options.key, "Client private key (PEM)")->type_name("FILE");
+  cert->needs(key);
   app.add_option("--servername", options.servername, "Name for SNI and verification (default: HOST)")->type_name("NAME");
 }
 
 void add_tls_server_options(CLI::App& app, tls_server_options& options) {
   app.add_flag("--tls", options.enabled, "Serve TLS (an ephemeral self-signed certificate without --cert)");
-  app.add_option("--cert", options.cert, "Server certificate chain (PEM)")->type_name("FILE");
-  app.add_option("--key", options.key, "Server private key (PEM)")->type_name("FILE");
+  auto* cert = app.add_option("--cert", options.cert, "Server certificate chain (PEM)")->type_name("FILE");
+  auto* key = app.add_option("--key", options.key, "Server private key (PEM)")->type_name("FILE");
+  cert->needs(key);
+  key->needs(cert);
   app.add_option("--client-ca", options.client_ca, "Require client certificates signed by this CA (mutual TLS)")
       ->type_name("FILE");
 }

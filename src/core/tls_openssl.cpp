@@ -13,6 +13,9 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
+#include <unistd.h>
+
+#include <cstring>
 #include <openssl/x509v3.h>
 
 #include <cerrno>
@@ -47,7 +50,15 @@ ssl_ctx_ptr new_context(const SSL_METHOD* method) {
   return ctx;
 }
 
+// OpenSSL reports a missing file as "OpenSSL error 0x80000002": say which
+// file and why, as the system does.
+void require_readable(const std::string& path) {
+  if (::access(path.c_str(), R_OK) != 0) throw error(errc::local_failure, "file", path, std::strerror(errno));
+}
+
 void load_cert_and_key(SSL_CTX* ctx, const std::string& cert, const std::string& key) {
+  require_readable(cert);
+  if (!key.empty()) require_readable(key);
   if (SSL_CTX_use_certificate_chain_file(ctx, cert.c_str()) != 1)
     throw error(errc::local_failure, "file", cert, "cannot load certificate: " + openssl_error_string());
   const auto& key_file = key.empty() ? cert : key;
@@ -110,6 +121,7 @@ ssl_ctx_ptr openssl_client_context(const tls_client_options& options) {
   if (!options.insecure) {
     SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
     if (!options.cacert.empty()) {
+      require_readable(options.cacert);
       if (SSL_CTX_load_verify_locations(ctx.get(), options.cacert.c_str(), nullptr) != 1)
         throw error(errc::local_failure, "file", options.cacert, "cannot load CA file: " + openssl_error_string());
     } else if (SSL_CTX_set_default_verify_paths(ctx.get()) != 1) {
@@ -125,6 +137,7 @@ ssl_ctx_ptr openssl_server_context(const tls_server_options& options) {
   if (!options.cert.empty()) load_cert_and_key(ctx.get(), options.cert, options.key);
   else use_ephemeral_certificate(ctx.get());
   if (!options.client_ca.empty()) {
+    require_readable(options.client_ca);
     if (SSL_CTX_load_verify_locations(ctx.get(), options.client_ca.c_str(), nullptr) != 1)
       throw error(errc::local_failure, "file", options.client_ca, "cannot load client CA: " + openssl_error_string());
     SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
@@ -134,6 +147,15 @@ ssl_ctx_ptr openssl_server_context(const tls_server_options& options) {
   return ctx;
 }
 
+
+// What OpenSSL says when the bytes that came back are not TLS at all (a
+// plain HTTP server, an echo server): the usual mistake behind them.
+bool speaks_no_tls(std::string_view reason) {
+  for (const std::string_view r : {"wrong version number", "unexpected message", "packet length too long",
+                                   "record layer failure", "http request", "unknown protocol"})
+    if (reason == r) return true;
+  return false;
+}
 
 // What went wrong in the last failed step, kept until failure() is asked.
 struct failure_info {
@@ -220,6 +242,8 @@ class openssl_session final : public tls_session {
                    fmt::format("certificate verify failed: {}", X509_verify_cert_error_string(f.verify)));
     if (f.in_handshake && (f.ssl_error == SSL_ERROR_SYSCALL || f.ssl_error == SSL_ERROR_ZERO_RETURN))
       return error(errc::tls_failed, "tls", peer, "the peer closed the connection during the TLS handshake");
+    if (f.in_handshake && speaks_no_tls(f.reason))
+      return error(errc::tls_failed, "tls", peer, f.reason + ": the server does not speak TLS on this port");
     return error(errc::tls_failed, "tls", peer, f.reason.empty() ? "TLS failure" : f.reason);
   }
 

@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <filesystem>
 
 namespace nettool::http {
 namespace {
@@ -72,6 +73,27 @@ void check_connect(const core::connect_options& connect) {
   }
 }
 
+// curl's flags that people type by reflex and that mean the same here are
+// accepted (the rest get a hint, src/cli/app.cpp): -k, -s, -A, -m, -X, -I.
+void add_curl_habits(CLI::App& cmd, request_args& args) {
+  cmd.add_flag("-k", args.tls.insecure, "curl's -k: --insecure");
+  cmd.add_flag("-s,--silent", args.common.quiet, "curl's -s: -q");
+  core::add_duration_option(cmd, "-m,--max-time", args.common.timeout, "curl's -m: --timeout");
+  cmd.add_option("-X,--request", args.method_override, "Send METHOD instead of the verb's own")->type_name("METHOD");
+  cmd.add_flag("-I,--head", args.head, "curl's -I: send HEAD (as 'http head')");
+  cmd.add_option("-A,--user-agent", args.user_agent, "User-Agent header")->type_name("TEXT");
+}
+
+void apply_curl_habits(request_args& args) {
+  if (!args.method_override.empty()) {
+    args.method = beast::http::string_to_verb(args.method_override);
+    if (args.method == beast::http::verb::unknown)
+      throw CLI::ValidationError("-X", "'" + args.method_override + "' is not an HTTP method");
+  }
+  if (args.head) args.method = beast::http::verb::head;
+  if (!args.user_agent.empty()) args.headers.insert(args.headers.begin(), "User-Agent: " + args.user_agent);
+}
+
 void add_client_verb(CLI::App& app, verb_table& verbs, const client_verb& verb) {
   auto args = std::make_shared<request_args>();
   args->method = verb.method;
@@ -80,7 +102,10 @@ void add_client_verb(CLI::App& app, verb_table& verbs, const client_verb& verb) 
                    ->required()
                    ->type_name("URL");
   if (verb.takes_body) urls->expected(1);
-  auto* data = cmd->add_option("-d,--data", args->data, "Body: TEXT, @FILE (sent as is, streamed) or @- (stdin)")
+  // --data-binary: our -d already sends @FILE byte for byte, as curl's
+  // --data-binary does.
+  auto* data = cmd->add_option("-d,--data,--data-binary", args->data,
+                               "Body: TEXT, @FILE (sent as is, streamed) or @- (stdin)")
                    ->type_name("DATA");
   auto* json_body = cmd->add_option("--json-body", args->json_body, "Body as JSON (sets Content-Type and Accept)")
                         ->type_name("JSON");
@@ -110,8 +135,10 @@ void add_client_verb(CLI::App& app, verb_table& verbs, const client_verb& verb) 
   core::add_tls_client_options(*cmd, args->tls, false);
   core::add_timeout_options(*cmd, args->timeouts);
   core::add_common_options(*cmd, args->common);
+  add_curl_habits(*cmd, *args);
   cmd->footer(std::string("Examples:\n") + verb.examples);
   cmd->callback([args] {
+    apply_curl_habits(*args);
     for (const auto& url : args->urls) check_url(url);
     check_connect(args->connect);
     for (const auto& spec : args->form) {
@@ -200,6 +227,11 @@ void add_serve(CLI::App& app, verb_table& verbs) {
       "Access log on stderr: time, client, request, status, bytes, duration (-q hides it).\n");
   cmd->callback([args] {
     check_headers(args->headers);
+    // `http serve 8080` is a habit from python -m http.server: DIR comes first here.
+    if (!args->dir.empty() && args->dir.find_first_not_of("0123456789") == std::string::npos &&
+        !std::filesystem::is_directory(args->dir))
+      throw CLI::ValidationError("dir", "'" + args->dir + "' is not a directory; the port is -p " + args->dir +
+                                            " (http serve [DIR] -p PORT)");
     if (args->max_header_size < 1024 || args->max_header_size > 16 * 1024 * 1024)
       throw CLI::ValidationError("--max-header-size", "must be between 1KiB and 16MiB");
   });

@@ -6,6 +6,7 @@
 #include "nettool/core/options.hpp"
 #include "nettool/http/client.hpp"
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,6 +36,10 @@ struct request_args {
   bool fail = false;
   bool retry_all = false;
   bool timing = false;
+  // curl's flags accepted as they are typed (command.cpp applies them).
+  std::string method_override;  // -X METHOD
+  bool head = false;            // -I
+  std::string user_agent;       // -A
 };
 
 awaitable<int> run_request(core::run_context& ctx, const request_args& args);

@@ -621,8 +621,14 @@ awaitable<int> run_serve(core::run_context& ctx, const serve_args& args) {
   serving.handshake_timeout = args.header_timeout;
   if (args.tls.enabled || !args.tls.cert.empty()) serving.tls = core::make_server_context(args.tls);
   core::listener listener(ctx.executor(), options, ctx.out(), ctx.json());
-  co_await core::serve(listener, serving, ctx.connections(),
-                       [srv = stopper.srv](core::connection conn) { return srv->connection(std::move(conn)); });
+  // The handler and the task are named: g++ 12 destroys temporaries of a
+  // co_await expression twice (GCC PR 100611), and a second release of the
+  // lambda's shared_ptr freed the server under its connections at SIGTERM.
+  core::connection_handler handler = [srv = stopper.srv](core::connection conn) {
+    return srv->connection(std::move(conn));
+  };
+  auto task = core::serve(listener, serving, ctx.connections(), std::move(handler));
+  co_await std::move(task);
   co_return 0;
 }
 

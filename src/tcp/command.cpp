@@ -55,8 +55,15 @@ void add_connect(CLI::App& app, verb_table& verbs) {
     args->pump = *policy;
     args->pump.idle_timeout = args->timeouts.idle_timeout;
     args->pump.json = args->common.json;  // SPEC §1: a data event per chunk read
+    // HOST:PORT in one argument, as tcp wait takes it (and [::1]:PORT).
+    if (args->port.empty() && !args->host.empty()) {
+      if (const auto hp = core::parse_host_port(args->host)) {
+        args->host = hp->host;
+        args->port = std::to_string(hp->port);
+      }
+    }
     if (args->unix_path.empty() && (args->host.empty() || args->port.empty()))
-      throw CLI::ValidationError("connect", "HOST and PORT are required (or --unix PATH)");
+      throw CLI::ValidationError("connect", "HOST and PORT are required (or HOST:PORT, or --unix PATH)");
     if (!args->unix_path.empty() && !args->host.empty())
       throw CLI::ValidationError("--unix", "takes the place of HOST PORT; give one or the other");
     validate_connect(args->connect);

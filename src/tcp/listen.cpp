@@ -229,7 +229,12 @@ awaitable<int> run_listen(core::run_context& ctx, const listen_args& args) {
   if (args.mode() == listen_mode::stdio && args.keep_open) {
     co_await serve_console(ctx, listener, serving, args.send_timeout);
   } else {
-    co_await core::serve(listener, serving, ctx.connections(), handler_for(ctx, args));
+    // Named, not a temporary of the co_await expression: g++ 12 destroys
+    // those twice (GCC PR 100611), and the broker's hub would be released
+    // once too often (see http serve).
+    auto handler = handler_for(ctx, args);
+    auto task = core::serve(listener, serving, ctx.connections(), std::move(handler));
+    co_await std::move(task);
   }
   co_return 0;
 }

@@ -131,7 +131,7 @@ TEST_CASE("chunked bodies, --json output, --fail and malformed responses", "[htt
   REQUIRE(r.rc == 0);
   CHECK(r.out.find("one\ntwo\nthree\nchunked=0\n") == 0);
   CHECK(std::regex_search(
-      r.out, std::regex(R"(\{"url":"http://127\.0\.0\.1:\d+/status/404","status":404,"reason":"Not Found","headers":\{"server":"[^"]+","date":"[^"]+","content-length":"11"\},"body":"status 404\\n","timing":\{"dns":[0-9.eE-]+,"connect":[0-9.eE-]+,"tls":0E0,"ttfb":[0-9.eE-]+,"total":[0-9.eE-]+\},"attempts":1\}\n)")));
+      r.out, std::regex(R"(\{"url":"http://127\.0\.0\.1:\d+/status/404","status":404,"reason":"Not Found","headers":\{"server":"[^"]+","date":"[^"]+","content-length":"11"\},"body":"status 404\\n","timing":\{"dns":[0-9.]+,"connect":[0-9.]+,"tls":0,"ttfb":[0-9.]+,"total":[0-9.]+\},"attempts":1\}\n)")));
   CHECK(r.out.find("fail=7\n") != std::string::npos);
   CHECK(r.out.find("[500, 7]\n") != std::string::npos);
   CHECK(r.out.find("malformed=6\n") != std::string::npos);

@@ -52,7 +52,7 @@ TEST_CASE("tcp bench --fail-if exits 10 when a clause holds and 0 otherwise", "[
   )sh");
   REQUIRE(r.rc == 0);
   CHECK(r.out == "holds=10\npasses=0\nbad=2\n");
-  CHECK(r.err.find("--fail-if: p50>1ns") != std::string::npos);
+  CHECK(r.err.find("nettool: tcp bench: fail-if: p50>1ns (measured ") != std::string::npos);
 }
 
 TEST_CASE("tcp bench --rate paces requests: 200/s for 1 s is about 200", "[tcp][bench]") {

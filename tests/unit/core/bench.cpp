@@ -55,11 +55,12 @@ TEST_CASE("fail-if clauses parse and hold as documented", "[unit][bench]") {
   for (int i = 0; i < 2000; ++i) r.latency.record(10ms);
   CHECK(failed_clauses(*clauses, r).empty());
   r.errors["read"] = 3;  // 3 / 2003 > 0.1 %
-  CHECK(failed_clauses(*clauses, r) == std::vector<std::string>{"errors>0.1%"});
+  CHECK(failed_clauses(*clauses, r) == std::vector<std::string>{"errors>0.1% (measured 0.150%)"});
   r.latency.record(2s);
   for (int i = 0; i < 30; ++i) r.latency.record(2s);
   r.count = 500;
-  CHECK(failed_clauses(*clauses, r) == std::vector<std::string>{"p99>50ms", "errors>0.1%", "rps<1000"});
+  CHECK(failed_clauses(*clauses, r) == std::vector<std::string>{"p99>50ms (measured 2.00s)", "errors>0.1% (measured 0.596%)",
+                                                               "rps<1000 (measured 500.0/s)"});
   for (const char* bad : {"", "p99", "p99>", "p99>fast", "nope>1", "errors>x%", "rps<-1", ">5"}) {
     INFO(bad);
     CHECK_FALSE(parse_fail_if(bad));
