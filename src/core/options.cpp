@@ -75,11 +75,12 @@ void add_common_options(CLI::App& app, common_options& options) {
   add_duration_option(app, "--timeout", options.timeout, "Deadline for the whole command, all attempts included (exit 124)");
 }
 
-void add_timeout_options(CLI::App& app, timeout_options& options, bool idle) {
+void add_timeout_options(CLI::App& app, timeout_options& options, bool idle, bool retries) {
   add_duration_option(app, "--connect-timeout", options.connect_timeout,
                       "Resolve + connect + TLS + protocol handshake")
       ->default_str("10s");
   if (idle) add_duration_option(app, "--idle-timeout", options.idle_timeout, "End when no data moved for DUR (exit 124)");
+  if (!retries) return;
   app.add_option("--retries", options.retry.retries, "Extra attempts after a transient failure")
       ->check(CLI::NonNegativeNumber)
       ->default_str("0");

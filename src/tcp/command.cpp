@@ -102,7 +102,7 @@ void add_listen(CLI::App& app, verb_table& verbs) {
                             "senders wait for its slowest reader meanwhile)")
       ->default_str("10s");
   core::add_tls_server_options(*cmd, args->tls);
-  core::add_timeout_options(*cmd, args->timeouts);
+  core::add_timeout_options(*cmd, args->timeouts, true, false);  // a server retries nothing
   core::add_common_options(*cmd, args->common);
   cmd->footer(
       "Examples:\n"

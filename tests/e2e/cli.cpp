@@ -93,7 +93,7 @@ TEST_CASE("habits from nc and curl: the cause is named, a hint follows, exit 2, 
   auto r = sh(R"sh(
     for c in "tcp conect 1 2" "tcp connect -p 8080 host" "tcp connect -q 1 host 80" "http post -sSfL http://x/" \
              "http post http://x/ -S" "http get -O http://x/" "http post --data-raw a http://x/" "http serve 8080" \
-             "http get --cert c.pem https://x/"; do
+             "http get --cert c.pem https://x/" "tcp listen 0 --retries 3"; do
       $NT $c < /dev/null 2> err.txt; echo "$? $(head -1 err.txt | sed 's/ (hint: .*//; s/; see --help//')"
     done
     printf hi | $NT tcp listen 0 --port-file port & wait_file port
@@ -114,6 +114,7 @@ TEST_CASE("habits from nc and curl: the cause is named, a hint follows, exit 2, 
         "2 nettool: http post: unknown option '--data-raw'\n"
         "2 nettool: http serve: dir: '8080' is not a directory; the port is -p 8080 (http serve [DIR] -p PORT)\n"
         "2 nettool: http get: --cert needs --key\n"
+        "2 nettool: tcp listen: unknown option '--retries'\n"
         "hi host:port=0\n"
         "PUT agent/1 x\n"
         "HTTP/1.1 200 OK\n");

@@ -36,7 +36,9 @@ struct timeout_options {
 };
 
 void add_common_options(CLI::App& app, common_options& options);
-void add_timeout_options(CLI::App& app, timeout_options& options, bool idle = true);
+// --connect-timeout, --idle-timeout (with `idle`) and, where a verb retries
+// anything (`retries`), --retries/--retry-delay/--retry-max-delay.
+void add_timeout_options(CLI::App& app, timeout_options& options, bool idle = true, bool retries = true);
 // -4/-6, --resolve, --proxy, --source, --nodelay, --keepalive
 void add_connect_options(CLI::App& app, connect_options& options);
 void add_family_options(CLI::App& app, int& family);
