@@ -41,12 +41,20 @@ awaitable<int> supervise(run_context& ctx, const verb_runner& runner) {
 }
 
 // SPEC §1: a stopped server finishes or closes open connections within 2 s.
+// A second SIGINT/SIGTERM meanwhile ends the wait at once — and is handled,
+// not fatal, so what the connections started (--exec children) is still
+// ended when their frames go.
 void let_connections_finish(run_context& ctx) {
   if (ctx.connections().active == 0) return;
   auto& io = ctx.io();
   io.restart();
+  bool again = false;
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&again](const boost::system::error_code& ec, int) {
+    if (!ec) again = true;
+  });
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  while (ctx.connections().active > 0 && std::chrono::steady_clock::now() < deadline)
+  while (!again && ctx.connections().active > 0 && std::chrono::steady_clock::now() < deadline)
     if (io.run_one_until(deadline) == 0) break;
 }
 
@@ -88,6 +96,10 @@ int run(const verb_binding& verb, const std::string& name) {
   });
   ctx.io().run();
   let_connections_finish(ctx);
+  // Exiting now: a late signal must not cut short the cleanup that ends
+  // the connections' children (their frames go with the run context).
+  std::signal(SIGINT, SIG_IGN);
+  std::signal(SIGTERM, SIG_IGN);
   try {
     ctx.out().flush();
   } catch (const error&) {

@@ -66,9 +66,16 @@ awaitable<int> exec_on_connection(connection& conn, const std::string& command, 
     const process_spec spec{command, std::move(env), conn.native_handle(), conn.native_handle()};
     const int status = co_await run_process(spec);
     // The child may have left the peer's input unread (a reply printed
-    // without reading the request): close without a reset.
-    conn.socket().native_non_blocking(true);
-    co_await linger_close(conn);
+    // without reading the request): closing then would reset the
+    // connection, and the reset can destroy the reply in flight. Only then
+    // linger; a peer that sent nothing more is not kept waiting.
+    boost::system::error_code ec;
+    if (conn.socket().available(ec) > 0 && !ec) {
+      conn.socket().native_non_blocking(true);
+      co_await linger_close(conn);
+    } else {
+      conn.close();
+    }
     co_return status;
   }
   int pair[2];

@@ -310,13 +310,18 @@ awaitable<response_head> client::early_response(std::exception_ptr send_failure)
 // Interim responses (1xx but 101) come before the real one: they are shown
 // at -vv and kept for -i, as curl does, and the real head is read next.
 awaitable<response_head> client::read_head() {
+  // A server could send interim heads without end: a few are plenty.
+  constexpr int max_interim = 16;
   std::string interim;
-  for (;;) {
+  for (int count = 0;; ++count) {
     auto head = co_await read_one_head();
     if (head.status < 100 || head.status > 199 || head.status == 101) {
       head.interim = std::move(interim);
       co_return head;
     }
+    if (count == max_interim)
+      throw core::error(errc::protocol, "response", current_->conn.peer(),
+                        fmt::format("more than {} interim (1xx) responses", max_interim));
     core::log::info("{}: interim response {} {}", current_->conn.peer(), head.status, head.reason);
     interim += head.text();
     new_parser();

@@ -18,6 +18,7 @@
 #include <boost/beast/core/buffers_range.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -230,6 +231,9 @@ class server : public std::enable_shared_from_this<server> {
         co_return;
       }
     }
+    // Stopped while a kept-alive response went out: close as after a
+    // refusal, so pipelined requests left unread cannot reset it away.
+    co_await core::linger_close(conn, std::chrono::milliseconds(500));
   }
 
  private:
@@ -430,16 +434,25 @@ class server : public std::enable_shared_from_this<server> {
       bool directory() const { return type == std::string_view("directory"); }
     };
     std::vector<entry> entries;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(dir.file, ec)) {
-      // lstat: a symlink is listed as itself; its target (maybe outside DIR,
-      // which answers 403) is never looked at.
+    // Read through the descriptor openat2 checked, not the path again (a
+    // directory swapped for a symlink meanwhile would list outside DIR);
+    // entries are fstatat'ed without following: a symlink is listed as
+    // itself, its target (maybe outside DIR, which answers 403) never looked at.
+    const int listed = ::dup(dir.fd);
+    DIR* d = listed >= 0 ? ::fdopendir(listed) : nullptr;
+    if (!d && listed >= 0) ::close(listed);
+    while (d) {
+      const dirent* e = ::readdir(d);
+      if (!e) break;
+      const std::string_view name = e->d_name;
+      if (name == "." || name == "..") continue;
       struct stat st {};
-      if (::lstat(e.path().c_str(), &st) != 0) continue;
+      if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
       const char* type = S_ISREG(st.st_mode) ? "file" : S_ISDIR(st.st_mode) ? "directory" : S_ISLNK(st.st_mode) ? "symlink" : "other";
-      entries.push_back({e.path().filename().string(), type, static_cast<std::uint64_t>(st.st_size),
+      entries.push_back({std::string(name), type, static_cast<std::uint64_t>(st.st_size),
                          static_cast<std::int64_t>(st.st_mtime)});
     }
+    if (d) ::closedir(d);
     std::sort(entries.begin(), entries.end(), [](const entry& a, const entry& b) { return a.name < b.name; });
     const std::string accept(req[bhttp::field::accept]);
     if (accept.find("application/json") != std::string::npos) {

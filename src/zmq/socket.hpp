@@ -85,7 +85,7 @@ std::unique_ptr<async_socket> open_socket(::zmq::context_t& context, ::zmq::sock
 // Closes the socket, waiting up to its linger time for queued messages to
 // leave (see socket.cpp); SIGINT ends the wait.
 // False when the linger time ran out with messages still queued: libzmq
-// dropped them.
+// dropped them. (A linger under 10 ms is too short to tell: true.)
 awaitable<bool> close_lingering(std::unique_ptr<async_socket> socket, std::shared_ptr<::zmq::context_t> context);
 
 // XPUB: returns once `wanted` subscriptions have arrived (with

@@ -288,3 +288,14 @@ TEST_CASE("a user without a password sends USER: (RFC 7617), -L -i shows every h
         "Basic YWxpY2U6\nHTTP/1.1 301 Moved\nHTTP/1.1 200 OK\n{\"method\":\"GET\",\"path\":\"/there\"\n"
         "200 False got.json True\n/x\n");
 }
+
+TEST_CASE("a server sending interim (1xx) heads without end: exit 6 at once, bounded memory", "[http][client][hostile][memory]") {
+  auto r = sh(server_kit + R"sh(
+    bad_server --reply 'b"HTTP/1.1 100 Continue\r\n\r\n"' --endless 'b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n"'
+    /usr/bin/time -f '%M' -o rss.txt $NT http get --timeout 10s http://127.0.0.1:$S/ 2> err.txt; echo "rc=$?"
+    grep -o 'more than 16 interim (1xx) responses' err.txt
+    if [ "${NETTOOL_SANITIZED:-0}" = 1 ] || [ "$(tail -1 rss.txt)" -lt 30000 ]; then echo rss-ok; fi
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "rc=6\nmore than 16 interim (1xx) responses\nrss-ok\n");
+}

@@ -63,3 +63,16 @@ PY
   REQUIRE(r.rc == 0);
   CHECK(r.out == "sender rc=0\nb-all\nc-all\n1\nrss-ok\n");
 }
+
+TEST_CASE("connect --exec to a peer that stays open ends when the command does, without lingering",
+          "[tcp][exec][hostile]") {
+  auto r = sh(R"sh(
+    (sleep 8 | $NT tcp listen 0 --port-file port > got.txt) &
+    wait_file port
+    start=$(date +%s%N)
+    $NT tcp connect 127.0.0.1 $(cat port) --exec 'echo hi'; echo "rc=$?"
+    [ $(( ($(date +%s%N) - start) / 1000000 )) -lt 1000 ] && echo prompt
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "rc=0\nprompt\n");
+}
