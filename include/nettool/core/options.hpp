@@ -67,6 +67,8 @@ CLI::Option* add_size_option(CLI::App& app, const std::string& name, std::uint64
 // fallback NETTOOL_<OPTION>; the command line wins.
 void add_environment_fallbacks(CLI::App& app);
 
+std::string environment_name(const std::string& long_name);
+
 // The message verbs' shared vocabulary (SPEC §1: udp, zmq; ws and amqp
 // next), so the same flag means the same thing everywhere:
 // --send TEXT, repeatable, instead of stdin (extra names: aliases kept for
@@ -76,6 +78,5 @@ CLI::Option* add_send_option(CLI::App& app, std::vector<std::string>& texts, con
 CLI::Option* add_count_option(CLI::App& app, std::optional<std::uint64_t>& count, const std::string& help);
 // … and --expect REGEX over what is received (checked at parse time).
 CLI::Option* add_expect_option(CLI::App& app, std::string& pattern, const std::string& help);
-std::string environment_name(const std::string& long_name);
 
 }  // namespace nettool::core
