@@ -267,7 +267,9 @@ TEST_CASE("endless chunk extensions and trailers from a server: exit 6 with boun
     bad_server --reply 'b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n"' --endless 'b"X-T: y\r\n"'
     /usr/bin/time -f '%M' -o trailer.rss $NT http get http://127.0.0.1:$S/ > /dev/null 2> trailer.err; echo "trailer rc=$?"
     grep -h 'chunk header or trailer section' ext.err trailer.err | wc -l
-    if [ "${NETTOOL_SANITIZED:-0}" = 1 ] || [ "$(tail -1 ext.rss)" -lt 30000 ] && [ "$(tail -1 trailer.rss)" -lt 30000 ]; then echo rss-ok; fi
+    if [ "${NETTOOL_SANITIZED:-0}" = 1 ] || { [ "$(tail -1 ext.rss)" -lt 30000 ] && [ "$(tail -1 trailer.rss)" -lt 30000 ]; }; then
+      echo rss-ok
+    fi
   )sh");
   REQUIRE(r.rc == 0);
   CHECK(r.out == "ext rc=6\ntrailer rc=6\n2\nrss-ok\n");
