@@ -175,4 +175,12 @@ CLI::Option* add_expect_option(CLI::App& app, std::string& pattern, const std::s
   });
 }
 
+void check_option(const std::function<void()>& check, const std::string& option) {
+  try {
+    check();
+  } catch (const error& e) {
+    throw CLI::ValidationError(option.empty() ? e.where() : option, e.reason());
+  }
+}
+
 }  // namespace nettool::core

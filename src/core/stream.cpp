@@ -150,6 +150,58 @@ awaitable<void> connection::write(asio::const_buffer buffer) {
   }
 }
 
+connection::io_step connection::tls_step(tls_status status, std::size_t n) {
+  io_step step;
+  switch (status) {
+    case tls_status::done: step.bytes = n; break;
+    case tls_status::want_read: step.wait = io_wait::read; break;
+    case tls_status::want_write: step.wait = io_wait::write; break;
+    case tls_status::eof: step.ec = asio::error::eof; break;
+    case tls_status::failed:
+      log::debug("{}: {}", peer_, tls_->failure(peer_).describe());
+      step.ec = errc::tls_failed;
+      break;
+  }
+  return step;
+}
+
+connection::io_step connection::try_read(asio::mutable_buffer buffer) {
+  io_step step;
+  if (tls_) {
+    std::size_t n = 0;
+    step = tls_step(tls_->read(buffer.data(), buffer.size(), n), n);
+  } else {
+    step.bytes = socket_.read_some(buffer, step.ec);
+    if (step.ec == asio::error::would_block || step.ec == asio::error::try_again ||
+        step.ec == asio::error::interrupted) {
+      step.ec = {};
+      step.wait = io_wait::read;
+    }
+  }
+  bytes_read_ += step.bytes;
+  if (step.bytes > 0) log::hexdump('<', peer_, buffer.data(), step.bytes);
+  return step;
+}
+
+connection::io_step connection::try_write(asio::const_buffer buffer) {
+  io_step step;
+  if (tls_) {
+    std::size_t n = 0;
+    step = tls_step(tls_->write(buffer.data(), buffer.size(), n), n);
+    if (step.ec == asio::error::eof) step.ec = asio::error::broken_pipe;
+  } else {
+    step.bytes = socket_.write_some(buffer, step.ec);
+    if (step.ec == asio::error::would_block || step.ec == asio::error::try_again ||
+        step.ec == asio::error::interrupted) {
+      step.ec = {};
+      step.wait = io_wait::write;
+    }
+  }
+  bytes_written_ += step.bytes;
+  if (step.bytes > 0) log::hexdump('>', peer_, buffer.data(), step.bytes);
+  return step;
+}
+
 namespace {
 
 // TCP_CORK while a head and a file go out, so the head does not leave alone

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <ctime>
 
 namespace nettool::http {
 namespace {
@@ -105,6 +106,24 @@ std::string response_head::text() const {
   return out + "\r\n";
 }
 
+bool is_retryable_status(unsigned status) {
+  return status == 408 || status == 429 || status == 502 || status == 503 || status == 504;
+}
+
+// Retry-After: delay-seconds or an HTTP-date (RFC 9110 §10.2.3).
+std::optional<core::duration> retry_after(const beast::http::fields& headers) {
+  const auto it = headers.find(bhttp::field::retry_after);
+  if (it == headers.end()) return std::nullopt;
+  const std::string value(it->value());
+  if (!value.empty() && value.find_first_not_of("0123456789") == std::string::npos)
+    return std::chrono::seconds(std::stoll(value.substr(0, 9)));
+  std::tm tm{};
+  if (!::strptime(value.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm)) return std::nullopt;
+  const auto at = std::chrono::system_clock::from_time_t(::timegm(&tm));
+  const auto wait = at - std::chrono::system_clock::now();
+  return wait.count() > 0 ? std::chrono::duration_cast<core::duration>(wait) : core::duration::zero();
+}
+
 bool is_https(const urls::url_view_base& url) { return url.scheme_id() == urls::scheme::https; }
 
 std::string origin_of(const urls::url_view_base& url) {
@@ -188,6 +207,12 @@ awaitable<core::connection> client::open(const urls::url_view& url, const route&
     tls = tls_;
   }
   co_return co_await core::connect(to, options, tls);
+}
+
+awaitable<core::connection> client::connect(const urls::url_view& url) {
+  auto via = make_route(url);
+  via.absolute_form = false;
+  co_return co_await open(url, via);
 }
 
 awaitable<void> client::send(core::connection& conn, const request& req, const route& via) {

@@ -5,6 +5,7 @@
 #include "nettool/core/context.hpp"
 #include "nettool/core/options.hpp"
 #include "nettool/http/client.hpp"
+#include "nettool/http/server.hpp"
 
 #include <memory>
 #include <optional>
@@ -44,12 +45,6 @@ struct request_args {
 
 awaitable<int> run_request(core::run_context& ctx, const request_args& args);
 
-// -H 'Name: value' into `fields` (curl's syntax; 'Name:' gives an empty
-// value, which the client reads as "remove this default"). Throws
-// errc::usage naming -H when there is no name or colon.
-void add_header(beast::http::fields& fields, std::string_view text);
-// The same for every -H of a verb.
-void add_headers(beast::http::fields& fields, const std::vector<std::string>& texts);
 
 struct wait_args {
   core::common_options common;
@@ -82,26 +77,6 @@ struct bench_args {
 
 awaitable<int> run_bench(core::run_context& ctx, const bench_args& args);
 
-struct serve_args {
-  core::common_options common;
-  core::timeout_options timeouts;
-  core::listen_options listen;
-  core::tls_server_options tls;
-  std::string dir = ".";
-  bool echo = false;
-  std::optional<unsigned> status;    // mock mode
-  std::optional<std::string> body;   // mock mode: TEXT or @FILE
-  std::vector<std::string> headers;  // added to every response
-  std::optional<core::duration> delay;
-  core::duration header_timeout = std::chrono::seconds(10);
-  core::duration body_timeout = std::chrono::seconds(60);  // a whole request body
-  core::duration send_timeout = std::chrono::seconds(60);  // no response byte taken for this long
-  std::uint64_t max_body = 1024 * 1024;
-  std::uint64_t max_header_size = 16 * 1024;
-  std::size_t max_headers = 100;
-};
-
-awaitable<int> run_serve(core::run_context& ctx, const serve_args& args);
 // One connection handled as http serve handles each, to its end: the entry
 // of the request fuzzer (tests/fuzz).
 awaitable<void> serve_one_connection(const serve_args& args, core::connection conn);

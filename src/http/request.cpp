@@ -38,29 +38,11 @@ std::string text(const urls::url& url) { return std::string(url.buffer()); }
 
 bool idempotent(bhttp::verb method) { return method != bhttp::verb::post && method != bhttp::verb::patch; }
 
-bool retryable_status(unsigned status) {
-  return status == 408 || status == 429 || status == 502 || status == 503 || status == 504;
-}
-
 bool is_redirect(unsigned status) {
   return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
 
 std::string status_text(const response_head& head) { return fmt::format("{} {}", head.status, head.reason); }
-
-// Retry-After: delay-seconds or an HTTP-date (RFC 9110 §10.2.3).
-std::optional<core::duration> retry_after(const response_head& head) {
-  const auto it = head.headers.find(bhttp::field::retry_after);
-  if (it == head.headers.end()) return std::nullopt;
-  const std::string value(it->value());
-  if (!value.empty() && value.find_first_not_of("0123456789") == std::string::npos)
-    return std::chrono::seconds(std::stoll(value.substr(0, 9)));
-  std::tm tm{};
-  if (!::strptime(value.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm)) return std::nullopt;
-  const auto at = std::chrono::system_clock::from_time_t(::timegm(&tm));
-  const auto wait = at - std::chrono::system_clock::now();
-  return wait.count() > 0 ? std::chrono::duration_cast<core::duration>(wait) : core::duration::zero();
-}
 
 std::string read_all_stdin() {
   std::string all;
@@ -256,10 +238,10 @@ class request_runner {
   awaitable<response_head> attempt(const request& req) {
     ++attempts_;
     auto head = co_await client_.start(req);
-    if (retryable_status(head.status) && attempts_ <= args_.timeouts.retry.retries) {
+    if (is_retryable_status(head.status) && attempts_ <= args_.timeouts.retry.retries) {
       co_await client_.skip_body();
       core::error e(errc::peer_error, "status", text(req.url), status_text(head));
-      if (auto after = retry_after(head)) e.with_retry_after(*after);
+      if (auto after = retry_after(head.headers)) e.with_retry_after(*after);
       throw e;
     }
     co_return head;

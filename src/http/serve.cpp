@@ -16,6 +16,7 @@
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/core/buffers_range.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <dirent.h>
@@ -141,8 +142,8 @@ void load_small_file(reply& r) {
 // period.
 class server : public std::enable_shared_from_this<server> {
  public:
-  explicit server(serve_args args) : args_(std::move(args)) {
-    if (!mock()) {
+  explicit server(serve_args args, upgrade_hooks hooks = {}) : args_(std::move(args)), hooks_(std::move(hooks)) {
+    if (!mock() && !hooks_.take) {
       std::error_code ec;
       root_ = fs::canonical(args_.dir, ec);
       if (ec || !fs::is_directory(root_))
@@ -174,6 +175,7 @@ class server : public std::enable_shared_from_this<server> {
   // close; connections waiting for their next request are closed now.
   void stop() {
     stopping_ = true;
+    if (hooks_.stop) hooks_.stop();
     for (auto* conn : idle_) {
       boost::system::error_code ignored;
       conn->socket().cancel(ignored);
@@ -211,6 +213,17 @@ class server : public std::enable_shared_from_this<server> {
       }
       if (!got && r.status == 200) co_return;  // the client closed between requests
       if (r.status == 200) check_head(parser.get(), r);
+      if (r.status == 200 && hooks_.take) {
+        if (auto no = hooks_.admit ? hooks_.admit(parser.get()) : std::nullopt) {
+          text_reply(r, no->status, fmt::format("{} {}\n", no->status, bhttp::obsolete_reason(static_cast<bhttp::status>(no->status))));
+          r.note = std::move(no->reason);
+        } else if (asks_upgrade(parser.get())) {
+          log_access(conn, parser, r, start, false, 101);
+          upgrade taken{parser.release(), std::move(conn), beast::buffers_to_string(buffer.data())};
+          co_await hooks_.take(std::move(taken));
+          co_return;
+        }
+      }
       if (r.status == 200) co_await read_body(conn, buffer, parser, r);
       if (r.status == 200 && field_count(parser.get()) > args_.max_headers)  // trailers count too
         refuse(r, 431, fmt::format("more than {} header fields", args_.max_headers));
@@ -352,9 +365,18 @@ class server : public std::enable_shared_from_this<server> {
     r.note = std::move(why);
   }
 
+  // A GET with "Connection: upgrade" and the hooks' protocol in Upgrade.
+  bool asks_upgrade(const bhttp::request<bhttp::string_body>& req) const {
+    return req.method() == bhttp::verb::get && bhttp::token_list(req[bhttp::field::connection]).exists("upgrade") &&
+           bhttp::token_list(req[bhttp::field::upgrade]).exists(hooks_.protocol);
+  }
+
   void respond(const bhttp::request<bhttp::string_body>& req, reply& r) {
     for (const auto& f : extra_) r.headers.insert(f.name_string(), f.value());
-    if (mock()) {
+    if (hooks_.take) {  // a plain request to an upgrade-only server
+      text_reply(r, 426, hooks_.plain_reply);
+      r.headers.set(bhttp::field::upgrade, hooks_.protocol);  // RFC 9110 §15.5.22
+    } else if (mock()) {
       r.status = args_.status.value_or(200);
       r.body = mock_body_;
       if (!r.headers.count(bhttp::field::content_type))
@@ -565,7 +587,7 @@ class server : public std::enable_shared_from_this<server> {
   }
 
   void log_access(const core::connection& conn, const parser_type& parser, const reply& r, clock::time_point start,
-                  bool head) {
+                  bool head, std::optional<unsigned> status = std::nullopt) {
     if (!core::log::enabled(core::log::level::warn)) return;  // -q
     const auto now = std::chrono::system_clock::now();
     const auto t = std::chrono::system_clock::to_time_t(now);
@@ -577,7 +599,7 @@ class server : public std::enable_shared_from_this<server> {
     std::string line;
     if (parser.is_header_done())
       line = fmt::format("{}.{:03d}Z {} \"{} {}\" {} {} {}", stamp, ms, conn.peer(),
-                         std::string(parser.get().method_string()), std::string(parser.get().target()), r.status,
+                         std::string(parser.get().method_string()), std::string(parser.get().target()), status.value_or(r.status),
                          head ? 0 : r.body_size(), core::format_duration(clock::now() - start));
     else
       line = fmt::format("{}.{:03d}Z {} \"-\" {} 0 {}", stamp, ms, conn.peer(), r.status,
@@ -601,6 +623,7 @@ class server : public std::enable_shared_from_this<server> {
   };
 
   const serve_args args_;
+  const upgrade_hooks hooks_;
   bool stopping_ = false;
   std::unordered_set<core::connection*> idle_;
   date_cache date_;
@@ -625,7 +648,12 @@ struct stop_on_exit {
 };
 
 awaitable<int> run_serve(core::run_context& ctx, const serve_args& args) {
-  const stop_on_exit stopper{std::make_shared<server>(args)};
+  auto task = run_serve(ctx, args, upgrade_hooks{});
+  co_return co_await std::move(task);
+}
+
+awaitable<int> run_serve(core::run_context& ctx, const serve_args& args, upgrade_hooks hooks) {
+  const stop_on_exit stopper{std::make_shared<server>(args, std::move(hooks))};
   auto options = args.listen;
   if (options.family == AF_INET6 && options.bind == "127.0.0.1") options.bind = "::1";
   core::serve_options serving;

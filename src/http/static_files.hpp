@@ -2,6 +2,8 @@
 // one piece of `http serve` that decides what a client can read.
 #pragma once
 
+#include "nettool/http/server.hpp"
+
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -15,12 +17,6 @@ struct resolved_path {
   std::string url_path;            // decoded, for listings and redirects
   bool is_directory = false;
   int fd = -1;                     // open, owned by the caller (close it)
-};
-
-// A refusal: the status to answer with and why (for the access log).
-struct refusal {
-  unsigned status;
-  std::string reason;
 };
 
 // `root` must be canonical (std::filesystem::canonical) and `root_fd` an

@@ -9,6 +9,7 @@
 #include "nettool/core/retry.hpp"
 #include "nettool/core/tls.hpp"
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -68,6 +69,11 @@ CLI::Option* add_size_option(CLI::App& app, const std::string& name, std::uint64
 void add_environment_fallbacks(CLI::App& app);
 
 std::string environment_name(const std::string& long_name);
+
+// Runs a check written for run time (it throws core::error) at parse time:
+// its failure becomes a usage error (exit 2) naming `option`, or the
+// error's own subject when `option` is empty.
+void check_option(const std::function<void()>& check, const std::string& option = {});
 
 // The message verbs' shared vocabulary (SPEC §1: udp, zmq; ws and amqp
 // next), so the same flag means the same thing everywhere:

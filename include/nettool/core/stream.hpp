@@ -42,6 +42,18 @@ class connection {
   // throws errc::timed_out ("no progress …"). Unset: writes wait as long as
   // the peer does. Servers set it (SPEC §1: a deadline for each write).
   void set_write_stall_limit(std::optional<duration> limit);
+  // One non-blocking step, for layers driven by completion handlers
+  // (connection_stream): the bytes moved, or what the socket must become
+  // ready for before the step is repeated, or an error (asio::error::eof at
+  // the end of the peer's stream). Hexdump and byte counts as above.
+  enum class io_wait { none, read, write };
+  struct io_step {
+    std::size_t bytes = 0;
+    io_wait wait = io_wait::none;
+    error_code ec;
+  };
+  io_step try_read(asio::mutable_buffer buffer);
+  io_step try_write(asio::const_buffer buffer);
   // Half-close: no more data from us; reading goes on.
   awaitable<void> shutdown_send();
   void close() noexcept;
@@ -63,6 +75,7 @@ class connection {
   awaitable<void> wait_writable();
   awaitable<void> await_write_ready();
   awaitable<void> write_plain_bounded(asio::const_buffer buffer);
+  io_step tls_step(tls_status status, std::size_t n);
 
   socket_type socket_;
   std::string peer_;

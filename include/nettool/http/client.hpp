@@ -70,6 +70,18 @@ struct client_options {
   std::size_t header_limit = 256 * 1024;
 };
 
+// -H 'Name: value' into `fields` (curl's syntax; 'Name:' gives an empty
+// value, which the client reads as "remove this default"). Throws
+// errc::usage naming -H when there is no name or colon.
+void add_header(beast::http::fields& fields, std::string_view text);
+// The same for every -H of a verb.
+void add_headers(beast::http::fields& fields, const std::vector<std::string>& texts);
+
+// SPEC §1: statuses that are transient (408, 429, 502, 503, 504), and the
+// delay a Retry-After field asks for (seconds or an HTTP date).
+bool is_retryable_status(unsigned status);
+std::optional<core::duration> retry_after(const beast::http::fields& headers);
+
 // "https://example.com:443": what a kept-alive connection can be reused for.
 std::string origin_of(const urls::url_view_base& url);
 bool is_https(const urls::url_view_base& url);
@@ -93,6 +105,12 @@ class client {
   awaitable<std::size_t> read_body(boost::asio::mutable_buffer space);
   // Reads and drops the rest of the body (redirects, retried statuses).
   awaitable<void> skip_body();
+  // A raw connection to `url`'s origin for a protocol that takes it over
+  // (ws, whose library writes the upgrade request itself): the route a
+  // request would take (--proxy or the environment's, the Unix socket, TLS
+  // for https://), except that an http:// proxy is always asked for a
+  // CONNECT tunnel, never sent an absolute-form request.
+  awaitable<core::connection> connect(const urls::url_view& url);
   // True once the request has been written completely (for the retry rule
   // of non-idempotent methods).
   bool request_sent() const noexcept { return sent_; }

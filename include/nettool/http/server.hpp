@@ -1,0 +1,73 @@
+// The http serve engine, for protocols that begin as an HTTP request (ws):
+// its listener, TLS, limits, access log and graceful stop, with a handler
+// that takes a connection over after an Upgrade request.
+#pragma once
+
+#include "nettool/core/context.hpp"
+#include "nettool/core/options.hpp"
+#include "nettool/core/stream.hpp"
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace nettool::http {
+
+using core::awaitable;
+
+struct serve_args {
+  core::common_options common;
+  core::timeout_options timeouts;
+  core::listen_options listen;
+  core::tls_server_options tls;
+  std::string dir = ".";
+  bool echo = false;
+  std::optional<unsigned> status;    // mock mode
+  std::optional<std::string> body;   // mock mode: TEXT or @FILE
+  std::vector<std::string> headers;  // added to every response
+  std::optional<core::duration> delay;
+  core::duration header_timeout = std::chrono::seconds(10);
+  core::duration body_timeout = std::chrono::seconds(60);  // a whole request body
+  core::duration send_timeout = std::chrono::seconds(60);  // no response byte taken for this long
+  std::uint64_t max_body = 1024 * 1024;
+  std::uint64_t max_header_size = 16 * 1024;
+  std::size_t max_headers = 100;
+};
+
+// A request that asked to switch protocols, with its connection and the
+// bytes the client sent after the head (its first frames, maybe).
+struct upgrade {
+  boost::beast::http::request<boost::beast::http::string_body> request;
+  core::connection conn;
+  std::string leftover;
+};
+
+// A request answered with an error status, and why (for the access log).
+struct refusal {
+  unsigned status;
+  std::string reason;
+};
+
+struct upgrade_hooks {
+  // The Upgrade token taken over ("websocket"), case-insensitively.
+  std::string protocol;
+  // Looks at every request first: a refusal is answered with its status
+  // (404 for another path, 403 for an origin not allowed).
+  std::function<std::optional<refusal>(const boost::beast::http::request<boost::beast::http::string_body>&)> admit;
+  // Takes an admitted GET asking for `protocol` and runs it to its end.
+  std::function<awaitable<void>(upgrade)> take;
+  // Admitted requests without the Upgrade get 426 with this text.
+  std::string plain_reply;
+  // Called once when the server stops (SIGINT, SIGTERM, --timeout), so the
+  // taken connections can close as their protocol says.
+  std::function<void()> stop;
+};
+
+awaitable<int> run_serve(core::run_context& ctx, const serve_args& args);
+awaitable<int> run_serve(core::run_context& ctx, const serve_args& args, upgrade_hooks hooks);
+
+}  // namespace nettool::http

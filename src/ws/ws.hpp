@@ -1,0 +1,86 @@
+// ws adapter: WebSocket (RFC 6455) on Beast's websocket::stream, over the
+// http client's routes and the http server's loop.
+#pragma once
+
+#include "transport.hpp"
+
+#include "nettool/core/context.hpp"
+#include "nettool/core/options.hpp"
+#include "nettool/http/server.hpp"
+
+#include <boost/json/object.hpp>
+#include <boost/url/url.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace nettool::ws {
+
+constexpr std::uint64_t default_max_message = 64ull * 1024 * 1024;
+
+struct message_options {
+  std::vector<std::string> send;  // --send, instead of stdin
+  std::optional<std::uint64_t> count;
+  bool binary = false;
+  std::string expect;
+  std::uint64_t max_message = default_max_message;
+};
+
+struct connect_args {
+  core::common_options common;
+  core::timeout_options timeouts;
+  core::connect_options connect;
+  core::tls_client_options tls;
+  message_options messages;
+  std::string url;
+  std::vector<std::string> headers;
+  std::vector<std::string> subprotocols;
+  std::string origin;
+  std::string unix_socket;
+  std::optional<std::string> noproxy;
+  std::optional<core::duration> ping_interval;
+  std::optional<core::duration> ping_timeout;
+  std::uint16_t close_code = 1000;
+  std::string close_reason;
+  core::duration close_grace = std::chrono::seconds(2);
+  bool compress = false;
+  bool reconnect = false;
+  std::optional<core::duration> count_limit;  // --timeout with --count: not reached → 9
+};
+
+awaitable<int> run_connect(core::run_context& ctx, const connect_args& args);
+
+// ws://H/P → http://H/P (wss → https) for the http client's routes, as
+// curl's: HTTP_PROXY for ws://, HTTPS_PROXY for wss://. Anything else
+// throws errc::usage naming the URL.
+boost::urls::url http_url_for(const std::string& text);
+
+struct serve_args {
+  http::serve_args http;  // listener, TLS, head limits, timeouts
+  bool echo = false;       // the default
+  bool broadcast = false;  // a chat room
+  std::string path;  // empty: every path
+  std::vector<std::string> subprotocols;
+  std::vector<std::string> origins;
+  std::uint64_t max_message = default_max_message;
+  std::uint64_t max_queue = 16ull * 1024 * 1024;  // --broadcast: per client, then 1008
+  bool compress = false;
+};
+
+awaitable<int> run_serve(core::run_context& ctx, const serve_args& args);
+
+// RFC 6455 §7.4: codes an endpoint may send in a Close frame.
+bool is_sendable_close_code(unsigned code);
+
+// SPEC §2 ws: {"type":"text"|"binary"|"ping"|"pong"|"close", "data"|"data_base64", "code", "reason"}.
+boost::json::object message_event(std::string_view type, std::string_view payload);
+boost::json::object close_event(unsigned code, std::string_view reason);
+
+// A failure of a WebSocket step as the core's error (and so its exit
+// code): handshake rejected → 7, malformed frames or handshake → 6,
+// timeouts → 124, TLS → 5.
+core::error failure(const error_code& ec, std::string phase, std::string where);
+
+}  // namespace nettool::ws
