@@ -169,7 +169,8 @@ connection::io_step connection::try_read(asio::mutable_buffer buffer) {
   io_step step;
   if (tls_) {
     std::size_t n = 0;
-    step = tls_step(tls_->read(buffer.data(), buffer.size(), n), n);
+    const auto status = tls_->read(buffer.data(), buffer.size(), n);  // sets n: not in one expression
+    step = tls_step(status, n);
   } else {
     step.bytes = socket_.read_some(buffer, step.ec);
     if (step.ec == asio::error::would_block || step.ec == asio::error::try_again ||
@@ -187,7 +188,8 @@ connection::io_step connection::try_write(asio::const_buffer buffer) {
   io_step step;
   if (tls_) {
     std::size_t n = 0;
-    step = tls_step(tls_->write(buffer.data(), buffer.size(), n), n);
+    const auto status = tls_->write(buffer.data(), buffer.size(), n);
+    step = tls_step(status, n);
     if (step.ec == asio::error::eof) step.ec = asio::error::broken_pipe;
   } else {
     step.bytes = socket_.write_some(buffer, step.ec);

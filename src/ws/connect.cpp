@@ -81,6 +81,8 @@ class session {
 
  private:
   enum class stop_reason { none, peer_closed, count_reached, matched };
+  // The peer's Close arrived (also after ours, while draining).
+  bool peer_closed_ = false;
 
   awaitable<void> read_messages() {
     beast::flat_buffer buffer;
@@ -88,6 +90,7 @@ class session {
       auto [ec, n] = co_await ws_->async_read(buffer, use);
       if (ec == websocket::error::closed) {
         stop_ = stop_reason::peer_closed;
+        peer_closed_ = true;
         co_return;
       }
       if (ec) throw failure(ec, "read", where_);
@@ -139,7 +142,13 @@ class session {
       if (!next) break;
       ws_->text(!args_.messages.binary);
       auto [ec, n] = co_await ws_->async_write(asio::buffer(next->data(), next->size()), use);
-      if (ec) throw failure(ec, "write", where_);
+      if (ec) {
+        // The reader usually knows why (a Close, a bad frame it answered
+        // with 1007): give it the grace period to say so first.
+        auto waiting = core::sleep_for(args_.close_grace);
+        co_await std::move(waiting);
+        throw failure(ec, "write", where_);
+      }
       last_activity_ = clock::now();
     }
     done_.input_ended = true;
@@ -195,7 +204,7 @@ class session {
     for (;;) {
       auto [ec, n] = co_await ws_->async_read(buffer, use);
       if (ec == websocket::error::closed) {
-        stop_ = stop_reason::peer_closed;
+        peer_closed_ = true;
         co_return;
       }
       if (ec) co_return;
@@ -207,7 +216,7 @@ class session {
     const auto& reason = ws_->reason();
     const unsigned code = reason.code;
     const std::string text(reason.reason.data(), reason.reason.size());
-    if (stop_ == stop_reason::peer_closed && ctx_.json()) ctx_.out().line(core::to_json(close_event(code, text)));
+    if (peer_closed_ && ctx_.json()) ctx_.out().line(core::to_json(close_event(code, text)));
     if (stop_ == stop_reason::matched) return 0;
     const bool normal = code == websocket::close_code::normal || code == websocket::close_code::going_away ||
                         code == websocket::close_code::none;

@@ -34,9 +34,17 @@ core::error failure(const error_code& ec, std::string phase, std::string where) 
   if (ec == errc::tls_failed) return core::error(errc::tls_failed, std::move(phase), std::move(where), "TLS failed");
   if (ec.category() == make_error_code(beast::http::error::end_of_stream).category())
     return core::error(errc::protocol, std::move(phase), std::move(where), "not a WebSocket server: " + ec.message());
-  if (ec == websocket::condition::handshake_failed || ec == websocket::condition::protocol_violation ||
-      ec == websocket::error::message_too_big || ec == websocket::error::buffer_overflow)
-    return core::error(errc::protocol, std::move(phase), std::move(where), ec.message());
+  if (ec == websocket::condition::handshake_failed)
+    return core::error(errc::protocol, std::move(phase), std::move(where), "not a WebSocket handshake: " + ec.message());
+  // Beast has answered these with a Close of its own (RFC 6455 §7.4.1).
+  if (ec == websocket::error::message_too_big)
+    return core::error(errc::protocol, std::move(phase), std::move(where),
+                       "a message over --max-message-size; closed with 1009");
+  if (ec == websocket::error::bad_frame_payload)
+    return core::error(errc::protocol, std::move(phase), std::move(where),
+                       "a malformed payload (a text message that is not UTF-8?); closed with 1007");
+  if (ec == websocket::condition::protocol_violation || ec == websocket::error::buffer_overflow)
+    return core::error(errc::protocol, std::move(phase), std::move(where), ec.message() + "; closed with 1002");
   if (ec == asio::error::eof || ec == asio::error::connection_reset || ec == beast::error::timeout)
     return core::error(errc::protocol, std::move(phase), std::move(where),
                        "the connection ended without a Close frame (1006)");
