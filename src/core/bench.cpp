@@ -315,4 +315,21 @@ std::optional<load_plan::clock::time_point> load_plan::next() {
   return t;
 }
 
+awaitable<void> run_workers(const bench_options& options, load_plan::clock::time_point start, bench_worker worker) {
+  const auto shards = bench_shards(options);
+  auto body = [&](std::size_t shard) -> awaitable<void> {
+    const auto mine = shard_options(options, shard, shards);
+    auto phase = load_plan::clock::duration::zero();
+    if (options.rate)
+      phase = std::chrono::duration_cast<load_plan::clock::duration>(
+          std::chrono::duration<double>(static_cast<double>(shard) / *options.rate));
+    load_plan plan(mine, start + phase);
+    std::vector<awaitable<void>> workers;
+    for (std::size_t i = 0; i < mine.concurrency; ++i) workers.push_back(worker(shard, plan));
+    co_await all_of(std::move(workers));
+  };
+  std::function<awaitable<void>(std::size_t)> per_loop = body;
+  co_await on_threads(shards, std::move(per_loop));
+}
+
 }  // namespace nettool::core

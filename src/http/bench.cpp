@@ -64,16 +64,6 @@ awaitable<void> worker(const bench_args& args, const request& req, core::load_pl
   }
 }
 
-// One event loop's share of the run: its connections, its own plan and
-// counters, merged by the caller once every loop is done.
-awaitable<void> shard(const bench_args& args, const request& req, const core::bench_options& options,
-                      core::load_plan::clock::time_point start, shared_run& run) {
-  core::load_plan plan(options, start);
-  std::vector<awaitable<void>> workers;
-  for (std::size_t i = 0; i < options.concurrency; ++i) workers.push_back(worker(args, req, plan, run));
-  co_await core::all_of(std::move(workers));
-}
-
 }  // namespace
 
 awaitable<int> run_bench(core::run_context& ctx, const bench_args& args) {
@@ -84,21 +74,13 @@ awaitable<int> run_bench(core::run_context& ctx, const bench_args& args) {
   add_headers(req.headers, args.headers);
 
   const auto shards = core::bench_shards(args.bench);
-  std::vector<core::bench_options> options;
   std::vector<shared_run> runs(shards);
-  for (std::size_t i = 0; i < shards; ++i) options.push_back(core::shard_options(args.bench, i, shards));
   const auto start = clock::now();
   core::log::info("bench: {} connection{} to {} on {} thread{}", args.bench.concurrency,
                   args.bench.concurrency == 1 ? "" : "s", origin_of(req.url), shards, shards == 1 ? "" : "s");
-  // Under --rate the shards' schedules interleave instead of all firing at
-  // the same instants.
-  const auto phase = [&](std::size_t i) {
-    if (!args.bench.rate) return clock::duration::zero();
-    return std::chrono::duration_cast<clock::duration>(
-        std::chrono::duration<double>(static_cast<double>(i) / *args.bench.rate));
-  };
-  co_await core::on_threads(shards,
-                            [&](std::size_t i) { return shard(args, req, options[i], start + phase(i), runs[i]); });
+  core::bench_worker each = [&](std::size_t shard, core::load_plan& plan) { return worker(args, req, plan, runs[shard]); };
+  auto task = core::run_workers(args.bench, start, std::move(each));
+  co_await std::move(task);
 
   shared_run total;
   for (const auto& run : runs) {

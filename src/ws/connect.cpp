@@ -35,16 +35,6 @@ std::string target_of(const urls::url_view& url) {
   return target;
 }
 
-http::client_options client_options_for(const connect_args& args) {
-  http::client_options o;
-  o.connect = args.connect;
-  o.connect.connect_timeout = args.timeouts.connect_timeout;
-  o.connect.servername = args.tls.servername;
-  o.tls = args.tls;
-  o.unix_socket = args.unix_socket;
-  o.noproxy = args.noproxy;
-  return o;
-}
 
 // What the verb keeps across reconnects: what was sent is never sent again,
 // what was received counts toward --count.
@@ -59,7 +49,7 @@ class session {
   session(core::run_context& ctx, const connect_args& args, std::unique_ptr<stream> ws,
           core::message_source& source, progress& done, std::optional<core::expectation>& expect)
       : ctx_(ctx), args_(args), ws_(std::move(ws)), source_(source), done_(done), expect_(expect),
-        where_(args.url) {}
+        where_(args.client.url) {}
 
   // The exit code once the session ended; throws core::error on failures.
   awaitable<int> run() {
@@ -157,15 +147,15 @@ class session {
   // Pings (--ping-interval) and the idle and pong deadlines; never returns.
   awaitable<void> watch() {
     const auto tick = std::min(args_.ping_interval.value_or(std::chrono::hours(1)),
-                               args_.timeouts.idle_timeout.value_or(std::chrono::hours(1)));
+                               args_.client.timeouts.idle_timeout.value_or(std::chrono::hours(1)));
     auto next_ping = clock::now() + args_.ping_interval.value_or(std::chrono::hours(24 * 365));
     for (;;) {
       auto pause = core::sleep_for(std::min<core::duration>(tick, std::chrono::milliseconds(100) + tick / 10));
       co_await std::move(pause);
       const auto now = clock::now();
-      if (args_.timeouts.idle_timeout && now - last_activity_ >= *args_.timeouts.idle_timeout)
+      if (args_.client.timeouts.idle_timeout && now - last_activity_ >= *args_.client.timeouts.idle_timeout)
         throw core::error(errc::timed_out, "idle", where_,
-                          fmt::format("nothing moved for {}", core::format_duration(*args_.timeouts.idle_timeout)));
+                          fmt::format("nothing moved for {}", core::format_duration(*args_.client.timeouts.idle_timeout)));
       if (ping_sent_ && args_.ping_timeout && now - *ping_sent_ >= *args_.ping_timeout)
         throw core::error(errc::timed_out, "ping", where_,
                           fmt::format("no pong within {}", core::format_duration(*args_.ping_timeout)));
@@ -245,7 +235,7 @@ class session {
 
 // The decorator's fields: ours first, then -H replacing them ('Name:'
 // removes one), as http's client does.
-void decorate(websocket::request_type& req, const connect_args& args) {
+void decorate(websocket::request_type& req, const client_args& args) {
   req.set(beast::http::field::user_agent, "nettool/" NETTOOL_VERSION);
   if (!args.origin.empty()) req.set(beast::http::field::origin, args.origin);
   if (!args.subprotocols.empty()) {
@@ -265,8 +255,21 @@ std::string status_line(const websocket::response_type& res) {
                      std::string(res.reason()));
 }
 
+}  // namespace
+
+http::client_options client_options_for(const client_args& args) {
+  http::client_options o;
+  o.connect = args.connect;
+  o.connect.connect_timeout = args.timeouts.connect_timeout;
+  o.connect.servername = args.tls.servername;
+  o.tls = args.tls;
+  o.unix_socket = args.unix_socket;
+  o.noproxy = args.noproxy;
+  return o;
+}
+
 // Connects through the http client's route and shakes hands: one attempt.
-awaitable<std::unique_ptr<stream>> open(http::client& client, const urls::url& url, const connect_args& args) {
+awaitable<std::unique_ptr<stream>> open_stream(http::client& client, const urls::url& url, const client_args& args) {
   auto conn = co_await client.connect(url);
   const auto where = args.url;
   auto ws = std::make_unique<stream>(std::move(conn));
@@ -281,7 +284,7 @@ awaitable<std::unique_ptr<stream>> open(http::client& client, const urls::url& u
     pmd.client_enable = true;
     ws->set_option(pmd);
   }
-  ws->read_message_max(args.messages.max_message);
+  ws->read_message_max(args.max_message);
   ws->auto_fragment(false);
   ws->write_buffer_bytes(64 * 1024);
   websocket::response_type res;
@@ -307,8 +310,6 @@ awaitable<std::unique_ptr<stream>> open(http::client& client, const urls::url& u
   co_return ws;
 }
 
-}  // namespace
-
 urls::url http_url_for(const std::string& text) {
   if (text.starts_with("ws://")) return http::parse_url("http://" + text.substr(5));
   if (text.starts_with("wss://")) return http::parse_url("https://" + text.substr(6));
@@ -316,19 +317,19 @@ urls::url http_url_for(const std::string& text) {
 }
 
 awaitable<int> run_connect(core::run_context& ctx, const connect_args& args) {
-  const auto url = http_url_for(args.url);
-  http::client client(client_options_for(args));
+  const auto url = http_url_for(args.client.url);
+  http::client client(client_options_for(args.client));
   core::message_source source(ctx.executor(), args.messages.send, args.messages.binary,
-                              static_cast<std::size_t>(args.messages.max_message));
+                              static_cast<std::size_t>(args.client.max_message));
   std::optional<core::expectation> expect;
   if (!args.messages.expect.empty()) expect.emplace(args.messages.expect);
   progress done;
   // A handshake answered with a transient status (503 …) is retried as
   // http's requests are; a rejection otherwise is final.
-  auto attempt = [&]() { return open(client, url, args); };
+  auto attempt = [&]() { return open_stream(client, url, args.client); };
   auto transient = [](const core::error& e) { return core::is_transient(e) || e.phase() == transient_status_phase; };
   auto whole = [&]() -> awaitable<int> {
-    auto ws = co_await core::with_retries<std::unique_ptr<stream>>(args.timeouts.retry, attempt, transient);
+    auto ws = co_await core::with_retries<std::unique_ptr<stream>>(args.client.timeouts.retry, attempt, transient);
     session s(ctx, args, std::move(ws), source, done, expect);
     auto task = s.run();
     co_return co_await std::move(task);
@@ -338,12 +339,12 @@ awaitable<int> run_connect(core::run_context& ctx, const connect_args& args) {
     co_return co_await std::move(task);
   }
   try {
-    auto task = core::with_timeout(whole(), *args.count_limit, "count", args.url);
+    auto task = core::with_timeout(whole(), *args.count_limit, "count", args.client.url);
     co_return co_await std::move(task);
   } catch (const core::error& e) {
     if (e.code() != errc::timed_out) throw;
   }
-  throw core::error(errc::nothing_available, "count", args.url,
+  throw core::error(errc::nothing_available, "count", args.client.url,
                     fmt::format("{} of {} messages within --timeout {}", done.received, *args.messages.count,
                                 core::format_duration(*args.count_limit)));
 }

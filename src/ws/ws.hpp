@@ -4,8 +4,10 @@
 
 #include "transport.hpp"
 
+#include "nettool/core/bench.hpp"
 #include "nettool/core/context.hpp"
 #include "nettool/core/options.hpp"
+#include "nettool/http/client.hpp"
 #include "nettool/http/server.hpp"
 
 #include <boost/json/object.hpp>
@@ -25,32 +27,50 @@ struct message_options {
   std::optional<std::uint64_t> count;
   bool binary = false;
   std::string expect;
-  std::uint64_t max_message = default_max_message;
 };
 
-struct connect_args {
-  core::common_options common;
+// Where a client goes and how it shakes hands: connect's and bench's.
+struct client_args {
   core::timeout_options timeouts;
   core::connect_options connect;
   core::tls_client_options tls;
-  message_options messages;
   std::string url;
   std::vector<std::string> headers;
   std::vector<std::string> subprotocols;
   std::string origin;
   std::string unix_socket;
   std::optional<std::string> noproxy;
+  bool compress = false;
+  std::uint64_t max_message = default_max_message;
+};
+
+struct connect_args {
+  core::common_options common;
+  client_args client;
+  message_options messages;
   std::optional<core::duration> ping_interval;
   std::optional<core::duration> ping_timeout;
   std::uint16_t close_code = 1000;
   std::string close_reason;
   core::duration close_grace = std::chrono::seconds(2);
-  bool compress = false;
-  bool reconnect = false;
   std::optional<core::duration> count_limit;  // --timeout with --count: not reached → 9
 };
 
+struct bench_args {
+  core::common_options common;
+  client_args client;
+  core::bench_options bench;
+  std::uint64_t size = 64;  // bytes per message
+  bool binary = false;
+};
+
 awaitable<int> run_connect(core::run_context& ctx, const connect_args& args);
+awaitable<int> run_bench(core::run_context& ctx, const bench_args& args);
+
+// The http client that reaches `args.url` as a request would, and one
+// WebSocket opened through it (connect, TLS, upgrade: one attempt).
+http::client_options client_options_for(const client_args& args);
+awaitable<std::unique_ptr<stream>> open_stream(http::client& client, const boost::urls::url& url, const client_args& args);
 
 // ws://H/P → http://H/P (wss → https) for the http client's routes, as
 // curl's: HTTP_PROXY for ws://, HTTPS_PROXY for wss://. Anything else

@@ -3,6 +3,8 @@
 // bounded-memory latency histogram, --fail-if clauses and the summary.
 #pragma once
 
+#include "nettool/core/async.hpp"
+
 #include "nettool/core/parse.hpp"
 
 #include <boost/json/object.hpp>
@@ -10,6 +12,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -131,5 +134,15 @@ class load_plan {
   std::uint64_t scheduled_ = 0;
   clock::time_point start_;
 };
+
+// One connection's requests: drawn from its event loop's plan until it
+// ends. `shard` names the loop, for per-loop counters.
+using bench_worker = std::function<awaitable<void>(std::size_t shard, load_plan& plan)>;
+
+// A whole bench run: bench_shards() event loops, each with its share of the
+// connections, -n and --rate (shifted so that the loops' schedules
+// interleave), every connection a `worker` on its loop's plan. Returns when
+// all are done; the first exception (a usage error) is rethrown.
+awaitable<void> run_workers(const bench_options& options, load_plan::clock::time_point start, bench_worker worker);
 
 }  // namespace nettool::core

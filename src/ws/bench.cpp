@@ -1,0 +1,93 @@
+// ws bench: round trips against an echo server with the core's bench kit;
+// each connection has one message in flight, latency counted from the
+// intended send time under --rate.
+#include "ws.hpp"
+
+#include "nettool/core/bench.hpp"
+#include "nettool/core/log.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+
+namespace nettool::ws {
+namespace {
+
+using clock = std::chrono::steady_clock;
+constexpr auto use = asio::as_tuple(asio::use_awaitable);
+
+struct shard_run {
+  core::bench_result result;
+  std::uint64_t mismatched = 0;
+};
+
+// One connection's round trips, taking start times from the shared plan. A
+// failed connection counts as an error of its phase and is opened again.
+awaitable<void> worker(const bench_args& args, const boost::urls::url& url, core::load_plan& plan, shard_run& run) {
+  http::client client(client_options_for(args.client));
+  const std::string payload(static_cast<std::size_t>(args.size), 'x');
+  beast::flat_buffer buffer;
+  std::unique_ptr<stream> ws;
+  auto ex = co_await asio::this_coro::executor;
+  while (auto intended = plan.next()) {
+    if (args.bench.rate) {
+      asio::steady_timer wait(ex, *intended);
+      co_await wait.async_wait(use);
+    }
+    const auto start = args.bench.rate ? *intended : clock::now();
+    try {
+      if (!ws) {
+        ws = co_await open_stream(client, url, args.client);
+        ws->binary(args.binary);
+      }
+      auto [wec, wn] = co_await ws->async_write(asio::buffer(payload), use);
+      if (wec) throw failure(wec, "write", args.client.url);
+      auto [rec, rn] = co_await ws->async_read(buffer, use);
+      if (rec) throw failure(rec, "read", args.client.url);
+      if (plan.measuring(start)) {
+        run.result.latency.record(clock::now() - start);
+        ++run.result.count;
+        run.result.bytes += rn;
+        if (rn != payload.size()) ++run.mismatched;
+      }
+      buffer.consume(buffer.size());
+    } catch (const core::error& e) {
+      if (e.code() == core::errc::usage) throw;
+      if (plan.measuring(start)) ++run.result.errors[e.phase()];
+      core::log::info("bench: {}", e.describe());
+      ws.reset();
+    }
+  }
+  if (ws) {
+    auto [ec] = co_await ws->async_close(beast::websocket::close_code::normal, use);
+    if (ec) core::log::debug("bench: close: {}", ec.message());
+  }
+}
+
+}  // namespace
+
+awaitable<int> run_bench(core::run_context& ctx, const bench_args& args) {
+  const auto url = http_url_for(args.client.url);
+  const auto shards = core::bench_shards(args.bench);
+  std::vector<shard_run> runs(shards);
+  const auto start = clock::now();
+  core::log::info("bench: {} connection{} to {} on {} thread{}", args.bench.concurrency,
+                  args.bench.concurrency == 1 ? "" : "s", args.client.url, shards, shards == 1 ? "" : "s");
+  core::bench_worker each = [&](std::size_t shard, core::load_plan& plan) { return worker(args, url, plan, runs[shard]); };
+  auto task = core::run_workers(args.bench, start, std::move(each));
+  co_await std::move(task);
+
+  shard_run total;
+  for (const auto& run : runs) {
+    total.result.merge(run.result);
+    total.mismatched += run.mismatched;
+  }
+  total.result.elapsed = clock::now() - (start + args.bench.warmup);
+  // An echo of another size is not an echo: counted, so --fail-if
+  // 'errors>0' catches a server that is not an echo server.
+  if (total.mismatched > 0) total.result.errors["not an echo"] = total.mismatched;
+  co_return core::finish_bench(ctx.out(), ctx.json(), args.bench, total.result, "messages");
+}
+
+}  // namespace nettool::ws
