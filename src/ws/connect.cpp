@@ -27,6 +27,9 @@ constexpr auto use = asio::as_tuple(asio::use_awaitable);
 // The phase of a handshake answered with a transient status (503 …):
 // retried as http's requests are (SPEC §1), still exit 7 when retries run out.
 constexpr const char* transient_status_phase = "status";
+// The phase of --timeout with --count: the count not reached is exit 9,
+// while a timeout inside (the handshake's) stays 124.
+constexpr const char* count_phase = "count";
 
 std::string target_of(const urls::url_view& url) {
   std::string target(url.encoded_path());
@@ -339,12 +342,12 @@ awaitable<int> run_connect(core::run_context& ctx, const connect_args& args) {
     co_return co_await std::move(task);
   }
   try {
-    auto task = core::with_timeout(whole(), *args.count_limit, "count", args.client.url);
+    auto task = core::with_timeout(whole(), *args.count_limit, count_phase, args.client.url);
     co_return co_await std::move(task);
   } catch (const core::error& e) {
-    if (e.code() != errc::timed_out) throw;
+    if (e.code() != errc::timed_out || e.phase() != count_phase) throw;
   }
-  throw core::error(errc::nothing_available, "count", args.client.url,
+  throw core::error(errc::nothing_available, count_phase, args.client.url,
                     fmt::format("{} of {} messages within --timeout {}", done.received, *args.messages.count,
                                 core::format_duration(*args.count_limit)));
 }

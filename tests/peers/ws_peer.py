@@ -20,6 +20,16 @@ Clients print what they received, one repr() per line, then "closed CODE REASON"
   ws_peer.py client URL say TEXT         send TEXT, then wait for the server to close
   ws_peer.py client URL subprotocol P... offer P..., print the one chosen
   ws_peer.py client URL stall            connect, never read (for --broadcast's 1008)
+  ws_peer.py raw PORT BYTES [--drip S]   a valid upgrade by hand, then BYTES (a Python expression,
+                                         sent at once or one byte every S seconds); prints the
+                                         server's Close code, "eof" or "reset"
+
+Servers for ws connect's hostile tests (PORTFILE as above, raw sockets):
+
+  ws_peer.py evil PORTFILE silent        accept, never answer the upgrade
+  ws_peer.py evil PORTFILE bad-accept    answer 101 with a wrong Sec-WebSocket-Accept
+  ws_peer.py evil PORTFILE huge MIB      101, then a binary frame announcing MIB MiB, sent in full
+  ws_peer.py evil PORTFILE vanish        101, then half a frame, then close the TCP connection
 """
 import asyncio
 import hashlib
@@ -106,7 +116,108 @@ async def client(url, mode, args):
     print("closed", ws.close_code, ws.close_reason, flush=True)
 
 
+def upgrade_request(port):
+    return (f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").encode()
+
+
+def raw(port, data, drip):
+    import socket
+    import time
+    s = socket.create_connection(("127.0.0.1", int(port)))
+    s.sendall(upgrade_request(port))
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = s.recv(4096)
+        if not chunk:
+            print("eof before 101", flush=True)
+            return
+        head += chunk
+    rest = head.split(b"\r\n\r\n", 1)[1]
+    try:
+        if drip:
+            for b in data:
+                s.sendall(bytes([b]))
+                time.sleep(drip)
+        else:
+            s.sendall(data)
+    except OSError:
+        pass
+    s.settimeout(30)
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            rest += chunk
+    except ConnectionResetError:
+        print("reset", flush=True)
+        return
+    # The server's frames: find its Close (opcode 8) and print the code.
+    i = 0
+    while i + 2 <= len(rest):
+        op, n = rest[i] & 0x0F, rest[i + 1] & 0x7F
+        i += 2
+        if n == 126:
+            n, i = int.from_bytes(rest[i:i + 2], "big"), i + 2
+        elif n == 127:
+            n, i = int.from_bytes(rest[i:i + 8], "big"), i + 8
+        if op == 8:
+            print("close", int.from_bytes(rest[i:i + 2], "big") if n >= 2 else "-", flush=True)
+            return
+        i += n
+    print("eof", flush=True)
+
+
+def evil(portfile, mode, args):
+    import base64
+    import hashlib
+    import os
+    import socket
+    import time
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    with open(portfile + ".tmp", "w") as f:
+        f.write(str(srv.getsockname()[1]))
+    os.rename(portfile + ".tmp", portfile)
+    while True:
+        c, _ = srv.accept()
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = c.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+        if mode == "silent":
+            time.sleep(3600)
+        key = [l.split(b":", 1)[1].strip() for l in head.split(b"\r\n") if l.lower().startswith(b"sec-websocket-key:")]
+        accept = base64.b64encode(hashlib.sha1(key[0] + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
+        if mode == "bad-accept":
+            accept = base64.b64encode(b"x" * 20)
+        c.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                  b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n")
+        try:
+            if mode == "huge":
+                n = int(args[0]) << 20
+                c.sendall(bytes([0x82, 127]) + n.to_bytes(8, "big"))
+                chunk = b"x" * (1 << 20)
+                for _ in range(int(args[0])):
+                    c.sendall(chunk)
+            elif mode == "vanish":
+                c.sendall(bytes([0x81, 10]) + b"half")
+                time.sleep(0.2)
+        except OSError:
+            pass
+        c.close()
+
+
 async def main():
+    if sys.argv[1] == "raw":
+        drip = float(sys.argv[5]) if len(sys.argv) > 5 and sys.argv[4] == "--drip" else 0
+        return raw(sys.argv[2], eval(sys.argv[3]), drip)
+    if sys.argv[1] == "evil":
+        return evil(sys.argv[2], sys.argv[3], sys.argv[4:])
     role, where, mode, *args = sys.argv[1:]
     try:
         if role == "serve":

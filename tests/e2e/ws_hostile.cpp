@@ -1,0 +1,173 @@
+// ws against hostile peers: malformed frames, oversized messages, clients
+// that drip, stall, flood or vanish, servers that lie or never answer;
+// each checks the exit code, that a server still serves, and memory.
+#include "harness.hpp"
+
+#include <catch2/catch.hpp>
+
+using nettool::test::sh;
+
+static const char* const kit = R"sh(
+serve() {  # nettool ws serve in the background: $SP, port $P, log serve.log
+  $NT ws serve 0 --port-file serve.port "$@" 2> serve.log & SP=$!
+  wait_file serve.port; P=$(cat serve.port)
+}
+still_serves() { $NT ws connect ws://127.0.0.1:$P/ --send ok --count 1 2>&1 | sed 's/^/then /'; }
+raw() { $PY "$PEERS/ws_peer.py" raw $P "$@"; }
+)sh";
+
+TEST_CASE("ws serve closes on malformed frames with RFC 6455's codes and goes on serving", "[ws][serve][hostile]") {
+  auto r = sh(std::string(kit) + R"sh(
+    serve
+    raw "b'\x81\x02hi'"                                              # not masked
+    raw "b'\xc1\x82\0\0\0\0hi'"                                      # RSV1 without an extension
+    raw "b'\x83\x80\0\0\0\0'"                                        # reserved opcode
+    raw "b'\x89\xfe\x00\x7e\0\0\0\0' + b'p' * 126"                   # a ping over 125 bytes
+    raw "b'\x09\x80\0\0\0\0'"                                        # a fragmented ping
+    raw "b'\x80\x81\0\0\0\0x'"                                       # a continuation with no start
+    raw "b'\x81\x82\0\0\0\0\xff\xfe'"                                # text that is not UTF-8
+    raw "b'\x88\x82\0\0\0\0\x03\xed'"                                # Close with 1005, never sent
+    raw "b'\x82\xff' + (1 << 62).to_bytes(8, 'big') + b'\0\0\0\0'"  # 4 EiB announced
+    still_serves
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "close 1002\nclose 1002\nclose 1002\nclose 1002\nclose 1002\nclose 1002\nclose 1007\nclose 1002\n"
+                 "close 1009\nthen ok\n");
+}
+
+TEST_CASE("ws serve refuses a 100 MiB message with 1009 from its header, memory bounded", "[ws][serve][hostile][memory]") {
+  auto r = sh(std::string(kit) + R"sh(
+    serve
+    $PY "$PEERS/ws_peer.py" client ws://127.0.0.1:$P/ big 100
+    still_serves
+    rss_below $SP 40 && echo rss-ok
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "closed 1009 \nthen ok\nrss-ok\n");
+}
+
+TEST_CASE("ws serve: a client dripping its upgrade request is cut off at --header-timeout", "[ws][serve][hostile]") {
+  auto r = sh(std::string(kit) + R"sh(
+    serve --header-timeout 1s
+    start=$(date +%s)
+    $PY "$PEERS/hostile.py" client $P --drip "b'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n'" --every 0.2 --read 10
+    [ $(( $(date +%s) - start )) -le 4 ] && echo "within the timeout"
+    still_serves
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out.find("within the timeout\nthen ok\n") != std::string::npos);
+}
+
+TEST_CASE("ws serve --broadcast drops a client that never reads with 1008 while the others keep receiving",
+          "[ws][serve][hostile][broadcast][memory]") {
+  auto r = sh(std::string(kit) + R"sh(
+    serve --broadcast -v
+    $PY "$PEERS/ws_peer.py" client ws://127.0.0.1:$P/ stall 2> stall.err & wait_log stall.err STALLING
+    $NT ws connect ws://127.0.0.1:$P/ --count 800 < /dev/null > listener.txt & L=$!
+    wait_conns $P 2
+    # 800 messages of 64 KiB: 50 MiB, far over what the stalled client's
+    # socket buffers and its 16 MiB queue (the default) hold.
+    $PY -c 'import sys; [sys.stdout.write("m%03d" % i + "x" * 65532 + "\n") for i in range(800)]' |
+      $NT ws connect ws://127.0.0.1:$P/ --close-timeout 200ms; echo "sender=$?"
+    wait $L; echo "listener=$? got $(grep -c ^m listener.txt)"
+    grep -c 'closing with 1008' serve.log
+    # The room goes on: a new member hears a new message.
+    $NT ws connect ws://127.0.0.1:$P/ --count 1 < /dev/null > after.txt & A=$!
+    wait_conns $P 1
+    $NT ws connect ws://127.0.0.1:$P/ --send ok --close-timeout 200ms
+    wait $A; cat after.txt
+    rss_below $SP 80 && echo rss-ok
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "sender=0\nlistener=0 got 800\n1\nok\nrss-ok\n");
+}
+
+TEST_CASE("ws serve --echo closes a client that floods and never reads, within --send-timeout", "[ws][serve][hostile]") {
+  auto r = sh(std::string(kit) + R"sh(
+    serve --send-timeout 1s
+    # 64 MiB of messages to an echo, reading none of the echoes.
+    $PY - $P <<'PY'
+import socket, sys, time
+port = int(sys.argv[1])
+s = socket.create_connection(("127.0.0.1", port))
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.sendall(("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+frame = bytes([0x82, 0xfe, 0xff, 0xfc, 0, 0, 0, 0]) + b"x" * 65532
+start = time.time()
+try:
+    for _ in range(1024):
+        s.sendall(frame)
+    print("flood went through")
+except OSError:
+    print("cut off" if time.time() - start < 10 else "cut off late")
+PY
+    still_serves
+    rss_below $SP 60 && echo rss-ok
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "cut off\nthen ok\nrss-ok\n");
+}
+
+TEST_CASE("ws serve: clients that vanish mid-frame or mid-handshake leave nothing behind", "[ws][serve][hostile]") {
+  auto r = sh(std::string(kit) + R"sh(
+    serve -v
+    for i in $(seq 1 20); do
+      $PY -c "
+import socket
+s = socket.create_connection(('127.0.0.1', $P))
+s.sendall(b'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n')
+s.recv(4096)
+s.sendall(b'\x82\xfe\x10\x00\0\0\0\0half a frame')
+s.close()"
+      $PY -c "
+import socket
+s = socket.create_connection(('127.0.0.1', $P))
+s.sendall(b'GET / HTTP/1.1\r\nHost: x\r\nUpgr')
+s.close()"
+    done
+    still_serves
+    for _ in $(seq 1 200); do [ "$(ss -Htn state established "sport = :$P" | wc -l)" = 0 ] && break; sleep 0.05; done
+    echo "open after: $(ss -Htn state established "sport = :$P" | wc -l)"
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "then ok\nopen after: 0\n");
+}
+
+TEST_CASE("ws connect against lying servers: silent, a bad accept key, a huge message, a vanishing peer",
+          "[ws][connect][hostile]") {
+  auto r = sh(std::string(kit) + R"sh(
+    for mode in silent bad-accept huge vanish; do
+      $PY "$PEERS/ws_peer.py" evil $mode.port $mode 100 & wait_file $mode.port
+      /usr/bin/time -f '%M' -o rss.txt $NT ws connect ws://127.0.0.1:$(cat $mode.port)/ --connect-timeout 1s \
+        --send x --count 1 --timeout 20s > out.txt 2> err.txt
+      echo "$mode=$? $(grep -o -e 'no answer in time' -e 'not a WebSocket handshake' -e 'closed with 1009' \
+        -e 'without a Close frame' err.txt | head -1)"
+      if [ "${NETTOOL_SANITIZED:-0}" = 1 ] || [ "$(tail -1 rss.txt)" -lt 40000 ]; then echo rss-ok; fi
+    done
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out ==
+        "silent=124 no answer in time\nrss-ok\n"
+        "bad-accept=6 not a WebSocket handshake\nrss-ok\n"
+        "huge=6 closed with 1009\nrss-ok\n"
+        "vanish=6 without a Close frame\nrss-ok\n");
+}
+
+TEST_CASE("ws connect: SIGINT mid-session exits 130, SIGTERM 143", "[ws][connect][hostile][signal]") {
+  auto r = sh(std::string(kit) + R"sh(
+    serve
+    mkfifo in
+    for sig in INT TERM; do
+      $NT ws connect ws://127.0.0.1:$P/ < in > out.txt & C=$!
+      exec 3> in
+      echo hi >&3
+      wait_file out.txt
+      kill -$sig $C; wait $C; echo "$sig=$?"
+      exec 3>&-
+    done
+    still_serves
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "INT=130\nTERM=143\nthen ok\n");
+}
