@@ -63,7 +63,7 @@ awaitable<int> exec_on_connection(connection& conn, const std::string& command, 
     make_blocking(conn.native_handle());
     // Named, not a braced temporary: g++ 12 destroys aggregate temporaries
     // inside a co_await expression twice (GCC PR 100611).
-    const process_spec spec{command, std::move(env), conn.native_handle(), conn.native_handle()};
+    const process_spec spec{command, std::move(env), conn.native_handle(), conn.native_handle(), -1};
     const int status = co_await run_process(spec);
     // The child may have left the peer's input unread (a reply printed
     // without reading the request): closing then would reset the
@@ -86,7 +86,7 @@ awaitable<int> exec_on_connection(connection& conn, const std::string& command, 
   int status = 0;
   // The child's lifetime decides: its output goes to the peer until it
   // exits; what the peer sends meanwhile goes to its stdin.
-  process_spec spec{command, std::move(env), pair[1], pair[1]};
+  process_spec spec{command, std::move(env), pair[1], pair[1], -1};
   auto child_side = both(run_child(std::move(spec), pair[1], status), copy(local, conn));
   co_await first_of(std::move(child_side), copy_to_child(conn, local));
   co_return status;

@@ -136,7 +136,14 @@ pid_t spawn(const process_spec& spec) {
 }  // namespace
 
 awaitable<int> run_process(const process_spec& spec) {
-  const pid_t pid = spawn(spec);
+  pid_t pid = -1;
+  try {
+    pid = spawn(spec);
+  } catch (...) {
+    if (spec.close_after_spawn >= 0) ::close(spec.close_after_spawn);
+    throw;
+  }
+  if (spec.close_after_spawn >= 0) ::close(spec.close_after_spawn);
   const int status = co_await wait_child(pid);
   log::debug("[{}] exited with {}", pid, status);
   co_return status;

@@ -97,7 +97,13 @@ void add_serve(CLI::App& app, verb_table& verbs) {
   core::add_listen_options(*cmd, h.listen);
   auto* echo = cmd->add_flag("--echo", args->echo, "Send each message back to its sender (the default)");
   auto* broadcast = cmd->add_flag("--broadcast", args->broadcast, "Send each message to every other client: a chat room");
-  echo->excludes(broadcast);
+  auto* exec = cmd->add_option("--exec", args->exec,
+                               "Run CMD (sh -c) per connection: messages to its stdin as lines, its lines back")
+                   ->type_name("CMD");
+  auto* stdio = cmd->add_flag("--stdio", args->stdio, "Messages to stdout; stdin lines to every client (netcat's mode)");
+  echo->excludes(broadcast)->excludes(exec)->excludes(stdio);
+  broadcast->excludes(exec)->excludes(stdio);
+  exec->excludes(stdio);
   cmd->add_option("--path", args->path, "Accept WebSockets on path P only; others get 404")->type_name("P");
   cmd->add_option("--subprotocol", args->subprotocols, "Serve subprotocol P when a client offers it (repeatable)")
       ->type_name("P");
@@ -123,6 +129,8 @@ void add_serve(CLI::App& app, verb_table& verbs) {
       "  nettool ws serve 8080 --broadcast            # a chat room: nettool ws connect ws://127.0.0.1:8080/\n"
       "  nettool ws serve 0 --port-file port --path /ws --subprotocol chat.v1\n"
       "  nettool ws serve 8443 --tls --cert cert.pem --key key.pem\n"
+      "  nettool ws serve 8080 --exec 'while read -r line; do echo \"you said: $line\"; done'\n"
+      "  nettool ws serve 8080 --stdio                # websocat -s: what clients send to stdout, stdin to them\n"
       "Plain HTTP requests get 426. SIGINT/SIGTERM close every client with 1001.\n");
   cmd->callback([args] {
     if (!args->path.empty() && !args->path.starts_with('/')) throw CLI::ValidationError("--path", "must start with /");

@@ -186,7 +186,8 @@ class session {
     if (!co_await ws_->next_layer().send_close(args_.close_code, args_.close_reason)) co_return;
     auto draining = drain();
     try {
-      co_await core::with_timeout(std::move(draining), args_.close_grace, "close", where_);
+      auto bounded = core::with_timeout(std::move(draining), args_.close_grace, "close", where_);
+      co_await std::move(bounded);
     } catch (const core::error& e) {
       core::log::warn("{}", e.describe());
     }
@@ -332,7 +333,8 @@ awaitable<int> run_connect(core::run_context& ctx, const connect_args& args) {
   auto attempt = [&]() { return open_stream(client, url, args.client); };
   auto transient = [](const core::error& e) { return core::is_transient(e) || e.phase() == transient_status_phase; };
   auto whole = [&]() -> awaitable<int> {
-    auto ws = co_await core::with_retries<std::unique_ptr<stream>>(args.client.timeouts.retry, attempt, transient);
+    auto opening = core::with_retries<std::unique_ptr<stream>>(args.client.timeouts.retry, attempt, transient);
+    auto ws = co_await std::move(opening);
     session s(ctx, args, std::move(ws), source, done, expect);
     auto task = s.run();
     co_return co_await std::move(task);

@@ -2,7 +2,11 @@
 // an echo, or a member of a chat room (--broadcast).
 #include "ws.hpp"
 
+#include "nettool/core/exec.hpp"
+#include "nettool/core/framing.hpp"
+#include "nettool/core/line_process.hpp"
 #include "nettool/core/log.hpp"
+#include "nettool/core/output.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/detached.hpp>
@@ -101,7 +105,8 @@ class session : public std::enable_shared_from_this<session> {
     ws_->text(m.text);
     auto sending = write_bounded(m);
     try {
-      co_await core::with_timeout(std::move(sending), args_.http.send_timeout, "write", peer_);
+      auto bounded = core::with_timeout(std::move(sending), args_.http.send_timeout, "write", peer_);
+      co_await std::move(bounded);
     } catch (...) {
       writing_ = false;
       throw;
@@ -134,7 +139,7 @@ class session : public std::enable_shared_from_this<session> {
 
 class server : public std::enable_shared_from_this<server> {
  public:
-  explicit server(serve_args args) : args_(std::move(args)) {}
+  server(core::run_context& ctx, serve_args args) : ctx_(ctx), args_(std::move(args)) {}
 
   http::upgrade_hooks hooks() {
     http::upgrade_hooks h;
@@ -172,14 +177,35 @@ class server : public std::enable_shared_from_this<server> {
     sessions_.insert(s);
     if (stopping_) s->close(websocket::close_code::going_away, "server stopping");
     try {
-      auto running = args_.broadcast ? chat(s) : echo(s);
+      auto running = run_session(s, u.request.target());
       co_await std::move(running);
     } catch (const core::error& e) {
       core::log::info("{}: {}", peer, e.describe());
+      s->close(websocket::close_code::internal_error, "server error");
     }
     sessions_.erase(s);
     const auto& reason = s->ws().reason();
     core::log::info("{}: closed ({})", peer, static_cast<unsigned>(reason.code));
+  }
+
+  awaitable<void> run_session(std::shared_ptr<session> s, std::string_view target) {
+    if (!args_.exec.empty()) {
+      auto env = core::remote_environment(s->peer());
+      const auto q = target.find('?');
+      env.emplace_back("NETTOOL_PATH", std::string(target.substr(0, q)));
+      env.emplace_back("NETTOOL_QUERY", q == std::string_view::npos ? std::string() : std::string(target.substr(q + 1)));
+      auto running = exec(s, std::move(env));
+      co_await std::move(running);
+    } else if (args_.stdio) {
+      auto running = stdio_member(s);
+      co_await std::move(running);
+    } else if (args_.broadcast) {
+      auto running = chat(s);
+      co_await std::move(running);
+    } else {
+      auto running = echo(s);
+      co_await std::move(running);
+    }
   }
 
   void configure(stream& ws, const std::string& subprotocol) const {
@@ -211,7 +237,8 @@ class server : public std::enable_shared_from_this<server> {
       if (ec) throw failure(ec, "read", s.peer());
       message m{beast::buffers_to_string(buffer.data()), s.ws().got_text()};
       buffer.consume(buffer.size());
-      co_await on_message(std::move(m));
+      auto handling = on_message(std::move(m));
+      co_await std::move(handling);
     }
   }
 
@@ -231,11 +258,81 @@ class server : public std::enable_shared_from_this<server> {
     co_await core::first_of(std::move(reading), std::move(writing));
   }
 
+  // --exec: websocketd's contract. Messages go to the command's stdin, one
+  // per line; its lines come back as text messages; its exit (once its
+  // output is sent) closes with 1000. The client's Close ends its stdin,
+  // and after a 2 s grace the command itself.
+  awaitable<void> exec(std::shared_ptr<session> s, core::environment env) {
+    core::line_process child(s->ws().get_executor(), args_.exec, std::move(env),
+                             static_cast<std::size_t>(args_.max_message));
+    int status = -1;
+    auto child_side = core::both(child_lifetime(child, status), child_to_client(child, s));
+    auto client_side = client_to_child(s, child);
+    const auto first = co_await core::first_of(std::move(child_side), std::move(client_side));
+    if (first == 0) {
+      if (status != 0) core::log::info("{}: --exec exited with {}", s->peer(), status);
+      s->close(websocket::close_code::normal, "");
+    }
+  }
+
+  static awaitable<void> child_lifetime(core::line_process& child, int& status) { status = co_await child.run(); }
+
+  static awaitable<void> child_to_client(core::line_process& child, std::shared_ptr<session> s) {
+    for (;;) {
+      auto line = co_await child.receive();
+      if (!line) co_return;
+      const message m{std::move(*line), true};  // named: see docs/architecture.md on g++ 12
+      co_await s->write(m);
+    }
+  }
+
+  awaitable<void> client_to_child(std::shared_ptr<session> s, core::line_process& child) {
+    try {
+      auto reading = read_messages(*s, [&child](message m) -> awaitable<void> { co_await child.send(m.bytes); });
+      co_await std::move(reading);
+    } catch (const core::error& e) {
+      core::log::info("{}: {}", s->peer(), e.describe());  // the command stopped reading
+    }
+    child.close_input();
+    auto grace = core::sleep_for(std::chrono::seconds(2));
+    co_await std::move(grace);
+  }
+
+  // --stdio: netcat's mode. Messages from every client go to stdout; each
+  // stdin line goes to every client (queued as --broadcast's).
+  awaitable<void> stdio_member(std::shared_ptr<session> s) {
+    auto writing = s->write_queue();
+    auto reading = read_messages(*s, [this](message m) -> awaitable<void> {
+      if (ctx_.json()) ctx_.out().line(core::to_json(message_event(m.text ? "text" : "binary", m.bytes)));
+      else ctx_.out().line(m.bytes);
+      co_return;
+    });
+    co_await core::first_of(std::move(reading), std::move(writing));
+  }
+
+ public:
+  // --stdio: stdin lines to every client, as long as the server runs.
+  awaitable<void> stdin_to_clients() {
+    const std::vector<std::string> none;
+    core::message_source source(ctx_.executor(), none, false, static_cast<std::size_t>(args_.max_message));
+    for (;;) {
+      auto line = co_await source.next();
+      if (!line) break;
+      const auto shared = std::make_shared<const message>(message{std::string(*line), true});
+      for (const auto& member : sessions_) member->offer(shared);
+    }
+    core::log::info("stdin ended; clients stay connected");
+    auto forever = core::sleep_for(std::chrono::hours(24 * 365 * 100));
+    co_await std::move(forever);
+  }
+
+ private:
   void stop() {
     stopping_ = true;
     for (const auto& s : sessions_) s->close(websocket::close_code::going_away, "server stopping");
   }
 
+  core::run_context& ctx_;
   const serve_args args_;
   std::set<std::shared_ptr<session>> sessions_;
   bool stopping_ = false;
@@ -244,9 +341,16 @@ class server : public std::enable_shared_from_this<server> {
 }  // namespace
 
 awaitable<int> run_serve(core::run_context& ctx, const serve_args& args) {
-  const auto srv = std::make_shared<server>(args);
-  auto task = http::run_serve(ctx, args.http, srv->hooks());
-  co_return co_await std::move(task);
+  const auto srv = std::make_shared<server>(ctx, args);
+  auto serving = http::run_serve(ctx, args.http, srv->hooks());
+  if (!args.stdio) co_return co_await std::move(serving);
+  // The server ends as always (a signal, --timeout); the stdin reader never does.
+  auto reading = srv->stdin_to_clients();
+  int status = 0;
+  auto serve_and_keep = [&]() -> awaitable<void> { status = co_await std::move(serving); };
+  auto task = serve_and_keep();
+  co_await core::first_of(std::move(task), std::move(reading));
+  co_return status;
 }
 
 }  // namespace nettool::ws

@@ -81,6 +81,8 @@ struct serve_args {
   http::serve_args http;  // listener, TLS, head limits, timeouts
   bool echo = false;       // the default
   bool broadcast = false;  // a chat room
+  std::string exec;        // a command per connection, lines in and out
+  bool stdio = false;      // messages to stdout, stdin lines to every client
   std::string path;  // empty: every path
   std::vector<std::string> subprotocols;
   std::vector<std::string> origins;
