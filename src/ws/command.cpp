@@ -118,6 +118,9 @@ void add_serve(CLI::App& app, verb_table& verbs) {
   core::add_duration_option(*cmd, "--header-timeout", h.header_timeout,
                             "The upgrade request (and a Close handshake) must complete within DUR")
       ->default_str("10s");
+  core::add_duration_option(*cmd, "--idle-timeout", args->idle_timeout,
+                            "Ping a client silent for half of DUR; close it if nothing comes back for DUR")
+      ->default_str("60s");
   core::add_duration_option(*cmd, "--send-timeout", h.send_timeout,
                             "Close a client that takes no bytes of a message for DUR")
       ->default_str("10s");

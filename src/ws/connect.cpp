@@ -121,11 +121,45 @@ class session {
       auto waiting = watch();
       co_await std::move(waiting);
     }
-    if (!co_await ws_->next_layer().send_close(args_.close_code, args_.close_reason))
-      throw core::error(errc::protocol, "close", where_, "a message write was cut off");
-    core::log::debug("{}: Close {} sent", where_, args_.close_code);
+    const auto closing = co_await our_close();
+    if (closing == close_outcome::failing) {
+      // Beast is answering the peer's Close or a bad frame and tearing the
+      // connection down (bounded by the core's lingering close): the reader
+      // ends the session with the reason.
+      auto waiting = core::sleep_for(args_.close_grace + std::chrono::seconds(3));
+      co_await std::move(waiting);
+    }
     auto waiting = core::sleep_for(args_.close_grace);
     co_await std::move(waiting);
+    if (closing == close_outcome::stuck)
+      throw core::error(errc::protocol, "close", where_,
+                        fmt::format("our Close could not be sent within {}: the peer takes no bytes",
+                                    core::format_duration(args_.close_grace)));
+  }
+
+  enum class close_outcome { sent, failing, stuck };
+
+  // Sends our Close, within the grace: `failing` when Beast is already
+  // closing (it answered the peer's Close or a bad frame), `stuck` when a
+  // frame write was cut off or the peer takes no bytes.
+  awaitable<close_outcome> our_close() {
+    if (!ws_->is_open()) co_return close_outcome::failing;
+    bool sent = false;
+    auto sending = send_close(sent);
+    try {
+      auto bounded = core::with_timeout(std::move(sending), args_.close_grace, "close", where_);
+      co_await std::move(bounded);
+    } catch (const core::error& e) {
+      core::log::debug("{}", e.describe());
+      co_return close_outcome::stuck;
+    }
+    if (!sent) co_return ws_->is_open() ? close_outcome::stuck : close_outcome::failing;
+    core::log::debug("{}: Close {} sent", where_, args_.close_code);
+    co_return close_outcome::sent;
+  }
+
+  awaitable<void> send_close(bool& sent) {
+    sent = co_await ws_->next_layer().send_close(args_.close_code, args_.close_reason);
   }
 
   awaitable<void> send_messages() {
@@ -183,7 +217,8 @@ class session {
 
   // Our Close after --count or --expect; what arrives meanwhile is dropped.
   awaitable<void> close_and_drain() {
-    if (!co_await ws_->next_layer().send_close(args_.close_code, args_.close_reason)) co_return;
+    const auto closing = co_await our_close();
+    if (closing != close_outcome::sent) co_return;
     auto draining = drain();
     try {
       auto bounded = core::with_timeout(std::move(draining), args_.close_grace, "close", where_);
@@ -215,7 +250,7 @@ class session {
     const bool normal = code == websocket::close_code::normal || code == websocket::close_code::going_away ||
                         code == websocket::close_code::none;
     if (!normal) {
-      const std::string why = text.empty() ? "" : ": " + text;
+      const std::string why = text.empty() ? "" : ": " + printable(text);
       throw core::error(errc::peer_error, "close", where_, fmt::format("the peer closed with code {}{}", code, why));
     }
     if (expect_) expect_->fail();
@@ -295,22 +330,29 @@ awaitable<std::unique_ptr<stream>> open_stream(http::client& client, const urls:
   auto [ec] = co_await ws->async_handshake(res, url.encoded_host_and_port(), target_of(url), use);
   if (ec == websocket::error::upgrade_declined) {
     const bool transient = http::is_retryable_status(res.result_int());
-    core::error e(errc::peer_error, transient ? transient_status_phase : "handshake", where,
+    core::error e(errc::peer_error, transient ? transient_status_phase : handshake_phase, where,
                   "the server answered " + status_line(res));
     if (auto after = http::retry_after(res.base()); transient && after) e.with_retry_after(*after);
     throw e;
   }
-  if (ec) throw failure(ec, "handshake", where);
+  if (ec) throw failure(ec, handshake_phase, where);
+  // RFC 6455 §4.1: a subprotocol or an extension we did not offer fails
+  // the connection.
+  if (res.count(beast::http::field::sec_websocket_protocol)) {
+    const std::string chosen(res[beast::http::field::sec_websocket_protocol]);
+    if (std::find(args.subprotocols.begin(), args.subprotocols.end(), chosen) == args.subprotocols.end())
+      throw core::error(errc::protocol, handshake_phase, where,
+                        fmt::format("the server chose subprotocol '{}', which was not offered", chosen));
+  }
+  if (!args.compress && !res[beast::http::field::sec_websocket_extensions].empty())
+    throw core::error(errc::protocol, handshake_phase, where,
+                      fmt::format("the server chose extensions '{}', none were offered",
+                                  std::string(res[beast::http::field::sec_websocket_extensions])));
+  for (const auto& field : res.base()) core::log::debug("< {}: {}", std::string(field.name_string()), std::string(field.value()));
   core::log::info("{}: WebSocket open{}", where,
                   res.count(beast::http::field::sec_websocket_protocol)
                       ? fmt::format(", subprotocol {}", std::string(res[beast::http::field::sec_websocket_protocol]))
                       : std::string());
-  for (const auto& field : res.base()) core::log::debug("< {}: {}", std::string(field.name_string()), std::string(field.value()));
-  if (!args.subprotocols.empty() && res.count(beast::http::field::sec_websocket_protocol)) {
-    const std::string chosen(res[beast::http::field::sec_websocket_protocol]);
-    if (std::find(args.subprotocols.begin(), args.subprotocols.end(), chosen) == args.subprotocols.end())
-      throw core::error(errc::protocol, "handshake", where, fmt::format("the server chose subprotocol '{}', which was not offered", chosen));
-  }
   co_return ws;
 }
 

@@ -28,6 +28,15 @@ boost::json::object close_event(unsigned code, std::string_view reason) {
   return boost::json::object{{"type", "close"}, {"code", code}, {"reason", reason}};
 }
 
+std::string printable(std::string_view text) {
+  std::string out;
+  for (const unsigned char c : text) {
+    if (c < 0x20 || c == 0x7f) out += fmt::format("\\x{:02x}", c);
+    else out += static_cast<char>(c);
+  }
+  return out;
+}
+
 core::error failure(const error_code& ec, std::string phase, std::string where) {
   if (ec == beast::error::timeout || ec == asio::error::timed_out)
     return core::error(errc::timed_out, std::move(phase), std::move(where), "no answer in time");
@@ -45,7 +54,10 @@ core::error failure(const error_code& ec, std::string phase, std::string where) 
                        "a malformed payload (a text message that is not UTF-8?); closed with 1007");
   if (ec == websocket::condition::protocol_violation || ec == websocket::error::buffer_overflow)
     return core::error(errc::protocol, std::move(phase), std::move(where), ec.message() + "; closed with 1002");
-  if (ec == asio::error::eof || ec == asio::error::connection_reset || ec == beast::error::timeout)
+  if ((ec == asio::error::eof || ec == asio::error::connection_reset) && phase == handshake_phase)
+    return core::error(errc::protocol, std::move(phase), std::move(where),
+                       "the server closed the connection instead of answering (a TLS port? try wss://)");
+  if (ec == asio::error::eof || ec == asio::error::connection_reset)
     return core::error(errc::protocol, std::move(phase), std::move(where),
                        "the connection ended without a Close frame (1006)");
   return core::error(ec, std::move(phase), std::move(where));

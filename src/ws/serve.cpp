@@ -11,7 +11,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/rfc7230.hpp>
 #include <boost/beast/websocket/stream.hpp>
@@ -28,9 +27,24 @@ using core::errc;
 
 constexpr auto use = asio::as_tuple(asio::use_awaitable);
 
+// A message as it was read: its buffer moves along, never copied (an echo
+// of a 60 MiB message holds 60 MiB, not twice that).
 struct message {
-  std::string bytes;
+  beast::flat_buffer data;
   bool text = true;
+
+  std::size_t size() const { return data.size(); }
+  std::string_view view() const {
+    const auto b = data.data();
+    return {static_cast<const char*>(b.data()), b.size()};
+  }
+  static message of(std::string_view bytes, bool text) {
+    message m;
+    const auto n = asio::buffer_copy(m.data.prepare(bytes.size()), asio::buffer(bytes));
+    m.data.commit(n);
+    m.text = text;
+    return m;
+  }
 };
 
 std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
@@ -54,30 +68,33 @@ class session : public std::enable_shared_from_this<session> {
   const std::string& peer() const noexcept { return peer_; }
 
   // Starts the Close handshake once (stop: 1001; a slow member: 1008).
-  // A session stuck in a write gets no frame through: it is cut off.
+  // A message being written is finished first (within --send-timeout,
+  // which cuts off a client that takes nothing), so the Close frame never
+  // lands in the middle of one.
   void close(websocket::close_code code, std::string reason) {
     if (closing_) return;
     closing_ = true;
     queue_.clear();
+    queued_ = 0;
     wake_.cancel();
     if (writing_) {
-      core::log::info("{}: closing ({}) while a write waits: cut off", peer_, static_cast<unsigned>(code));
-      ws_->next_layer().conn().close();
+      pending_close_.emplace(code, std::move(reason));
       return;
     }
-    asio::co_spawn(ws_->get_executor(), close_handshake(shared_from_this(), code, std::move(reason)), asio::detached);
+    start_close(code, std::move(reason));
   }
 
   // --broadcast: queues `m` for this member's writer; past --max-queue the
   // member is closed with 1008 and the others never wait for it.
+  // One message alone is never "too much": --max-message-size bounds it.
   void offer(const std::shared_ptr<const message>& m) {
     if (closing_) return;
-    if (queued_ + m->bytes.size() > args_.max_queue) {
+    if (!queue_.empty() && queued_ + m->size() > args_.max_queue) {
       core::log::notice("{}: more than {} bytes queued for it: closing with 1008", peer_, args_.max_queue);
       close(websocket::close_code::policy_error, "too slow: queue full");
       return;
     }
-    queued_ += m->bytes.size();
+    queued_ += m->size();
     queue_.push_back(m);
     wake_.cancel();
   }
@@ -93,7 +110,7 @@ class session : public std::enable_shared_from_this<session> {
       }
       const auto m = queue_.front();
       queue_.pop_front();
-      queued_ -= m->bytes.size();
+      queued_ -= m->size();
       co_await write(*m);
     }
   }
@@ -112,13 +129,22 @@ class session : public std::enable_shared_from_this<session> {
       throw;
     }
     writing_ = false;
+    if (pending_close_) {
+      auto [code, reason] = std::move(*pending_close_);
+      pending_close_.reset();
+      start_close(code, std::move(reason));
+    }
   }
 
   bool closing() const noexcept { return closing_; }
 
  private:
+  void start_close(websocket::close_code code, std::string reason) {
+    asio::co_spawn(ws_->get_executor(), close_handshake(shared_from_this(), code, std::move(reason)), asio::detached);
+  }
+
   awaitable<void> write_bounded(const message& m) {
-    auto [ec, n] = co_await ws_->async_write(asio::buffer(m.bytes), use);
+    auto [ec, n] = co_await ws_->async_write(m.data.data(), use);
     if (ec) throw failure(ec, "write", peer_);
   }
 
@@ -135,6 +161,7 @@ class session : public std::enable_shared_from_this<session> {
   asio::steady_timer wake_;
   bool writing_ = false;
   bool closing_ = false;
+  std::optional<std::pair<websocket::close_code, std::string>> pending_close_;
 };
 
 class server : public std::enable_shared_from_this<server> {
@@ -144,7 +171,9 @@ class server : public std::enable_shared_from_this<server> {
   http::upgrade_hooks hooks() {
     http::upgrade_hooks h;
     h.protocol = "websocket";
-    h.plain_reply = "426 Upgrade Required: this is a WebSocket server (try: nettool ws connect ws://HOST:PORT/)\n";
+    const bool tls = args_.http.tls.enabled || !args_.http.tls.cert.empty();
+    h.plain_reply = fmt::format("426 Upgrade Required: this is a WebSocket server (try: nettool ws connect {}://HOST:PORT/)\n",
+                                tls ? "wss" : "ws");
     h.admit = [self = shared_from_this()](const auto& req) { return self->admit(req); };
     h.take = [self = shared_from_this()](http::upgrade u) { return self->take(std::move(u)); };
     h.stop = [self = shared_from_this()] { self->stop(); };
@@ -184,8 +213,8 @@ class server : public std::enable_shared_from_this<server> {
       s->close(websocket::close_code::internal_error, "server error");
     }
     sessions_.erase(s);
-    const auto& reason = s->ws().reason();
-    core::log::info("{}: closed ({})", peer, static_cast<unsigned>(reason.code));
+    const unsigned code = s->ws().reason().code;
+    core::log::info("{}: closed ({})", peer, code ? std::to_string(code) : std::string("no close code"));
   }
 
   awaitable<void> run_session(std::shared_ptr<session> s, std::string_view target) {
@@ -211,8 +240,10 @@ class server : public std::enable_shared_from_this<server> {
   void configure(stream& ws, const std::string& subprotocol) const {
     websocket::stream_base::timeout limits{};
     limits.handshake_timeout = args_.http.header_timeout;  // also bounds the Close handshake
-    limits.idle_timeout = websocket::stream_base::none();
-    limits.keep_alive_pings = false;
+    // A client that sends nothing is pinged at half --idle-timeout; one
+    // that answers nothing either is closed: it cannot hold a slot forever.
+    limits.idle_timeout = args_.idle_timeout;
+    limits.keep_alive_pings = true;
     ws.set_option(limits);
     ws.set_option(websocket::stream_base::decorator([subprotocol](websocket::response_type& res) {
       res.set(bhttp::field::server, "nettool/" NETTOOL_VERSION);
@@ -230,13 +261,12 @@ class server : public std::enable_shared_from_this<server> {
   // Reads until the client's Close (which Beast answers with its code).
   template <class OnMessage>
   awaitable<void> read_messages(session& s, OnMessage on_message) {
-    beast::flat_buffer buffer;
     for (;;) {
-      auto [ec, n] = co_await s.ws().async_read(buffer, use);
+      message m;
+      auto [ec, n] = co_await s.ws().async_read(m.data, use);
       if (ec == websocket::error::closed || (ec && s.closing())) co_return;
       if (ec) throw failure(ec, "read", s.peer());
-      message m{beast::buffers_to_string(buffer.data()), s.ws().got_text()};
-      buffer.consume(buffer.size());
+      m.text = s.ws().got_text();
       auto handling = on_message(std::move(m));
       co_await std::move(handling);
     }
@@ -265,14 +295,24 @@ class server : public std::enable_shared_from_this<server> {
   awaitable<void> exec(std::shared_ptr<session> s, core::environment env) {
     core::line_process child(s->ws().get_executor(), args_.exec, std::move(env),
                              static_cast<std::size_t>(args_.max_message));
+    core::event exited(s->ws().get_executor());
+    auto child_side = child_then_close(child, s, exited);
+    auto client_side = client_to_child(s, child, exited);
+    co_await core::first_of(std::move(client_side), std::move(child_side));
+  }
+
+  // The child's life: its lines to the client until it exits, then Close
+  // 1000. Never returns by itself: the reader sees the Close end and ends
+  // the session (cancelling this ends a child still running).
+  awaitable<void> child_then_close(core::line_process& child, std::shared_ptr<session> s, core::event& exited) {
     int status = -1;
-    auto child_side = core::both(child_lifetime(child, status), child_to_client(child, s));
-    auto client_side = client_to_child(s, child);
-    const auto first = co_await core::first_of(std::move(child_side), std::move(client_side));
-    if (first == 0) {
-      if (status != 0) core::log::info("{}: --exec exited with {}", s->peer(), status);
-      s->close(websocket::close_code::normal, "");
-    }
+    auto running = core::both(child_lifetime(child, status), child_to_client(child, s));
+    co_await std::move(running);
+    exited.set();
+    if (status != 0) core::log::info("{}: --exec exited with {}", s->peer(), status);
+    if (s->ws().is_open()) s->close(websocket::close_code::normal, "");
+    auto forever = core::sleep_for(std::chrono::hours(24 * 365 * 100));
+    co_await std::move(forever);
   }
 
   static awaitable<void> child_lifetime(core::line_process& child, int& status) { status = co_await child.run(); }
@@ -281,21 +321,28 @@ class server : public std::enable_shared_from_this<server> {
     for (;;) {
       auto line = co_await child.receive();
       if (!line) co_return;
-      const message m{std::move(*line), true};  // named: see docs/architecture.md on g++ 12
+      const auto m = message::of(*line, true);  // named: see docs/architecture.md on g++ 12
       co_await s->write(m);
     }
   }
 
-  awaitable<void> client_to_child(std::shared_ptr<session> s, core::line_process& child) {
+  // The client's messages to the child. When the client has gone, the
+  // child reads EOF and has 2 s to finish before it is ended.
+  awaitable<void> client_to_child(std::shared_ptr<session> s, core::line_process& child, core::event& exited) {
     try {
-      auto reading = read_messages(*s, [&child](message m) -> awaitable<void> { co_await child.send(m.bytes); });
+      auto reading = read_messages(*s, [&child](message m) -> awaitable<void> { co_await child.send(m.view()); });
       co_await std::move(reading);
     } catch (const core::error& e) {
       core::log::info("{}: {}", s->peer(), e.describe());  // the command stopped reading
     }
     child.close_input();
-    auto grace = core::sleep_for(std::chrono::seconds(2));
-    co_await std::move(grace);
+    if (exited.is_set()) co_return;
+    try {
+      auto grace = core::with_timeout(exited.wait(), std::chrono::seconds(2), "exec", s->peer());
+      co_await std::move(grace);
+    } catch (const core::error&) {
+      core::log::info("{}: --exec still running 2 s after the client left: ending it", s->peer());
+    }
   }
 
   // --stdio: netcat's mode. Messages from every client go to stdout; each
@@ -303,8 +350,8 @@ class server : public std::enable_shared_from_this<server> {
   awaitable<void> stdio_member(std::shared_ptr<session> s) {
     auto writing = s->write_queue();
     auto reading = read_messages(*s, [this](message m) -> awaitable<void> {
-      if (ctx_.json()) ctx_.out().line(core::to_json(message_event(m.text ? "text" : "binary", m.bytes)));
-      else ctx_.out().line(m.bytes);
+      if (ctx_.json()) ctx_.out().line(core::to_json(message_event(m.text ? "text" : "binary", m.view())));
+      else ctx_.out().line(m.view());
       co_return;
     });
     co_await core::first_of(std::move(reading), std::move(writing));
@@ -318,7 +365,7 @@ class server : public std::enable_shared_from_this<server> {
     for (;;) {
       auto line = co_await source.next();
       if (!line) break;
-      const auto shared = std::make_shared<const message>(message{std::string(*line), true});
+      const auto shared = std::make_shared<const message>(message::of(*line, true));
       for (const auto& member : sessions_) member->offer(shared);
     }
     core::log::info("stdin ended; clients stay connected");

@@ -25,7 +25,11 @@ awaitable<bool> transport::send_close(std::uint16_t code, std::string_view reaso
   for (int i = 0; i < 4; ++i) frame.push_back(static_cast<char>((key >> (8 * (3 - i))) & 0xff));
   for (std::size_t i = 0; i < payload.size(); ++i) frame.push_back(static_cast<char>(payload[i] ^ frame[2 + i % 4]));
   close_sent_ = true;
-  co_await conn().write(asio::buffer(frame));
+  try {
+    co_await conn().write(asio::buffer(frame));
+  } catch (const core::error&) {
+    co_return false;  // the connection is gone already; its reader says why
+  }
   co_return true;
 }
 

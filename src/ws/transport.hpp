@@ -53,8 +53,8 @@ class transport {
 
   // Sends a Close frame as a client (masked) once no frame is being
   // written; from then on whatever Beast writes is dropped. False when a
-  // frame write was cut off earlier (cancelled or failed): a Close after
-  // half a frame would be garbage, so none is sent.
+  // frame write was cut off earlier (cancelled or failed: a Close after
+  // half a frame would be garbage, so none is sent) or the write fails.
   awaitable<bool> send_close(std::uint16_t code, std::string_view reason);
   bool close_sent() const noexcept { return close_sent_; }
 

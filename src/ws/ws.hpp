@@ -21,6 +21,9 @@
 namespace nettool::ws {
 
 constexpr std::uint64_t default_max_message = 64ull * 1024 * 1024;
+// The phase of the upgrade: its failures read differently (an EOF there is
+// a server that does not speak WebSocket here, not a dropped session).
+constexpr const char* handshake_phase = "handshake";
 
 struct message_options {
   std::vector<std::string> send;  // --send, instead of stdin
@@ -88,6 +91,7 @@ struct serve_args {
   std::vector<std::string> origins;
   std::uint64_t max_message = default_max_message;
   std::uint64_t max_queue = 16ull * 1024 * 1024;  // --broadcast: per client, then 1008
+  core::duration idle_timeout = std::chrono::seconds(60);  // no frame, not even a pong
   bool compress = false;
 };
 
@@ -99,6 +103,10 @@ bool is_sendable_close_code(unsigned code);
 // SPEC §2 ws: {"type":"text"|"binary"|"ping"|"pong"|"close", "data"|"data_base64", "code", "reason"}.
 boost::json::object message_event(std::string_view type, std::string_view payload);
 boost::json::object close_event(unsigned code, std::string_view reason);
+
+// A peer's text for our stderr: control characters (a close reason could
+// carry terminal escapes) as \xNN.
+std::string printable(std::string_view text);
 
 // A failure of a WebSocket step as the core's error (and so its exit
 // code): handshake rejected → 7, malformed frames or handshake → 6,

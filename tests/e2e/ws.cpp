@@ -220,3 +220,35 @@ TEST_CASE("ws connect --compress negotiates permessage-deflate with Python webso
   REQUIRE(r.rc == 0);
   CHECK(r.out == "1000\nplain\nEXT permessage-deflate\nEXT -\n");
 }
+
+TEST_CASE("ws serve --exec: a process per connection, lines both ways, its env, its exit closes with 1000", "[ws][serve][exec]") {
+  auto r = ws_sh(R"sh(
+    ws_serve cat --exec cat
+    printf 'one\ntwo\nthree\n' | $NT ws connect ws://127.0.0.1:$(cat cat.port)/ --count 3; echo "cat=$?"
+    ws_serve env --exec 'echo "$NETTOOL_PATH $NETTOOL_QUERY $NETTOOL_REMOTE_ADDR"; read -r x; echo "got $x"; exit 3'
+    $PY "$PEERS/ws_peer.py" client "ws://127.0.0.1:$(cat env.port)/room/7?user=ann" say hello
+    # Its output must reach us line by line: tr buffers a pipe, stdbuf -oL does not.
+    ws_serve upper --exec "stdbuf -oL tr a-z A-Z"
+    "$PEERS/node_modules/.bin/wscat" -c ws://127.0.0.1:$(cat upper.port)/ -x 'shout' -w 1 < <(sleep 5)
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "one\ntwo\nthree\ncat=0\n'/room/7 user=ann 127.0.0.1'\n'got hello'\nclosed 1000 \nSHOUT\n");
+}
+
+TEST_CASE("ws serve --stdio: what clients send goes to stdout, stdin lines go to every client", "[ws][serve][stdio]") {
+  auto r = ws_sh(R"sh(
+    mkfifo in
+    $NT ws serve 0 --port-file stdio.port --stdio < in > got.txt 2> stdio.log & S=$!
+    exec 3> in
+    wait_file stdio.port; P=$(cat stdio.port)
+    $PY "$PEERS/ws_peer.py" client ws://127.0.0.1:$P/ listen 1 > a.txt & A=$!
+    $PY "$PEERS/ws_peer.py" client ws://127.0.0.1:$P/ listen 1 > b.txt & B=$!
+    wait_conns $P 2
+    echo 'to everyone' >&3
+    wait $A $B; cat a.txt b.txt
+    $NT ws connect ws://127.0.0.1:$P/ --send 'to the server' --close-timeout 200ms
+    wait_file got.txt; cat got.txt
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "'to everyone'\nclosed 1000 \n'to everyone'\nclosed 1000 \nto the server\n");
+}

@@ -171,3 +171,65 @@ TEST_CASE("ws connect: SIGINT mid-session exits 130, SIGTERM 143", "[ws][connect
   REQUIRE(r.rc == 0);
   CHECK(r.out == "INT=130\nTERM=143\nthen ok\n");
 }
+
+TEST_CASE("ws serve closes a client that neither sends nor answers pings after --idle-timeout", "[ws][serve][hostile]") {
+  auto r = sh(std::string(kit) + R"sh(
+    serve --idle-timeout 1s
+    start=$(date +%s%N)
+    $PY - $P <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+          b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+s.settimeout(10)
+got = b""
+while True:
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    got += chunk
+print("pinged" if b"\x89\x00" in got else "no ping", "then closed")
+PY
+    [ $(( ($(date +%s%N) - start) / 1000000 )) -lt 5000 ] && echo "within 5 s"
+    # A client that answers the pings (Python's websockets) stays.
+    $PY - $P <<'PY'
+import asyncio, sys, websockets
+async def main():
+    async with websockets.connect(f"ws://127.0.0.1:{sys.argv[1]}/") as ws:
+        await asyncio.sleep(2.5)
+        await ws.send("still here")
+        print(await ws.recv())
+asyncio.run(main())
+PY
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "pinged then closed\nwithin 5 s\nstill here\n");
+}
+
+TEST_CASE("ws serve --broadcast: one message larger than --max-queue reaches the others, no one is dropped",
+          "[ws][serve][hostile][broadcast]") {
+  auto r = sh(std::string(kit) + R"sh(
+    serve --broadcast --max-queue 1MiB -v
+    $NT ws connect ws://127.0.0.1:$P/ --count 1 < /dev/null > got.txt & L=$!
+    wait_conns $P 1
+    $PY -c 'print("x" * (3 << 20))' | $NT ws connect ws://127.0.0.1:$P/ --close-timeout 500ms; echo "sender=$?"
+    wait $L; wc -c < got.txt
+    grep -c 'closing with 1008' serve.log || true
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "sender=0\n3145729\n0\n");
+}
+
+TEST_CASE("ws connect refuses a subprotocol or an extension it did not offer", "[ws][connect][hostile]") {
+  auto r = sh(std::string(kit) + R"sh(
+    $PY "$PEERS/ws_peer.py" serve py.port echo chat.v1 2> py.log & wait_file py.port
+    # The Python server picks none when none is offered: fine. Offered, it
+    # picks chat.v1; a lying server is played by the test's evil peer below.
+    $NT ws connect ws://127.0.0.1:$(cat py.port)/ --send a --count 1; echo "none offered=$?"
+    $NT ws connect ws://127.0.0.1:$(cat py.port)/ --subprotocol chat.v1 --send b --count 1; echo "offered=$?"
+    $PY "$PEERS/ws_peer.py" evil evil.port subprotocol & wait_file evil.port
+    $NT ws connect ws://127.0.0.1:$(cat evil.port)/ --send c 2> err.txt; echo "unasked=$? $(grep -o 'which was not offered' err.txt)"
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "a\nnone offered=0\nb\noffered=0\nunasked=6 which was not offered\n");
+}

@@ -30,6 +30,7 @@ Servers for ws connect's hostile tests (PORTFILE as above, raw sockets):
   ws_peer.py evil PORTFILE bad-accept    answer 101 with a wrong Sec-WebSocket-Accept
   ws_peer.py evil PORTFILE huge MIB      101, then a binary frame announcing MIB MiB, sent in full
   ws_peer.py evil PORTFILE vanish        101, then half a frame, then close the TCP connection
+  ws_peer.py evil PORTFILE subprotocol   101 choosing subprotocol "evil", offered or not
 """
 import asyncio
 import hashlib
@@ -195,8 +196,9 @@ def evil(portfile, mode, args):
         accept = base64.b64encode(hashlib.sha1(key[0] + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
         if mode == "bad-accept":
             accept = base64.b64encode(b"x" * 20)
+        extra = b"Sec-WebSocket-Protocol: evil\r\n" if mode == "subprotocol" else b""
         c.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                  b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n")
+                  b"Sec-WebSocket-Accept: " + accept + b"\r\n" + extra + b"\r\n")
         try:
             if mode == "huge":
                 n = int(args[0]) << 20
