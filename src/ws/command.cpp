@@ -62,6 +62,9 @@ void add_connect(CLI::App& app, verb_table& verbs) {
   core::add_duration_option(*cmd, "--close-timeout", args->close_grace,
                             "After our Close, read on for the peer's (and replies in flight) at most DUR")
       ->default_str("2s");
+  cmd->add_flag("--reconnect", args->reconnect,
+                "When the connection drops or the peer closes first, connect again (backoff: --retry-delay, "
+                "--retry-max-delay); nothing sent is sent again");
   core::add_common_options(*cmd, args->common);
   cmd->footer(
       "Examples:\n"

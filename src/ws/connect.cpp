@@ -6,6 +6,7 @@
 #include "nettool/core/framing.hpp"
 #include "nettool/core/log.hpp"
 #include "nettool/core/output.hpp"
+#include "nettool/core/retry.hpp"
 #include "nettool/http/client.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -14,6 +15,8 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <boost/url/parse.hpp>
+
+#include <random>
 
 namespace nettool::ws {
 namespace {
@@ -54,6 +57,11 @@ class session {
       : ctx_(ctx), args_(args), ws_(std::move(ws)), source_(source), done_(done), expect_(expect),
         where_(args.client.url) {}
 
+  // With --reconnect: the session ended against our will — the connection
+  // dropped, or the peer closed while we still had something to send or
+  // to wait for.
+  bool reconnectable() const noexcept { return dropped_ || (peer_closed_ && !closed_by_us_); }
+
   // The exit code once the session ended; throws core::error on failures.
   awaitable<int> run() {
     ws_->control_callback([this](websocket::frame_type kind, beast::string_view payload) { on_control(kind, payload); });
@@ -76,6 +84,8 @@ class session {
   enum class stop_reason { none, peer_closed, count_reached, matched };
   // The peer's Close arrived (also after ours, while draining).
   bool peer_closed_ = false;
+  bool closed_by_us_ = false;  // our Close went out: the end of input, --count, --expect
+  bool dropped_ = false;       // the connection ended without a Close
 
   awaitable<void> read_messages() {
     beast::flat_buffer buffer;
@@ -86,6 +96,8 @@ class session {
         peer_closed_ = true;
         co_return;
       }
+      if (ec == asio::error::eof || ec == asio::error::connection_reset || ec == asio::error::broken_pipe)
+        dropped_ = true;
       if (ec) throw failure(ec, "read", where_);
       last_activity_ = clock::now();
       deliver(buffer, ws_->got_text());
@@ -154,6 +166,7 @@ class session {
       co_return close_outcome::stuck;
     }
     if (!sent) co_return ws_->is_open() ? close_outcome::stuck : close_outcome::failing;
+    closed_by_us_ = true;
     core::log::debug("{}: Close {} sent", where_, args_.close_code);
     co_return close_outcome::sent;
   }
@@ -375,11 +388,32 @@ awaitable<int> run_connect(core::run_context& ctx, const connect_args& args) {
   auto attempt = [&]() { return open_stream(client, url, args.client); };
   auto transient = [](const core::error& e) { return core::is_transient(e) || e.phase() == transient_status_phase; };
   auto whole = [&]() -> awaitable<int> {
-    auto opening = core::with_retries<std::unique_ptr<stream>>(args.client.timeouts.retry, attempt, transient);
-    auto ws = co_await std::move(opening);
-    session s(ctx, args, std::move(ws), source, done, expect);
-    auto task = s.run();
-    co_return co_await std::move(task);
+    std::optional<std::mt19937_64> rng;
+    std::uint64_t received_before = 0;
+    for (int drops = 1;; ++drops) {
+      auto opening = core::with_retries<std::unique_ptr<stream>>(args.client.timeouts.retry, attempt, transient);
+      auto ws = co_await std::move(opening);
+      session s(ctx, args, std::move(ws), source, done, expect);
+      std::optional<core::error> failed;
+      try {
+        auto task = s.run();
+        const int code = co_await std::move(task);
+        if (!args.reconnect || !s.reconnectable()) co_return code;
+      } catch (const core::error& e) {
+        if (!args.reconnect || !s.reconnectable()) throw;
+        failed = e;
+      }
+      if (done.received > received_before) drops = 1;  // it worked for a while: the backoff starts over
+      received_before = done.received;
+      // --reconnect: what was sent is not sent again (a message whose
+      // write the drop cut off is lost, not repeated).
+      if (!rng) rng.emplace(std::random_device{}());
+      const auto delay = core::backoff_delay(args.client.timeouts.retry, std::min(drops, 30), std::nullopt, *rng);
+      core::log::notice("{}: {}; reconnecting in {}", args.client.url,
+                        failed ? failed->reason() : std::string("the peer closed"), core::format_duration(delay));
+      auto pause = core::sleep_for(delay);
+      co_await std::move(pause);
+    }
   };
   if (!args.count_limit) {
     auto task = whole();

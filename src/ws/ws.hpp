@@ -57,6 +57,7 @@ struct connect_args {
   std::string close_reason;
   core::duration close_grace = std::chrono::seconds(2);
   std::optional<core::duration> count_limit;  // --timeout with --count: not reached → 9
+  bool reconnect = false;
 };
 
 struct bench_args {

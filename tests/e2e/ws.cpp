@@ -252,3 +252,24 @@ TEST_CASE("ws serve --stdio: what clients send goes to stdout, stdin lines go to
   REQUIRE(r.rc == 0);
   CHECK(r.out == "'to everyone'\nclosed 1000 \n'to everyone'\nclosed 1000 \nto the server\n");
 }
+
+TEST_CASE("ws connect --reconnect: a dropped connection comes back, nothing sent twice", "[ws][connect][reconnect]") {
+  auto r = ws_sh(R"sh(
+    ws_py py drop-first
+    mkfifo in
+    $NT ws connect ws://127.0.0.1:$(cat py.port)/ --reconnect --retry-delay 50ms < in > got.txt 2> err.txt & C=$!
+    exec 3> in
+    echo one >&3
+    wait_log py.log DROPPING
+    echo two >&3; echo three >&3
+    for _ in $(seq 1 200); do [ "$(wc -l < got.txt)" -ge 3 ] && break; sleep 0.05; done
+    exec 3>&-
+    wait $C; echo "rc=$?"
+    cat got.txt
+    grep -c 'reconnecting in' err.txt
+    ws_py plain drop-first
+    echo one | $NT ws connect ws://127.0.0.1:$(cat plain.port)/ --count 2 2> /dev/null; echo "without --reconnect=$?"
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "rc=0\none\ntwo\nthree\n1\none\nwithout --reconnect=6\n");
+}

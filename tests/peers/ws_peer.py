@@ -10,6 +10,7 @@ subprotocol, each close code):
   ws_peer.py serve PORTFILE badutf8                send a text frame that is not UTF-8
   ws_peer.py serve PORTFILE count N                send "1".."N" at once, then echo
   ws_peer.py serve PORTFILE send-file PATH         send PATH's bytes as one binary message, then echo
+  ws_peer.py serve PORTFILE drop-first             echo; the first connection is dropped (no Close) after one echo
 
 Clients print what they received, one repr() per line, then "closed CODE REASON":
 
@@ -45,6 +46,7 @@ def log(*args):
 
 async def serve(portfile, mode, args):
     subprotocols = args if mode == "echo" and args else None
+    connections = [0]
 
     async def handler(ws, path=None):
         for name, value in ws.request_headers.raw_items():
@@ -61,7 +63,14 @@ async def serve(portfile, mode, args):
             elif mode == "send-file":
                 with open(args[0], "rb") as f:
                     await ws.send(f.read())
-            if mode in ("echo", "count", "send-file"):
+            elif mode == "drop-first":
+                connections[0] += 1
+                if connections[0] == 1:
+                    await ws.send(await ws.recv())
+                    log("DROPPING")
+                    ws.transport.abort()
+                    return
+            if mode in ("echo", "count", "send-file", "drop-first"):
                 async for m in ws:
                     await ws.send(m)
             elif mode == "close":
