@@ -273,3 +273,21 @@ TEST_CASE("ws connect --reconnect: a dropped connection comes back, nothing sent
   REQUIRE(r.rc == 0);
   CHECK(r.out == "rc=0\none\ntwo\nthree\n1\none\nwithout --reconnect=6\n");
 }
+
+TEST_CASE("ws bench: round trips against Python websockets and ws serve, JSON summary, --fail-if", "[ws][bench]") {
+  auto r = ws_sh(R"sh(
+    ws_py py echo
+    $NT ws bench ws://127.0.0.1:$(cat py.port)/ -n 300 -c 3 --size 100 --json > py.json; echo "bench=$?"
+    $PY -c 'import json; d=json.load(open("py.json")); print(d["count"], d["errors"], d["bytes"], sorted(d["latency"]))'
+    ws_serve srv
+    $NT ws bench ws://127.0.0.1:$(cat srv.port)/ -n 2000 -c 4 --binary --fail-if 'errors>0' > text.txt; echo "ours=$?"
+    head -1 text.txt | grep -o '^2000 messages'
+    # Replies that are not echoes (this server first sends "1".."5") are errors.
+    ws_py count count 5
+    $NT ws bench ws://127.0.0.1:$(cat count.port)/ -n 20 -c 1 --fail-if 'errors>0' > /dev/null 2> fail.txt; echo "not echo=$?"
+    $NT ws bench ws://127.0.0.1:$(free_port)/ -n 3 -c 1 --connect-timeout 1s | grep -o 'errors: connect 3'
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "bench=0\n300 {} 30000 ['max', 'mean', 'min', 'p50', 'p90', 'p99', 'p99.9']\nours=0\n2000 messages\n"
+                 "not echo=10\nerrors: connect 3\n");
+}
