@@ -326,10 +326,12 @@ awaitable<void> run_workers(const bench_options& options, load_plan::clock::time
     load_plan plan(mine, start + phase);
     std::vector<awaitable<void>> workers;
     for (std::size_t i = 0; i < mine.concurrency; ++i) workers.push_back(worker(shard, plan));
-    co_await all_of(std::move(workers));
+    auto all = all_of(std::move(workers));  // named tasks: g++ 12 and co_await temporaries
+    co_await std::move(all);
   };
   std::function<awaitable<void>(std::size_t)> per_loop = body;
-  co_await on_threads(shards, std::move(per_loop));
+  auto running = on_threads(shards, std::move(per_loop));
+  co_await std::move(running);
 }
 
 }  // namespace nettool::core

@@ -220,7 +220,9 @@ class server : public std::enable_shared_from_this<server> {
         } else if (asks_upgrade(parser.get())) {
           log_access(conn, parser, r, start, false, 101);
           upgrade taken{parser.release(), std::move(conn), beast::buffers_to_string(buffer.data())};
-          co_await hooks_.take(std::move(taken));
+          buffer = {};  // held for the WebSocket's whole life otherwise
+          auto taking = hooks_.take(std::move(taken));  // named: g++ 12 and co_await temporaries
+          co_await std::move(taking);
           co_return;
         }
       }

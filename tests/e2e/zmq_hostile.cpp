@@ -49,9 +49,11 @@ TEST_CASE("zmq rep answering from stdin exits at the end of stdin", "[zmq][hosti
 TEST_CASE("zmq push whose messages no peer takes exits 9 naming the count, delivered ones exit 0",
           "[zmq][hostile]") {
   auto r = sh(R"sh(
-    p=$(free_port)
+    # Held, not free: a test running in parallel must not bind it meanwhile.
+    reserve_port none; p=$(cat none.port)
     seq 3 | $NT zmq push --connect tcp://127.0.0.1:$p --linger 500ms 2> push.err; echo "push=$?"
     grep -o 'undelivered.*' push.err
+    release_port none
     zmq_peer pulled pull tcp://127.0.0.1:$p 3; peer=$!
     seq 3 | $NT zmq push --connect tcp://127.0.0.1:$p --linger 5s; echo "push=$?"
     wait $peer

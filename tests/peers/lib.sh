@@ -14,6 +14,23 @@ free_port() {
   $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+# reserve_port NAME: a port held bound (not listening) by a background
+# holder, port in NAME.port: connects to it are refused, and no test
+# running in parallel can bind it (free_port's port is free only when
+# asked). release_port NAME lets it go.
+reserve_port() {
+  $PY -c 'import os, socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0))
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1])); os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+time.sleep(3600)' "$1.port" & echo $! > "$1.holder"
+  wait_file "$1.port"
+}
+release_port() {
+  kill "$(cat "$1.holder")" 2>/dev/null
+  wait "$(cat "$1.holder")" 2>/dev/null
+  return 0
+}
+
 # wait_file FILE: until FILE exists and is not empty (10 s at most).
 wait_file() {
   for _ in $(seq 1 400); do [ -s "$1" ] && return 0; sleep 0.025; done
