@@ -61,13 +61,17 @@ TEST_CASE("ws serve: a client dripping its upgrade request is cut off at --heade
 TEST_CASE("ws serve --broadcast drops a client that never reads with 1008 while the others keep receiving",
           "[ws][serve][hostile][broadcast][memory]") {
   auto r = sh(std::string(kit) + R"sh(
-    serve --broadcast -v
+    serve --broadcast --max-queue 2MiB -v
     $PY "$PEERS/ws_peer.py" client ws://127.0.0.1:$P/ stall 2> stall.err & wait_log stall.err STALLING
-    $NT ws connect ws://127.0.0.1:$P/ --count 800 < /dev/null > listener.txt & L=$!
+    $NT ws connect ws://127.0.0.1:$P/ --count 320 < /dev/null > listener.txt & L=$!
     wait_conns $P 2
-    # 800 messages of 64 KiB: 50 MiB, far over what the stalled client's
-    # socket buffers and its 16 MiB queue (the default) hold.
-    $PY -c 'import sys; [sys.stdout.write("m%03d" % i + "x" * 65532 + "\n") for i in range(800)]' |
+    # 320 messages of 64 KiB, one every 5 ms: 20 MiB, far over what the
+    # stalled client's socket buffers and its 2 MiB queue hold, at a pace a
+    # reader that reads keeps up with even on a loaded machine.
+    $PY -c '
+import sys, time
+for i in range(320):
+    sys.stdout.write("m%03d" % i + "x" * 65532 + "\n"); sys.stdout.flush(); time.sleep(0.005)' |
       $NT ws connect ws://127.0.0.1:$P/ --close-timeout 200ms; echo "sender=$?"
     wait $L; echo "listener=$? got $(grep -c ^m listener.txt)"
     grep -c 'closing with 1008' serve.log
@@ -79,7 +83,7 @@ TEST_CASE("ws serve --broadcast drops a client that never reads with 1008 while 
     rss_below $SP 80 && echo rss-ok
   )sh");
   REQUIRE(r.rc == 0);
-  CHECK(r.out == "sender=0\nlistener=0 got 800\n1\nok\nrss-ok\n");
+  CHECK(r.out == "sender=0\nlistener=0 got 320\n1\nok\nrss-ok\n");
 }
 
 TEST_CASE("ws serve --echo closes a client that floods and never reads, within --send-timeout", "[ws][serve][hostile]") {
@@ -232,4 +236,16 @@ TEST_CASE("ws connect refuses a subprotocol or an extension it did not offer", "
   )sh");
   REQUIRE(r.rc == 0);
   CHECK(r.out == "a\nnone offered=0\nb\noffered=0\nunasked=6 which was not offered\n");
+}
+
+TEST_CASE("ws connect: invalid UTF-8 in a text message from Python websockets is closed with 1007, exit 6",
+          "[ws][connect][hostile]") {
+  auto r = sh(std::string(kit) + R"sh(
+    $PY "$PEERS/ws_peer.py" serve py.port badutf8 2> py.log & wait_file py.port
+    $NT ws connect ws://127.0.0.1:$(cat py.port)/ --count 1 < /dev/null 2> err.txt; echo "rc=$?"
+    grep -o 'closed with 1007' err.txt
+    wait_log py.log CLOSED; grep -o 'CLOSED 1007' py.log
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "rc=6\nclosed with 1007\nCLOSED 1007\n");
 }
