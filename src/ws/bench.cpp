@@ -22,6 +22,19 @@ struct shard_run {
   std::uint64_t mismatched = 0;
 };
 
+core::duration reply_limit(const bench_args& args) {
+  return args.client.timeouts.idle_timeout.value_or(std::chrono::seconds(10));
+}
+
+awaitable<void> round_trip(stream& ws, const std::string& payload, beast::flat_buffer& buffer, const std::string& where,
+                           std::size_t& got) {
+  auto [wec, wn] = co_await ws.async_write(asio::buffer(payload), use);
+  if (wec) throw failure(wec, "write", where);
+  auto [rec, rn] = co_await ws.async_read(buffer, use);
+  if (rec) throw failure(rec, "read", where);
+  got = rn;
+}
+
 // One connection's round trips, taking start times from the shared plan. A
 // failed connection counts as an error of its phase and is opened again.
 awaitable<void> worker(const bench_args& args, const boost::urls::url& url, core::load_plan& plan, shard_run& run) {
@@ -41,15 +54,16 @@ awaitable<void> worker(const bench_args& args, const boost::urls::url& url, core
         ws = co_await open_stream(client, url, args.client);
         ws->binary(args.binary);
       }
-      auto [wec, wn] = co_await ws->async_write(asio::buffer(payload), use);
-      if (wec) throw failure(wec, "write", args.client.url);
-      auto [rec, rn] = co_await ws->async_read(buffer, use);
-      if (rec) throw failure(rec, "read", args.client.url);
+      std::size_t got = 0;
+      auto trip = round_trip(*ws, payload, buffer, args.client.url, got);
+      // A server that does not echo must not hold the run past its end.
+      auto bounded = core::with_timeout(std::move(trip), reply_limit(args), "reply", args.client.url);
+      co_await std::move(bounded);
       if (plan.measuring(start)) {
         run.result.latency.record(clock::now() - start);
         ++run.result.count;
-        run.result.bytes += rn;
-        if (rn != payload.size()) ++run.mismatched;
+        run.result.bytes += got;
+        if (got != payload.size()) ++run.mismatched;
       }
       buffer.consume(buffer.size());
     } catch (const core::error& e) {

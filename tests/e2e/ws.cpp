@@ -286,8 +286,11 @@ TEST_CASE("ws bench: round trips against Python websockets and ws serve, JSON su
     ws_py count count 5
     $NT ws bench ws://127.0.0.1:$(cat count.port)/ -n 20 -c 1 --fail-if 'errors>0' > /dev/null 2> fail.txt; echo "not echo=$?"
     $NT ws bench ws://127.0.0.1:$(free_port)/ -n 3 -c 1 --connect-timeout 1s | grep -o 'errors: connect 3'
+    # A server that answers nothing (a chat room of one) cannot hold the run.
+    ws_serve room --broadcast
+    timeout 10 $NT ws bench ws://127.0.0.1:$(cat room.port)/ --duration 1s --idle-timeout 300ms | grep -o 'errors: reply'
   )sh");
   REQUIRE(r.rc == 0);
   CHECK(r.out == "bench=0\n300 {} 30000 ['max', 'mean', 'min', 'p50', 'p90', 'p99', 'p99.9']\nours=0\n2000 messages\n"
-                 "not echo=10\nerrors: connect 3\n");
+                 "not echo=10\nerrors: connect 3\nerrors: reply\n");
 }
