@@ -315,8 +315,11 @@ std::optional<load_plan::clock::time_point> load_plan::next() {
   return t;
 }
 
-awaitable<void> run_workers(const bench_options& options, load_plan::clock::time_point start, bench_worker worker) {
+awaitable<void> run_workers(const bench_options& options, load_plan::clock::time_point start, std::string target,
+                            bench_worker worker) {
   const auto shards = bench_shards(options);
+  log::info("bench: {} connection{} to {} on {} thread{}", options.concurrency, options.concurrency == 1 ? "" : "s",
+            target, shards, shards == 1 ? "" : "s");
   auto body = [&](std::size_t shard) -> awaitable<void> {
     const auto mine = shard_options(options, shard, shards);
     auto phase = load_plan::clock::duration::zero();

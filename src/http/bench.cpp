@@ -76,10 +76,8 @@ awaitable<int> run_bench(core::run_context& ctx, const bench_args& args) {
   const auto shards = core::bench_shards(args.bench);
   std::vector<shared_run> runs(shards);
   const auto start = clock::now();
-  core::log::info("bench: {} connection{} to {} on {} thread{}", args.bench.concurrency,
-                  args.bench.concurrency == 1 ? "" : "s", origin_of(req.url), shards, shards == 1 ? "" : "s");
   core::bench_worker each = [&](std::size_t shard, core::load_plan& plan) { return worker(args, req, plan, runs[shard]); };
-  auto task = core::run_workers(args.bench, start, std::move(each));
+  auto task = core::run_workers(args.bench, start, origin_of(req.url), std::move(each));
   co_await std::move(task);
 
   shared_run total;

@@ -143,6 +143,9 @@ using bench_worker = std::function<awaitable<void>(std::size_t shard, load_plan&
 // connections, -n and --rate (shifted so that the loops' schedules
 // interleave), every connection a `worker` on its loop's plan. Returns when
 // all are done; the first exception (a usage error) is rethrown.
-awaitable<void> run_workers(const bench_options& options, load_plan::clock::time_point start, bench_worker worker);
+// `target` names what is loaded, for the -v line (a copy: the coroutine
+// runs after the caller's temporaries are gone).
+awaitable<void> run_workers(const bench_options& options, load_plan::clock::time_point start, std::string target,
+                            bench_worker worker);
 
 }  // namespace nettool::core
