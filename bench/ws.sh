@@ -5,13 +5,13 @@
 # connections held by `ws serve`. One run, loopback only; prints messages/s,
 # ratios with their targets, and RSS.
 #   bench/ws.sh [BINARY]     (default: build/nettool)
-# Needs: libwebsockets-test-server python3-websockets node + tests/peers/node_modules
-# (scripts/install-deps.sh)
+# Needs: libwebsockets-test-server python3-websockets node-ws (scripts/install-deps.sh)
 set -euo pipefail
 NT=$(realpath "${1:-$(dirname "$0")/../build/nettool}")
 PEERS=$(realpath "$(dirname "$0")/../tests/peers")
 DUR=${DUR:-3s}
 IDLE=${IDLE:-10000}
+export NODE_PATH=/usr/share/nodejs  # Debian's node-ws, also for a Node.js from elsewhere
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
 cd "$work"
@@ -67,7 +67,7 @@ echo
 echo "== clients against nettool ws serve: ws bench vs a Node ws client loop (c=1, 64 B)"
 cat > loop.js <<'JS'
 // One connection, one message in flight, for DUR seconds: messages/s.
-const WebSocket = require(process.argv[2] + '/node_modules/ws');
+const WebSocket = require('ws');
 const ws = new WebSocket(process.argv[3]);
 const payload = 'x'.repeat(64);
 const seconds = Number(process.argv[4]);
@@ -90,7 +90,7 @@ ulimit -n $((IDLE * 2 + 1024)) 2>/dev/null || echo "(could not raise the fd limi
 p=$(free_port); "$NT" ws serve "$p" -q --max-conns $((IDLE + 10)) & IDS=$!; wait_listen "$p"
 cat > idle.js <<'JS'
 // Opens N WebSockets, prints "open N" once all are open, then holds them.
-const WebSocket = require(process.argv[2] + '/node_modules/ws');
+const WebSocket = require('ws');
 const n = Number(process.argv[4]);
 let open = 0, pending = 0, started = 0;
 function more() {

@@ -14,6 +14,7 @@ build_pkgs=(
 peer_pkgs=(
   curl socat netcat-openbsd ncat openssl iperf3 microsocks tinyproxy nginx-light wrk
   iproute2 procps time hyperfine python3 python3-zmq python3-websockets libwebsockets-test-server
+  node-ws  # Node's ws library and wscat (pulls Debian's nodejs where none is installed)
 )
 
 sudo_cmd=()
@@ -25,12 +26,3 @@ export DEBIAN_FRONTEND=noninteractive
 "${sudo_cmd[@]}" apt-get update -qq
 "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 \
   apt-get install -y -qq --no-install-recommends "${build_pkgs[@]}" "${peer_pkgs[@]}" >/dev/null
-
-# Node.js peers for ws (the `ws` library and `wscat`): Debian's nodejs and
-# npm only where no node is installed, so the two never conflict; the
-# packages go into an ignored folder, and no lockfile is written (it would
-# record the registry's address).
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
-fi
-npm install --prefix tests/peers --no-save --no-package-lock --no-audit --no-fund --loglevel=error ws@8 wscat@6 >/dev/null

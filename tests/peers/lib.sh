@@ -1,6 +1,9 @@
 # Helpers for e2e scripts: free ports, readiness by condition (never by a
 # fixed sleep), test CAs made at run time, and cleanup of started peers.
 PY=/usr/bin/python3
+# Debian's node-ws (the ws library, wscat) lives in Debian's global module
+# folder, which a Node.js from elsewhere (NodeSource's) does not search.
+export NODE_PATH=/usr/share/nodejs
 
 # Background peers die with the script: everything in our process group
 # (the harness starts us with setsid), pipelines' sleeps included.

@@ -1,5 +1,5 @@
-// Node `ws` peers for the ws tests (npm ws@8, installed by
-// scripts/install-deps.sh into tests/peers/node_modules).
+// Node `ws` peers for the ws tests (ws 8 from Debian's node-ws, installed
+// by scripts/install-deps.sh; tests/peers/lib.sh sets NODE_PATH).
 //
 //   node ws_peer.js serve PORTFILE echo        echo every message (binary stays binary)
 //   node ws_peer.js serve PORTFILE burst N     on the first message send "1".."N" at once,
@@ -7,8 +7,7 @@
 // The server writes its port to PORTFILE and logs each close code on stderr.
 'use strict';
 const fs = require('fs');
-const path = require('path');
-const { WebSocketServer } = require(path.join(__dirname, 'node_modules', 'ws'));
+const { WebSocketServer } = require('ws');
 
 const [role, portfile, mode, arg] = process.argv.slice(2);
 if (role !== 'serve') throw new Error('usage: ws_peer.js serve PORTFILE MODE [N]');
