@@ -40,6 +40,8 @@ std::string printable(std::string_view text) {
 core::error failure(const error_code& ec, std::string phase, std::string where) {
   if (ec == beast::error::timeout || ec == asio::error::timed_out)
     return core::error(errc::timed_out, std::move(phase), std::move(where), "no answer in time");
+  if (ec == errc::timed_out)  // a write past the connection's stall limit
+    return core::error(errc::timed_out, std::move(phase), std::move(where), "no progress in time: the peer is not reading");
   if (ec == errc::tls_failed) return core::error(errc::tls_failed, std::move(phase), std::move(where), "TLS failed");
   if (ec.category() == make_error_code(beast::http::error::end_of_stream).category())
     return core::error(errc::protocol, std::move(phase), std::move(where), "not a WebSocket server: " + ec.message());

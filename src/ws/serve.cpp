@@ -115,15 +115,16 @@ class session : public std::enable_shared_from_this<session> {
     }
   }
 
-  // One message out, within --send-timeout (a client that stops reading
-  // cannot hold the server's memory or a write forever).
+  // One message out. A client that takes no bytes of it for --send-timeout
+  // fails the write (the connection's write stall limit, set by http
+  // serve): it cannot hold the server's memory or a write forever, and a
+  // write that goes out at once costs no timer.
   awaitable<void> write(const message& m) {
     writing_ = true;
     ws_->text(m.text);
-    auto sending = write_bounded(m);
     try {
-      auto bounded = core::with_timeout(std::move(sending), args_.http.send_timeout, "write", peer_);
-      co_await std::move(bounded);
+      auto sending = write_bounded(m);
+      co_await std::move(sending);
     } catch (...) {
       writing_ = false;
       throw;
@@ -137,6 +138,31 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   bool closing() const noexcept { return closing_; }
+  bool idle_expired() const noexcept { return idle_expired_; }
+
+  // --idle-timeout, looked at every quarter of it for all clients at once
+  // (no timer re-armed per message): a client that has sent nothing for
+  // half of it is pinged; one silent for all of it, not even a pong, is
+  // closed, and its reader ends.
+  void check_idle(core::duration idle_timeout) {
+    const auto read = ws_->next_layer().conn().bytes_read();
+    if (read != seen_) {
+      seen_ = read;
+      silent_looks_ = 0;
+      return;
+    }
+    if (closing_) return;  // the Close handshake is bounded by --header-timeout
+    ++silent_looks_;
+    if (silent_looks_ == 2) {
+      ws_->async_ping({}, [self = shared_from_this()](error_code ec) {
+        if (ec) core::log::debug("{}: ping: {}", self->peer_, ec.message());
+      });
+    } else if (silent_looks_ >= 4) {
+      idle_expired_ = true;
+      core::log::info("{}: nothing received for {}, not even a pong: closing", peer_, core::format_duration(idle_timeout));
+      beast_close_socket(ws_->next_layer());
+    }
+  }
 
  private:
   void start_close(websocket::close_code code, std::string reason) {
@@ -161,6 +187,9 @@ class session : public std::enable_shared_from_this<session> {
   asio::steady_timer wake_;
   bool writing_ = false;
   bool closing_ = false;
+  std::uint64_t seen_ = 0;  // bytes read at the last idle look
+  int silent_looks_ = 0;
+  bool idle_expired_ = false;
   std::optional<std::pair<websocket::close_code, std::string>> pending_close_;
 };
 
@@ -240,10 +269,10 @@ class server : public std::enable_shared_from_this<server> {
   void configure(stream& ws, const std::string& subprotocol) const {
     websocket::stream_base::timeout limits{};
     limits.handshake_timeout = args_.http.header_timeout;  // also bounds the Close handshake
-    // A client that sends nothing is pinged at half --idle-timeout; one
-    // that answers nothing either is closed: it cannot hold a slot forever.
-    limits.idle_timeout = args_.idle_timeout;
-    limits.keep_alive_pings = true;
+    // --idle-timeout is the server's sweep (sweep_idle): Beast's own would
+    // re-arm a timer for every message read.
+    limits.idle_timeout = websocket::stream_base::none();
+    limits.keep_alive_pings = false;
     ws.set_option(limits);
     ws.set_option(websocket::stream_base::decorator([subprotocol](websocket::response_type& res) {
       res.set(bhttp::field::server, "nettool/" NETTOOL_VERSION);
@@ -264,7 +293,7 @@ class server : public std::enable_shared_from_this<server> {
     for (;;) {
       message m;
       auto [ec, n] = co_await s.ws().async_read(m.data, use);
-      if (ec == websocket::error::closed || (ec && s.closing())) co_return;
+      if (ec == websocket::error::closed || (ec && (s.closing() || s.idle_expired()))) co_return;
       if (ec) throw failure(ec, "read", s.peer());
       m.text = s.ws().got_text();
       auto handling = on_message(std::move(m));
@@ -358,6 +387,19 @@ class server : public std::enable_shared_from_this<server> {
   }
 
  public:
+  // Looks at every client four times per --idle-timeout; never returns.
+  awaitable<void> sweep_idle() {
+    if (args_.idle_timeout <= core::duration::zero()) {  // --idle-timeout 0: no limit
+      auto forever = core::sleep_for(std::chrono::hours(24 * 365 * 100));
+      co_await std::move(forever);
+    }
+    for (;;) {
+      auto pause = core::sleep_for(args_.idle_timeout / 4);
+      co_await std::move(pause);
+      for (const auto& s : sessions_) s->check_idle(args_.idle_timeout);
+    }
+  }
+
   // --stdio: stdin lines to every client, as long as the server runs.
   awaitable<void> stdin_to_clients() {
     const std::vector<std::string> none;
@@ -390,13 +432,21 @@ class server : public std::enable_shared_from_this<server> {
 awaitable<int> run_serve(core::run_context& ctx, const serve_args& args) {
   const auto srv = std::make_shared<server>(ctx, args);
   auto serving = http::run_serve(ctx, args.http, srv->hooks());
-  if (!args.stdio) co_return co_await std::move(serving);
-  // The server ends as always (a signal, --timeout); the stdin reader never does.
-  auto reading = srv->stdin_to_clients();
+  // The server ends as always (a signal, --timeout); the idle sweep and
+  // the stdin reader never do.
   int status = 0;
   auto serve_and_keep = [&]() -> awaitable<void> { status = co_await std::move(serving); };
   auto task = serve_and_keep();
-  co_await core::first_of(std::move(task), std::move(reading));
+  auto sweeping = srv->sweep_idle();
+  if (!args.stdio) {
+    co_await core::first_of(std::move(task), std::move(sweeping));
+    co_return status;
+  }
+  auto reading = srv->stdin_to_clients();
+  auto sweep_and_read = core::first_of(std::move(sweeping), std::move(reading));
+  auto others = [&]() -> awaitable<void> { co_await std::move(sweep_and_read); };
+  auto rest = others();
+  co_await core::first_of(std::move(task), std::move(rest));
   co_return status;
 }
 

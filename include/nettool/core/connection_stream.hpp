@@ -4,16 +4,23 @@
 // either all work through it, with the connection's -vvv hexdump and byte
 // counts. Bytes a protocol head already read past its end (an HTTP upgrade
 // request followed at once by frames) are handed out before the socket is
-// read again.
+// read again. A write waits for the peer within the connection's write
+// stall limit (a server's --send-timeout): a timer runs only while the
+// socket is full, never for a write that goes out at once.
 #pragma once
 
 #include "nettool/core/stream.hpp"
 
 #include <boost/asio/compose.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
+#include <memory>
 #include <string>
 
 namespace nettool::core {
@@ -95,7 +102,23 @@ class connection_stream {
       waited = true;
       const auto kind = step.wait == connection::io_wait::read ? connection::socket_type::wait_read
                                                                : connection::socket_type::wait_write;
-      self->conn_.socket().async_wait(kind, std::move(op));
+      const auto limit = self->conn_.write_stall_limit();
+      if (Reading || step.wait != connection::io_wait::write || !limit) {
+        self->conn_.socket().async_wait(kind, std::move(op));
+        return;
+      }
+      auto& timer = self->stall_timer();
+      timer.expires_after(*limit);
+      asio::experimental::make_parallel_group(self->conn_.socket().async_wait(kind, asio::deferred),
+                                              timer.async_wait(asio::deferred))
+          .async_wait(asio::experimental::wait_for_one(), std::move(op));
+    }
+
+    // The end of a bounded wait for room: the socket, or the stall limit.
+    template <class Self>
+    void operator()(Self& op, std::array<std::size_t, 2> order, error_code ec, error_code) {
+      if (order[0] == 1) return op.complete(make_error_code(errc::timed_out), 0);
+      (*this)(op, ec);
     }
 
     connection::io_step attempt() {
@@ -118,7 +141,14 @@ class connection_stream {
     }
   };
 
+  // Made on the first write that has to wait: idle connections carry none.
+  asio::steady_timer& stall_timer() {
+    if (!stall_timer_) stall_timer_ = std::make_unique<asio::steady_timer>(get_executor());
+    return *stall_timer_;
+  }
+
   connection conn_;
+  std::unique_ptr<asio::steady_timer> stall_timer_;
   std::string leftover_;
   std::size_t leftover_at_ = 0;
   std::string scratch_;

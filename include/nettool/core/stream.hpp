@@ -42,6 +42,7 @@ class connection {
   // throws errc::timed_out ("no progress …"). Unset: writes wait as long as
   // the peer does. Servers set it (SPEC §1: a deadline for each write).
   void set_write_stall_limit(std::optional<duration> limit);
+  std::optional<duration> write_stall_limit() const noexcept { return write_stall_limit_; }
   // One non-blocking step, for layers driven by completion handlers
   // (connection_stream): the bytes moved, or what the socket must become
   // ready for before the step is repeated, or an error (asio::error::eof at
