@@ -182,8 +182,27 @@ class server : public std::enable_shared_from_this<server> {
     }
   }
 
+  // A connection's requests, then, if one asked to switch protocols, the
+  // upgrade handler. The HTTP loop's frame (its parser, buffer and reply)
+  // is gone before the handler runs: a WebSocket held for hours does not
+  // keep it.
   awaitable<void> connection(core::connection conn) {
     const auto self = shared_from_this();
+    std::optional<upgrade> taken;
+    {
+      auto serving = requests(std::move(conn), taken);
+      co_await std::move(serving);
+    }
+    if (!taken) co_return;
+    auto taking = hooks_.take(std::move(*taken));  // named: g++ 12 and co_await temporaries
+    taken.reset();
+    co_await std::move(taking);
+  }
+
+ private:
+  // Requests until the client or the server ends the connection, or until
+  // an admitted upgrade request, which goes into `taken`.
+  awaitable<void> requests(core::connection conn, std::optional<upgrade>& taken) {
     // Responses leave in one or two writes; Nagle would hold the second
     // (a file after its head) for the client's delayed ACK, ~40 ms.
     int one = 1;
@@ -219,10 +238,7 @@ class server : public std::enable_shared_from_this<server> {
           r.note = std::move(no->reason);
         } else if (asks_upgrade(parser.get())) {
           log_access(conn, parser, r, start, false, 101);
-          upgrade taken{parser.release(), std::move(conn), beast::buffers_to_string(buffer.data())};
-          buffer = {};  // held for the WebSocket's whole life otherwise
-          auto taking = hooks_.take(std::move(taken));  // named: g++ 12 and co_await temporaries
-          co_await std::move(taking);
+          taken.emplace(upgrade{parser.release(), std::move(conn), beast::buffers_to_string(buffer.data())});
           co_return;
         }
       }
@@ -251,7 +267,6 @@ class server : public std::enable_shared_from_this<server> {
     co_await core::linger_close(conn, std::chrono::milliseconds(500));
   }
 
- private:
   // False when the connection ended cleanly before a request began.
   awaitable<bool> read_head(core::connection& conn, beast::flat_buffer& buffer, parser_type& parser) {
     for (;;) {

@@ -15,7 +15,8 @@
 #include <boost/beast/http/rfc7230.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
-#include <deque>
+#include <list>
+#include <queue>
 #include <set>
 
 namespace nettool::ws {
@@ -74,7 +75,7 @@ class session : public std::enable_shared_from_this<session> {
   void close(websocket::close_code code, std::string reason) {
     if (closing_) return;
     closing_ = true;
-    queue_.clear();
+    queue_ = {};
     queued_ = 0;
     wake_.cancel();
     if (writing_) {
@@ -89,13 +90,13 @@ class session : public std::enable_shared_from_this<session> {
   // One message alone is never "too much": --max-message-size bounds it.
   void offer(const std::shared_ptr<const message>& m) {
     if (closing_) return;
-    if (!queue_.empty() && queued_ + m->size() > args_.max_queue) {
+    if (!queue_.empty() && queued_ + queue_cost(*m) > args_.max_queue) {
       core::log::notice("{}: more than {} bytes queued for it: closing with 1008", peer_, args_.max_queue);
       close(websocket::close_code::policy_error, "too slow: queue full");
       return;
     }
-    queued_ += m->size();
-    queue_.push_back(m);
+    queued_ += queue_cost(*m);
+    queue_.push(m);
     wake_.cancel();
   }
 
@@ -109,8 +110,8 @@ class session : public std::enable_shared_from_this<session> {
         co_await core::throw_if_cancelled();
       }
       const auto m = queue_.front();
-      queue_.pop_front();
-      queued_ -= m->size();
+      queue_.pop();
+      queued_ -= queue_cost(*m);
       co_await write(*m);
     }
   }
@@ -138,6 +139,10 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   bool closing() const noexcept { return closing_; }
+
+  // What a queued message counts against --max-queue: its bytes and its
+  // place in the queue, so a flood of empty messages is bounded too.
+  static std::uint64_t queue_cost(const message& m) { return m.size() + 64; }
   bool idle_expired() const noexcept { return idle_expired_; }
 
   // --idle-timeout, looked at every quarter of it for all clients at once
@@ -182,7 +187,9 @@ class session : public std::enable_shared_from_this<session> {
   std::unique_ptr<stream> ws_;
   const serve_args& args_;
   std::string peer_;
-  std::deque<std::shared_ptr<const message>> queue_;
+  // A std::queue, not a deque as is: libstdc++'s deque allocates 576 bytes
+  // before its first element, for every idle client.
+  std::queue<std::shared_ptr<const message>, std::list<std::shared_ptr<const message>>> queue_;
   std::uint64_t queued_ = 0;
   asio::steady_timer wake_;
   bool writing_ = false;
@@ -231,11 +238,13 @@ class server : public std::enable_shared_from_this<server> {
       core::log::info("{}: handshake: {}", peer, ec.message());
       co_return;
     }
+    const std::string target(u.request.target());
+    u.request = {};  // its fields would be held for the WebSocket's whole life
     auto s = std::make_shared<session>(std::move(ws), args_);
     sessions_.insert(s);
     if (stopping_) s->close(websocket::close_code::going_away, "server stopping");
     try {
-      auto running = run_session(s, u.request.target());
+      auto running = run_session(s, target);
       co_await std::move(running);
     } catch (const core::error& e) {
       core::log::info("{}: {}", peer, e.describe());
