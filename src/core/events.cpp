@@ -12,6 +12,10 @@ boost::json::object data_event(std::string_view bytes) {
   return o;
 }
 
+boost::json::object peer_event(std::string_view event, std::string_view peer) {
+  return boost::json::object{{"event", event}, {"peer", peer}};
+}
+
 void report_ready(run_context& ctx, std::string_view target, duration elapsed, int attempts) {
   log::info("{} ready after {} ({} attempt{})", target, format_duration(elapsed), attempts, attempts == 1 ? "" : "s");
   if (!ctx.json()) return;

@@ -2,6 +2,7 @@
 // an echo, or a member of a chat room (--broadcast).
 #include "ws.hpp"
 
+#include "nettool/core/events.hpp"
 #include "nettool/core/exec.hpp"
 #include "nettool/core/framing.hpp"
 #include "nettool/core/line_process.hpp"
@@ -242,6 +243,7 @@ class server : public std::enable_shared_from_this<server> {
     u.request = {};  // its fields would be held for the WebSocket's whole life
     auto s = std::make_shared<session>(std::move(ws), args_);
     sessions_.insert(s);
+    report_connected(peer, target);
     if (stopping_) s->close(websocket::close_code::going_away, "server stopping");
     try {
       auto running = run_session(s, target);
@@ -251,8 +253,29 @@ class server : public std::enable_shared_from_this<server> {
       s->close(websocket::close_code::internal_error, "server error");
     }
     sessions_.erase(s);
-    const unsigned code = s->ws().reason().code;
-    core::log::info("{}: closed ({})", peer, code ? std::to_string(code) : std::string("no close code"));
+    report_closed(peer, s->ws().reason());
+  }
+
+  // -v logs each WebSocket's end; --json prints both ends as events (the
+  // access log already shows the upgrade).
+  void report_connected(const std::string& peer, const std::string& target) {
+    if (!ctx_.json()) return;
+    auto ev = core::peer_event("connected", peer);
+    ev["path"] = path_of(target);
+    if (const auto q = target.find('?'); q != std::string::npos) ev["query"] = target.substr(q + 1);
+    ctx_.out().line(core::to_json(ev));
+    ctx_.out().flush();
+  }
+
+  void report_closed(const std::string& peer, const websocket::close_reason& why) {
+    core::log::info("{}: closed ({})", peer, why.code ? std::to_string(why.code) : std::string("no close code"));
+    if (!ctx_.json()) return;
+    auto ev = core::peer_event("disconnected", peer);
+    if (why.code) ev["code"] = why.code;
+    else ev["code"] = nullptr;
+    ev["reason"] = std::string_view(why.reason.data(), why.reason.size());  // UTF-8: Beast checks a Close's reason
+    ctx_.out().line(core::to_json(ev));
+    ctx_.out().flush();
   }
 
   awaitable<void> run_session(std::shared_ptr<session> s, std::string_view target) {

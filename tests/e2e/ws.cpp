@@ -116,6 +116,41 @@ TEST_CASE("ws serve answers Python websockets: echo of every kind, a Close answe
         "True 67108864\nclosed 1000 \n");
 }
 
+TEST_CASE("ws serve --json: one event per WebSocket opened and closed, with path, query, close code and reason",
+          "[ws][serve][json]") {
+  auto r = ws_sh(R"sh(
+    $NT ws serve 0 --port-file srv.port --json > events.txt 2> srv.log & S=$!; wait_file srv.port
+    P=$(cat srv.port)
+    $PY "$PEERS/ws_peer.py" client "ws://127.0.0.1:$P/chat?room=1" closing 4000 bye > /dev/null
+    $PY "$PEERS/ws_peer.py" client ws://127.0.0.1:$P/ say hi > /dev/null &
+    C=$!
+    for _ in $(seq 1 200); do [ $(grep -c '"connected"' events.txt) = 2 ] && break; sleep 0.025; done
+    kill -TERM $S; wait $S; echo "serve=$?"
+    wait $C
+    # Ports vary: the peer of each pair must match, then it is masked.
+    $PY - <<'PY'
+import json
+events = [json.loads(l) for l in open("events.txt")]
+print(events[0]["event"])
+peers = {}
+for e in events[1:]:
+    peers.setdefault(e["peer"], []).append(e["event"])
+    e["peer"] = "PEER"
+    print(json.dumps(e, separators=(",", ":")))
+print(sorted(peers.values()))
+PY
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out ==
+        "serve=143\n"
+        "listening\n"
+        "{\"event\":\"connected\",\"peer\":\"PEER\",\"path\":\"/chat\",\"query\":\"room=1\"}\n"
+        "{\"event\":\"disconnected\",\"peer\":\"PEER\",\"code\":4000,\"reason\":\"bye\"}\n"
+        "{\"event\":\"connected\",\"peer\":\"PEER\",\"path\":\"/\"}\n"
+        "{\"event\":\"disconnected\",\"peer\":\"PEER\",\"code\":1001,\"reason\":\"server stopping\"}\n"
+        "[['connected', 'disconnected'], ['connected', 'disconnected']]\n");
+}
+
 TEST_CASE("ws serve --path, --subprotocol, 426 for plain HTTP, 1009 over --max-message-size", "[ws][serve]") {
   auto r = ws_sh(R"sh(
     ws_serve srv --path /chat --subprotocol chat.v2 --subprotocol chat.v1 --max-message-size 1KiB

@@ -18,6 +18,11 @@ class run_context;
 // or per received message.
 boost::json::object data_event(std::string_view bytes);
 
+// A server's client came or went: {"event":"connected"|"disconnected",
+// "peer":"ADDR:PORT"}; a protocol adds its own fields (ws: the path, the
+// close code and reason).
+boost::json::object peer_event(std::string_view event, std::string_view peer);
+
 // A wait's target became ready: logged at -v, and with --json printed (and
 // flushed) as {"event":"ready","target":"…","elapsed":S,"attempts":N}.
 void report_ready(run_context& ctx, std::string_view target, duration elapsed, int attempts);
