@@ -319,23 +319,41 @@ class server : public std::enable_shared_from_this<server> {
     ws.auto_fragment(false);
   }
 
-  // Reads until the client's Close (which Beast answers with its code).
+  // The client's next message into `m`; false once the client's Close
+  // (which Beast answers with its code) or our own ended the session.
+  static awaitable<bool> read_one(session& s, message& m) {
+    auto [ec, n] = co_await s.ws().async_read(m.data, use);
+    if (ec == websocket::error::closed || (ec && (s.closing() || s.idle_expired()))) co_return false;
+    if (ec) throw failure(ec, "read", s.peer());
+    m.text = s.ws().got_text();
+    co_return true;
+  }
+
+  // Reads until the end of the session, each message in a buffer of its own.
   template <class OnMessage>
   awaitable<void> read_messages(session& s, OnMessage on_message) {
     for (;;) {
       message m;
-      auto [ec, n] = co_await s.ws().async_read(m.data, use);
-      if (ec == websocket::error::closed || (ec && (s.closing() || s.idle_expired()))) co_return;
-      if (ec) throw failure(ec, "read", s.peer());
-      m.text = s.ws().got_text();
+      auto reading = read_one(s, m);
+      const bool more = co_await std::move(reading);
+      if (!more) co_return;
       auto handling = on_message(std::move(m));
       co_await std::move(handling);
     }
   }
 
-  awaitable<void> echo(std::shared_ptr<session> s) {
-    auto reading = read_messages(*s, [s](message m) -> awaitable<void> { co_await s->write(m); });
-    co_await std::move(reading);
+  // One buffer for every message of the session, written back before the
+  // next is read; given back after a large one.
+  static awaitable<void> echo(std::shared_ptr<session> s) {
+    message m;
+    for (;;) {
+      auto reading = read_one(*s, m);
+      const bool more = co_await std::move(reading);
+      if (!more) co_return;
+      co_await s->write(m);
+      if (m.data.capacity() > 64 * 1024) m.data = {};
+      else m.data.consume(m.data.size());
+    }
   }
 
   awaitable<void> chat(std::shared_ptr<session> s) {
