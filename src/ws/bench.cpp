@@ -26,32 +26,69 @@ core::duration reply_limit(const bench_args& args) {
   return args.client.timeouts.idle_timeout.value_or(std::chrono::seconds(10));
 }
 
-// A server that does not echo must not hold the run past its end: no
-// reply within the limit fails the read (Beast's idle timeout, which costs
-// no timer of our own per message), and a write the server takes no bytes
-// of fails at the same limit.
-void bound_round_trips(stream& ws, const bench_args& args) {
+// A server that does not echo must not hold the run past its end. The
+// watchdog looks at the round trip in flight every half --idle-timeout
+// (no timer re-armed per message): one that has not come back for the
+// whole limit is ended by closing the socket, and counts as an error
+// "reply". A write the server takes no bytes of fails at the same limit.
+struct reply_watch {
+  stream* ws = nullptr;  // the connection in use, if any
+  bool in_flight = false;
+  std::uint64_t trips = 0;
+  bool expired = false;
+};
+
+awaitable<void> watch_replies(reply_watch& w, core::duration limit) {
+  std::uint64_t seen = w.trips;
+  int stuck = 0;
+  for (;;) {
+    auto pause = core::sleep_for(limit / 2);
+    co_await std::move(pause);
+    if (!w.in_flight || w.trips != seen) {
+      seen = w.trips;
+      stuck = 0;
+      continue;
+    }
+    if (++stuck < 2 || !w.ws) continue;
+    w.expired = true;
+    beast_close_socket(w.ws->next_layer());
+  }
+}
+
+void bound_writes(stream& ws, const bench_args& args) {
   beast::websocket::stream_base::timeout limits{};
   limits.handshake_timeout = args.client.timeouts.connect_timeout;  // also bounds our Close at the end
-  limits.idle_timeout = reply_limit(args);
+  limits.idle_timeout = beast::websocket::stream_base::none();
   limits.keep_alive_pings = false;
   ws.set_option(limits);
   ws.next_layer().conn().set_write_stall_limit(reply_limit(args));
 }
 
+core::error no_reply(const std::string& where) {
+  return core::error(core::errc::timed_out, "reply", where, "no reply within --idle-timeout");
+}
+
 awaitable<void> round_trip(stream& ws, const std::string& payload, beast::flat_buffer& buffer, const std::string& where,
-                           std::size_t& got) {
+                           reply_watch& watch, std::size_t& got) {
+  watch.in_flight = true;
   auto [wec, wn] = co_await ws.async_write(asio::buffer(payload), use);
-  if (wec) throw failure(wec, "write", where);
+  if (wec) {
+    watch.in_flight = false;
+    if (watch.expired) throw no_reply(where);
+    throw failure(wec, "write", where);
+  }
   auto [rec, rn] = co_await ws.async_read(buffer, use);
-  if (rec == beast::error::timeout) throw failure(rec, "reply", where);
+  watch.in_flight = false;
+  if (rec && watch.expired) throw no_reply(where);
   if (rec) throw failure(rec, "read", where);
+  ++watch.trips;
   got = rn;
 }
 
 // One connection's round trips, taking start times from the shared plan. A
 // failed connection counts as an error of its phase and is opened again.
-awaitable<void> worker(const bench_args& args, const boost::urls::url& url, core::load_plan& plan, shard_run& run) {
+awaitable<void> round_trips(const bench_args& args, const boost::urls::url& url, core::load_plan& plan, shard_run& run,
+                            reply_watch& watch) {
   http::client client(client_options_for(args.client));
   const std::string payload(static_cast<std::size_t>(args.size), 'x');
   beast::flat_buffer buffer;
@@ -67,10 +104,11 @@ awaitable<void> worker(const bench_args& args, const boost::urls::url& url, core
       if (!ws) {
         ws = co_await open_stream(client, url, args.client);
         ws->binary(args.binary);
-        bound_round_trips(*ws, args);
+        bound_writes(*ws, args);
+        watch = reply_watch{ws.get()};
       }
       std::size_t got = 0;
-      auto trip = round_trip(*ws, payload, buffer, args.client.url, got);
+      auto trip = round_trip(*ws, payload, buffer, args.client.url, watch, got);
       co_await std::move(trip);
       if (plan.measuring(start)) {
         run.result.latency.record(clock::now() - start);
@@ -83,6 +121,7 @@ awaitable<void> worker(const bench_args& args, const boost::urls::url& url, core
       if (e.code() == core::errc::usage) throw;
       if (plan.measuring(start)) ++run.result.errors[e.phase()];
       core::log::info("bench: {}", e.describe());
+      watch = reply_watch{};
       ws.reset();
     }
   }
@@ -90,6 +129,13 @@ awaitable<void> worker(const bench_args& args, const boost::urls::url& url, core
     auto [ec] = co_await ws->async_close(beast::websocket::close_code::normal, use);
     if (ec) core::log::debug("bench: close: {}", ec.message());
   }
+}
+
+awaitable<void> worker(const bench_args& args, const boost::urls::url& url, core::load_plan& plan, shard_run& run) {
+  reply_watch watch;
+  auto trips = round_trips(args, url, plan, run, watch);
+  auto watching = watch_replies(watch, reply_limit(args));
+  co_await core::first_of(std::move(trips), std::move(watching));
 }
 
 }  // namespace
