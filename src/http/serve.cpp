@@ -188,7 +188,7 @@ class server : public std::enable_shared_from_this<server> {
   // keep it.
   awaitable<void> connection(core::connection conn) {
     const auto self = shared_from_this();
-    std::optional<upgrade> taken;
+    std::unique_ptr<upgrade> taken;  // not in this frame, which lives as long as the handler runs
     {
       auto serving = requests(std::move(conn), taken);
       co_await std::move(serving);
@@ -202,7 +202,7 @@ class server : public std::enable_shared_from_this<server> {
  private:
   // Requests until the client or the server ends the connection, or until
   // an admitted upgrade request, which goes into `taken`.
-  awaitable<void> requests(core::connection conn, std::optional<upgrade>& taken) {
+  awaitable<void> requests(core::connection conn, std::unique_ptr<upgrade>& taken) {
     // Responses leave in one or two writes; Nagle would hold the second
     // (a file after its head) for the client's delayed ACK, ~40 ms.
     int one = 1;
@@ -238,7 +238,7 @@ class server : public std::enable_shared_from_this<server> {
           r.note = std::move(no->reason);
         } else if (asks_upgrade(parser.get())) {
           log_access(conn, parser, r, start, false, 101);
-          taken.emplace(upgrade{parser.release(), std::move(conn), beast::buffers_to_string(buffer.data())});
+          taken = std::make_unique<upgrade>(upgrade{parser.release(), std::move(conn), beast::buffers_to_string(buffer.data())});
           co_return;
         }
       }

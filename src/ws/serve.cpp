@@ -279,24 +279,19 @@ class server : public std::enable_shared_from_this<server> {
     ctx_.out().flush();
   }
 
+  // The mode's coroutine, returned rather than awaited here: no frame of
+  // its own held for the session's life.
   awaitable<void> run_session(std::shared_ptr<session> s, std::string_view target) {
     if (!args_.exec.empty()) {
       auto env = core::remote_environment(s->peer());
       const auto q = target.find('?');
       env.emplace_back("NETTOOL_PATH", std::string(target.substr(0, q)));
       env.emplace_back("NETTOOL_QUERY", q == std::string_view::npos ? std::string() : std::string(target.substr(q + 1)));
-      auto running = exec(s, std::move(env));
-      co_await std::move(running);
-    } else if (args_.stdio) {
-      auto running = stdio_member(s);
-      co_await std::move(running);
-    } else if (args_.broadcast) {
-      auto running = chat(s);
-      co_await std::move(running);
-    } else {
-      auto running = echo(s);
-      co_await std::move(running);
+      return exec(std::move(s), std::move(env));
     }
+    if (args_.stdio) return stdio_member(std::move(s));
+    if (args_.broadcast) return chat(std::move(s));
+    return echo(std::move(s));
   }
 
   void configure(stream& ws, const std::string& subprotocol) const {
