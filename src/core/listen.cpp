@@ -141,7 +141,9 @@ namespace {
 // handler is then awaited by the caller itself: one coroutine frame fewer
 // held for each connection's whole life.
 awaitable<void> accept_tls(connection& conn, const serve_options& options) {
-  if (options.tls) co_await with_timeout(conn.tls_handshake_server(options.tls), options.handshake_timeout, "tls", conn.peer());
+  if (!options.tls) co_return;
+  auto shaking = with_timeout(conn.tls_handshake_server(options.tls), options.handshake_timeout, "tls", conn.peer());
+  co_await std::move(shaking);  // named: docs/architecture.md on g++ 12 and co_await temporaries
 }
 
 // Owns everything by value: it outlives the accept loop during a stop.

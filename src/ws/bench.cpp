@@ -28,32 +28,45 @@ core::duration reply_limit(const bench_args& args) {
 
 // A server that does not echo must not hold the run past its end. The
 // watchdog looks at the round trip in flight every half --idle-timeout
-// (no timer re-armed per message): one that has not come back for the
-// whole limit is ended by closing the socket, and counts as an error
-// "reply". A write the server takes no bytes of fails at the same limit.
+// (no timer re-armed per message): one it has seen in flight at three
+// looks in a row, a whole limit apart at least, is ended by closing the
+// socket and counts as an error "reply". A write the server takes no
+// bytes of fails at the same limit.
 struct reply_watch {
-  stream* ws = nullptr;  // the connection in use, if any
+  stream* ws = nullptr;    // the connection in use, if any
+  std::uint64_t trip = 0;  // numbers each round trip of the worker
   bool in_flight = false;
-  std::uint64_t trips = 0;
   bool expired = false;
 };
 
 awaitable<void> watch_replies(reply_watch& w, core::duration limit) {
-  std::uint64_t seen = w.trips;
-  int stuck = 0;
+  std::uint64_t seen = 0;
+  int looks = 0;
   for (;;) {
     auto pause = core::sleep_for(limit / 2);
     co_await std::move(pause);
-    if (!w.in_flight || w.trips != seen) {
-      seen = w.trips;
-      stuck = 0;
-      continue;
+    if (!w.in_flight || !w.ws) {
+      looks = 0;
+    } else if (w.trip != seen) {
+      seen = w.trip;
+      looks = 1;
+    } else if (++looks >= 3) {
+      w.expired = true;
+      beast_close_socket(w.ws->next_layer());
+      looks = 0;
     }
-    if (++stuck < 2 || !w.ws) continue;
-    w.expired = true;
-    beast_close_socket(w.ws->next_layer());
   }
 }
+
+// Clears what the watchdog may touch when the connection goes, however
+// the worker leaves it.
+struct watch_release {
+  reply_watch& w;
+  ~watch_release() {
+    w.ws = nullptr;
+    w.in_flight = false;
+  }
+};
 
 void bound_writes(stream& ws, const bench_args& args) {
   beast::websocket::stream_base::timeout limits{};
@@ -70,6 +83,8 @@ core::error no_reply(const std::string& where) {
 
 awaitable<void> round_trip(stream& ws, const std::string& payload, beast::flat_buffer& buffer, const std::string& where,
                            reply_watch& watch, std::size_t& got) {
+  ++watch.trip;
+  watch.expired = false;
   watch.in_flight = true;
   auto [wec, wn] = co_await ws.async_write(asio::buffer(payload), use);
   if (wec) {
@@ -81,7 +96,6 @@ awaitable<void> round_trip(stream& ws, const std::string& payload, beast::flat_b
   watch.in_flight = false;
   if (rec && watch.expired) throw no_reply(where);
   if (rec) throw failure(rec, "read", where);
-  ++watch.trips;
   got = rn;
 }
 
@@ -93,6 +107,7 @@ awaitable<void> round_trips(const bench_args& args, const boost::urls::url& url,
   const std::string payload(static_cast<std::size_t>(args.size), 'x');
   beast::flat_buffer buffer;
   std::unique_ptr<stream> ws;
+  const watch_release release{watch};  // declared after ws: runs before ws is destroyed
   auto ex = co_await asio::this_coro::executor;
   while (auto intended = plan.next()) {
     if (args.bench.rate) {
@@ -105,7 +120,7 @@ awaitable<void> round_trips(const bench_args& args, const boost::urls::url& url,
         ws = co_await open_stream(client, url, args.client);
         ws->binary(args.binary);
         bound_writes(*ws, args);
-        watch = reply_watch{ws.get()};
+        watch.ws = ws.get();
       }
       std::size_t got = 0;
       auto trip = round_trip(*ws, payload, buffer, args.client.url, watch, got);
@@ -121,7 +136,8 @@ awaitable<void> round_trips(const bench_args& args, const boost::urls::url& url,
       if (e.code() == core::errc::usage) throw;
       if (plan.measuring(start)) ++run.result.errors[e.phase()];
       core::log::info("bench: {}", e.describe());
-      watch = reply_watch{};
+      watch.ws = nullptr;
+      watch.in_flight = false;
       ws.reset();
     }
   }

@@ -17,8 +17,7 @@
 #include <boost/beast/websocket/stream.hpp>
 
 #include <array>
-#include <list>
-#include <queue>
+#include <deque>
 #include <set>
 
 namespace nettool::ws {
@@ -72,12 +71,14 @@ class session : public std::enable_shared_from_this<session> {
 
   // Starts the Close handshake once (stop: 1001; a slow member: 1008).
   // A message being written is finished first (within --send-timeout,
-  // which cuts off a client that takes nothing), so the Close frame never
-  // lands in the middle of one.
+  // which cuts off a client that takes nothing; the idle sweep cuts off
+  // one that takes a byte now and then), so the Close frame never lands in
+  // the middle of one.
   void close(websocket::close_code code, std::string reason) {
     if (closing_) return;
     closing_ = true;
-    queue_ = {};
+    closing_since_ = std::chrono::steady_clock::now();
+    queue_.reset();
     queued_ = 0;
     wake_.cancel();
     if (writing_) {
@@ -92,13 +93,14 @@ class session : public std::enable_shared_from_this<session> {
   // One message alone is never "too much": --max-message-size bounds it.
   void offer(const std::shared_ptr<const message>& m) {
     if (closing_) return;
-    if (!queue_.empty() && queued_ + queue_cost(*m) > args_.max_queue) {
+    if (!queue_empty() && queued_ + queue_cost(*m) > args_.max_queue) {
       core::log::notice("{}: more than {} bytes queued for it: closing with 1008", peer_, args_.max_queue);
       close(websocket::close_code::policy_error, "too slow: queue full");
       return;
     }
     queued_ += queue_cost(*m);
-    queue_.push(m);
+    if (!queue_) queue_ = std::make_unique<std::deque<std::shared_ptr<const message>>>();
+    queue_->push_back(m);
     wake_.cancel();
   }
 
@@ -106,15 +108,16 @@ class session : public std::enable_shared_from_this<session> {
   // Close handshake end, and ends the session).
   awaitable<void> write_queue() {
     for (;;) {
-      while (queue_.empty() || closing_) {
+      while (queue_empty() || closing_) {
         wake_.expires_at(asio::steady_timer::time_point::max());
         co_await wake_.async_wait(use);  // cancelled by offer() and close() alike
         co_await core::throw_if_cancelled();
       }
-      const auto m = queue_.front();
-      queue_.pop();
+      const auto m = queue_->front();
+      queue_->pop_front();
       queued_ -= queue_cost(*m);
-      co_await write(*m);
+      auto sending = write(*m);
+      co_await std::move(sending);
     }
   }
 
@@ -158,10 +161,22 @@ class session : public std::enable_shared_from_this<session> {
       silent_looks_ = 0;
       return;
     }
-    if (closing_) return;  // the Close handshake is bounded by --header-timeout
+    if (closing_) {
+      // Beast bounds the Close handshake by --header-timeout once it has
+      // begun; a Close waiting for a message still being written (to a
+      // client that takes a byte now and then) is bounded here.
+      if (writing_ && std::chrono::steady_clock::now() - closing_since_ > args_.http.header_timeout) {
+        core::log::info("{}: the last message is still not taken {} after the close began: closing", peer_,
+                        core::format_duration(args_.http.header_timeout));
+        reset_connection(ws_->next_layer());
+      }
+      return;
+    }
     ++silent_looks_;
-    if (silent_looks_ == 2) {
+    if (silent_looks_ == 2 && !ping_pending_) {  // Beast takes one ping at a time
+      ping_pending_ = true;
       ws_->async_ping({}, [self = shared_from_this()](error_code ec) {
+        self->ping_pending_ = false;
         if (ec) core::log::debug("{}: ping: {}", self->peer_, ec.message());
       });
     } else if (silent_looks_ >= 4) {
@@ -189,15 +204,19 @@ class session : public std::enable_shared_from_this<session> {
   std::unique_ptr<stream> ws_;
   const serve_args& args_;
   std::string peer_;
-  // A std::queue, not a deque as is: libstdc++'s deque allocates 576 bytes
-  // before its first element, for every idle client.
-  std::queue<std::shared_ptr<const message>, std::list<std::shared_ptr<const message>>> queue_;
+  bool queue_empty() const noexcept { return !queue_ || queue_->empty(); }
+
+  // Made by the first message queued: libstdc++'s deque allocates 576
+  // bytes before its first element, for every idle client.
+  std::unique_ptr<std::deque<std::shared_ptr<const message>>> queue_;
   std::uint64_t queued_ = 0;
   asio::steady_timer wake_;
   bool writing_ = false;
   bool closing_ = false;
   std::uint64_t seen_ = 0;  // bytes read at the last idle look
   int silent_looks_ = 0;
+  bool ping_pending_ = false;
+  std::chrono::steady_clock::time_point closing_since_;
   bool idle_expired_ = false;
   std::optional<std::pair<websocket::close_code, std::string>> pending_close_;
 };
@@ -243,19 +262,31 @@ class server : public std::enable_shared_from_this<server> {
     const std::string target(u.request.target());
     u.request = {};  // its fields would be held for the WebSocket's whole life
     auto s = std::make_shared<session>(std::move(ws), args_);
-    sessions_.insert(s);
-    report_connected(peer, target);
-    if (stopping_) s->close(websocket::close_code::going_away, "server stopping");
+    const membership member(sessions_, s);
     try {
+      report_connected(peer, target);
+      if (stopping_) s->close(websocket::close_code::going_away, "server stopping");
       auto running = run_session(s, target);
       co_await std::move(running);
     } catch (const core::error& e) {
       core::log::info("{}: {}", peer, e.describe());
       s->close(websocket::close_code::internal_error, "server error");
     }
-    sessions_.erase(s);
     report_closed(peer, s->ws().reason());
   }
+
+  // A session is in the room (broadcasts, the stop, the idle sweep) from
+  // its handshake until its handler ends, however it ends.
+  struct membership {
+    membership(std::set<std::shared_ptr<session>>& room, std::shared_ptr<session> s) : room_(room), s_(std::move(s)) {
+      room_.insert(s_);
+    }
+    ~membership() { room_.erase(s_); }
+    membership(const membership&) = delete;
+    membership& operator=(const membership&) = delete;
+    std::set<std::shared_ptr<session>>& room_;
+    std::shared_ptr<session> s_;
+  };
 
   // -v logs each WebSocket's end; --json prints both ends as events (the
   // access log already shows the upgrade).
@@ -360,7 +391,8 @@ class server : public std::enable_shared_from_this<server> {
       auto reading = read_one(*s, m);
       const bool more = co_await std::move(reading);
       if (!more) co_return;
-      co_await s->write(m);
+      auto sending = s->write(m);
+      co_await std::move(sending);
       if (m.data.capacity() > 4096) m.data = {};
       else m.data.consume(m.data.size());
     }

@@ -3,6 +3,8 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <sys/socket.h>
+
 #include <array>
 #include <random>
 
@@ -39,5 +41,11 @@ void teardown(beast::role_type, transport& t, error_code& ec) {
 }
 
 void beast_close_socket(transport& t) { t.conn().close(); }
+
+void reset_connection(transport& t) {
+  const ::linger abort_now{1, 0};
+  ::setsockopt(t.conn().native_handle(), SOL_SOCKET, SO_LINGER, &abort_now, sizeof abort_now);
+  t.conn().close();
+}
 
 }  // namespace nettool::ws

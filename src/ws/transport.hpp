@@ -103,6 +103,11 @@ using stream = beast::websocket::stream<transport>;
 void teardown(beast::role_type role, transport& t, error_code& ec);
 void beast_close_socket(transport& t);
 
+// Ends a connection with a reset: for a peer cut off while bytes are still
+// queued for it (a client taking a message too slowly), which a plain
+// close would leave in the kernel to drain at the client's pace.
+void reset_connection(transport& t);
+
 template <class TeardownHandler>
 void async_teardown(beast::role_type, transport& t, TeardownHandler&& handler) {
   asio::co_spawn(t.get_executor(), core::linger_close(t.conn()),

@@ -88,6 +88,52 @@ for i in range(320):
   CHECK(r.out == "sender=0\nlistener=0 got 320\n1\nok\nrss-ok\n");
 }
 
+TEST_CASE("ws serve --broadcast: a member that drips its reads cannot hold its 1008 Close off",
+          "[ws][serve][hostile][broadcast]") {
+  auto r = sh(std::string(kit) + R"sh(
+    serve --broadcast --max-queue 256KiB --header-timeout 1s --idle-timeout 2s -v
+    # Takes 200 bytes every 0.2 s: never stalled long enough for
+    # --send-timeout, far too slow for the room.
+    $PY - $P > drip.out <<'PY' &
+import socket, sys, time
+port = int(sys.argv[1])
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(("127.0.0.1", port))
+s.sendall(("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+start = time.time()
+while time.time() - start < 60:
+    try:
+        if not s.recv(200):
+            break
+    except OSError:  # the server's cut-off is a reset
+        break
+    time.sleep(0.2)
+print("closed after %d s" % (time.time() - start))
+PY
+    D=$!
+    wait_log serve.log '" 101 ' 1
+    $PY -c '
+import sys, time
+for i in range(200):
+    sys.stdout.write("m%03d" % i + "x" * 65532 + "\n"); sys.stdout.flush(); time.sleep(0.002)' |
+      $NT ws connect ws://127.0.0.1:$P/ --close-timeout 200ms; echo "sender=$?"
+    wait $D
+    sed 's/closed after [0-9]* s/closed/' drip.out
+    [ "$(sed 's/closed after \([0-9]*\) s/\1/' drip.out)" -lt 15 ] && echo "within 15 s"
+    grep -c 'closing with 1008' serve.log
+    grep -c 'still not taken' serve.log
+    # The room goes on: a new member hears a new message.
+    $NT ws connect ws://127.0.0.1:$P/ --count 1 < /dev/null > after.txt & A=$!
+    wait_log serve.log '" 101 ' 3
+    $NT ws connect ws://127.0.0.1:$P/ --send ok --close-timeout 200ms
+    wait $A; cat after.txt
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "sender=0\nclosed\nwithin 15 s\n1\n1\nok\n");
+}
+
 TEST_CASE("ws serve --echo closes a client that floods and never reads, within --send-timeout", "[ws][serve][hostile]") {
   auto r = sh(std::string(kit) + R"sh(
     serve --send-timeout 1s

@@ -114,11 +114,16 @@ class connection_stream {
           .async_wait(asio::experimental::wait_for_one(), std::move(op));
     }
 
-    // The end of a bounded wait for room: the socket, or the stall limit.
+    // The end of a bounded wait for room: the socket, or the stall limit
+    // (the timer cancelled means the whole write was). A socket that became
+    // writable as the limit passed gets one more try.
     template <class Self>
-    void operator()(Self& op, std::array<std::size_t, 2> order, error_code ec, error_code) {
-      if (order[0] == 1) return op.complete(make_error_code(errc::timed_out), 0);
-      (*this)(op, ec);
+    void operator()(Self& op, std::array<std::size_t, 2> order, error_code ec, error_code timer_ec) {
+      if (order[0] == 0) return (*this)(op, ec);
+      if (timer_ec) return op.complete(timer_ec, 0);
+      const auto step = attempt();
+      if (step.wait == connection::io_wait::none) return op.complete(step.ec, step.bytes);
+      op.complete(make_error_code(errc::timed_out), 0);
     }
 
     connection::io_step attempt() {
@@ -147,8 +152,10 @@ class connection_stream {
     return *stall_timer_;
   }
 
+  // A pending op points at this object: its owner keeps it until the op
+  // completes (Beast's stream is held by its session or bench worker).
   connection conn_;
-  std::unique_ptr<asio::steady_timer> stall_timer_;
+  std::unique_ptr<asio::steady_timer> stall_timer_;  // after conn_: destroyed first
   std::string leftover_;
   std::size_t leftover_at_ = 0;
   std::string scratch_;
