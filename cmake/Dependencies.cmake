@@ -11,6 +11,8 @@ set(ZLIB_USE_STATIC_LIBS ON)
 find_package(ZLIB REQUIRED)
 # ZeroMQ (libzmq through header-only cppzmq): linked into nettool-zmq.so only.
 find_package(cppzmq CONFIG REQUIRED)
+# pugixml for XML-RPC bodies: linked into nettool-xmlrpc.so only.
+find_package(pugixml CONFIG REQUIRED)
 if(NETTOOL_TESTS)
   find_package(Catch2 2 CONFIG REQUIRED)
 endif()

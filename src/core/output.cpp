@@ -72,9 +72,13 @@ void append_number(std::string& out, double d) {
   out += text == "-0" ? "0" : text;
 }
 
-void append_json(std::string& out, const boost::json::value& v) {
+void append_exact(std::string& out, double d) { out += std::isfinite(d) ? plain_decimal(d) : "null"; }
+
+using number_writer = void (*)(std::string&, double);
+
+void append_json(std::string& out, const boost::json::value& v, number_writer number) {
   switch (v.kind()) {
-    case boost::json::kind::double_: append_number(out, v.get_double()); return;
+    case boost::json::kind::double_: number(out, v.get_double()); return;
     case boost::json::kind::object: {
       out += '{';
       bool first = true;
@@ -83,7 +87,7 @@ void append_json(std::string& out, const boost::json::value& v) {
         first = false;
         out += boost::json::serialize(boost::json::string_view(key));
         out += ':';
-        append_json(out, item);
+        append_json(out, item, number);
       }
       out += '}';
       return;
@@ -94,7 +98,7 @@ void append_json(std::string& out, const boost::json::value& v) {
       for (const auto& item : v.get_array()) {
         if (!first) out += ',';
         first = false;
-        append_json(out, item);
+        append_json(out, item, number);
       }
       out += ']';
       return;
@@ -107,7 +111,42 @@ void append_json(std::string& out, const boost::json::value& v) {
 
 std::string to_json(const boost::json::value& v) {
   std::string out;
-  append_json(out, v);
+  append_json(out, v, append_number);
+  return out;
+}
+
+std::string to_json_exact(const boost::json::value& v) {
+  std::string out;
+  append_json(out, v, append_exact);
+  return out;
+}
+
+// fmt's shortest round-trip form ("1e-12", "1.5e+300", "0.1"), its digits
+// then moved around the decimal point. A whole number keeps ".0", so the
+// text still reads as a double, not an integer.
+std::string plain_decimal(double d) {
+  auto shortest = fmt::format("{}", d);
+  const auto e = shortest.find('e');
+  if (e == std::string::npos) {
+    if (shortest == "-0") shortest = "0";
+    return shortest.find('.') == std::string::npos ? shortest + ".0" : shortest;
+  }
+  std::string mantissa = shortest.substr(0, e);
+  const int exponent = std::stoi(shortest.substr(e + 1));
+  std::string sign;
+  if (mantissa.front() == '-') {
+    sign = "-";
+    mantissa.erase(0, 1);
+  }
+  const auto dot = mantissa.find('.');
+  const int int_digits = dot == std::string::npos ? static_cast<int>(mantissa.size()) : static_cast<int>(dot);
+  if (dot != std::string::npos) mantissa.erase(dot, 1);
+  const int point = int_digits + exponent;  // digits before the decimal point
+  const int n = static_cast<int>(mantissa.size());
+  std::string out = sign;
+  if (point <= 0) out += "0." + std::string(static_cast<std::size_t>(-point), '0') + mantissa;
+  else if (point >= n) out += mantissa + std::string(static_cast<std::size_t>(point - n), '0') + ".0";
+  else out += mantissa.substr(0, static_cast<std::size_t>(point)) + "." + mantissa.substr(static_cast<std::size_t>(point));
   return out;
 }
 

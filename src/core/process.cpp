@@ -19,7 +19,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <optional>
 #include <thread>
+#include <utility>
 
 extern char** environ;
 
@@ -98,6 +100,7 @@ pid_t spawn(const process_spec& spec) {
   if (spec.stdin_fd >= 0) posix_spawn_file_actions_adddup2(&actions, spec.stdin_fd, 0);
   else posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   if (spec.stdout_fd >= 0) posix_spawn_file_actions_adddup2(&actions, spec.stdout_fd, 1);
+  if (spec.stderr_fd >= 0) posix_spawn_file_actions_adddup2(&actions, spec.stderr_fd, 2);
   // Our other descriptors (the listening socket, other clients) must not
   // leak into the child: a client's FIN would wait for the child to exit.
   posix_spawn_file_actions_addclosefrom_np(&actions, 3);
@@ -170,41 +173,68 @@ awaitable<void> read_all(asio::posix::stream_descriptor& from, std::string& out,
   }
 }
 
+// Keeps the first `keep` bytes, drains the rest: a chatty stderr must not
+// block the child, nor fill our memory.
+awaitable<void> read_some_of(asio::posix::stream_descriptor& from, std::string& out, std::size_t keep) {
+  char chunk[16 * 1024];
+  for (;;) {
+    auto [ec, n] = co_await from.async_read_some(asio::buffer(chunk), asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;  // EOF, or a pipe we can no longer read: what we have is what it said
+    out.append(chunk, std::min(n, keep - std::min(keep, out.size())));
+  }
+}
+
+// A pipe whose both ends close with it (the child's end once it is spawned).
+struct pipe_pair {
+  int fds[2] = {-1, -1};
+  explicit pipe_pair(const std::string& command) {
+    if (::pipe2(fds, O_CLOEXEC) != 0) throw error(error_code(errno, boost::system::system_category()), "exec", command);
+  }
+  ~pipe_pair() {
+    for (int fd : fds)
+      if (fd >= 0) ::close(fd);
+  }
+  pipe_pair(const pipe_pair&) = delete;
+  pipe_pair& operator=(const pipe_pair&) = delete;
+  int take(int end) { return std::exchange(fds[end], -1); }
+  void close(int end) { ::close(take(end)); }
+};
+
+constexpr std::size_t captured_errors = 64 * 1024;
+
 }  // namespace
 
 awaitable<filter_result> run_filter(const std::string& command, const environment& env, std::string_view input,
-                                    std::size_t max_output) {
-  int in[2], out[2];
-  if (::pipe2(in, O_CLOEXEC) != 0) throw error(error_code(errno, boost::system::system_category()), "exec", command);
-  if (::pipe2(out, O_CLOEXEC) != 0) {
-    ::close(in[0]);
-    ::close(in[1]);
-    throw error(error_code(errno, boost::system::system_category()), "exec", command);
-  }
+                                    std::size_t max_output, bool capture_errors) {
+  pipe_pair in(command), out(command);
+  std::optional<pipe_pair> err;
+  if (capture_errors) err.emplace(command);
   auto ex = co_await asio::this_coro::executor;
-  asio::posix::stream_descriptor to_child(ex, in[1]), from_child(ex, out[0]);
-  pid_t pid = -1;
-  try {
-    pid = spawn({command, env, in[0], out[1]});
-  } catch (...) {
-    ::close(in[0]);
-    ::close(out[1]);
-    throw;
-  }
+  asio::posix::stream_descriptor to_child(ex, in.take(1)), from_child(ex, out.take(0));
+  std::optional<asio::posix::stream_descriptor> errors_from_child;
+  if (err) errors_from_child.emplace(ex, err->take(0));
+  process_spec spec{command, env, in.fds[0], out.fds[1]};
+  if (err) spec.stderr_fd = err->fds[1];
+  const pid_t pid = spawn(spec);
+  // Ended with its process group if this frame goes before the child was
+  // waited for: a stop at the end of the grace destroys frames, it does not
+  // resume them.
+  child_guard guard{pid};
   // Our copies of the child's ends go, so its exit shows as EOF here.
-  ::close(in[0]);
-  ::close(out[1]);
+  in.close(0);
+  out.close(1);
+  if (err) err->close(1);
   filter_result result;
   std::exception_ptr failed;
   try {
-    co_await both(write_and_close(to_child, input), read_all(from_child, result.output, max_output));
+    auto talk = both(write_and_close(to_child, input), read_all(from_child, result.output, max_output));
+    if (errors_from_child) talk = both(std::move(talk), read_some_of(*errors_from_child, result.errors, captured_errors));
+    co_await std::move(talk);
   } catch (...) {
     failed = std::current_exception();
   }
-  if (failed) {
-    end_child(pid);  // not left running after its output was refused, or at a stop
-    std::rethrow_exception(failed);
-  }
+  if (failed) std::rethrow_exception(failed);  // the guard ends the child: its output was refused, or a stop
+  guard.reaped = true;  // wait_child's own guard takes over
   result.status = co_await wait_child(pid);
   log::debug("[{}] exited with {}", pid, result.status);
   co_return result;

@@ -100,6 +100,8 @@ request build_request(const request_args& args, const std::string& url) {
   if (!args.user.empty())
     defaults.set(bhttp::field::authorization,
                  "Basic " + core::base64_encode(args.user.find(':') == std::string::npos ? args.user + ":" : args.user));
+  else if (const auto credentials = basic_credentials(req.url); !credentials.empty())
+    defaults.set(bhttp::field::authorization, credentials);
   bhttp::fields user;
   add_headers(user, args.headers);
   req.headers = merge_headers(defaults, user);
@@ -204,8 +206,7 @@ class request_runner {
       const auto start = clock::now();
       attempts_ = 0;
       marks_ = {};
-      const auto head = co_await core::with_retries<response_head>(
-          args_.timeouts.retry, [&] { return attempt(req); }, [&](const core::error& e) { return transient(e, req); });
+      const auto head = co_await start_with_retries(client_, req, {args_.timeouts.retry, args_.retry_all}, attempts_);
       const auto first_byte = clock::now();
       if (args_.location && is_redirect(head.status) && head.headers.count(bhttp::field::location)) {
         if (args_.include && !ctx_.json()) body_out_.write(head.interim + head.text());  // each hop, as curl -iL
@@ -233,30 +234,6 @@ class request_runner {
     o.idle_timeout = args.timeouts.idle_timeout;
     o.noproxy = args.noproxy;
     return o;
-  }
-
-  awaitable<response_head> attempt(const request& req) {
-    ++attempts_;
-    auto head = co_await client_.start(req);
-    if (is_retryable_status(head.status) && attempts_ <= args_.timeouts.retry.retries) {
-      co_await client_.skip_body();
-      core::error e(errc::peer_error, "status", text(req.url), status_text(head));
-      if (auto after = retry_after(head.headers)) e.with_retry_after(*after);
-      throw e;
-    }
-    co_return head;
-  }
-
-  // SPEC §1: a retryable status always; failures before the request left
-  // always; after that only for idempotent methods (or --retry-all, or an
-  // Idempotency-Key), and only when no response byte came back.
-  bool transient(const core::error& e, const request& req) const {
-    if (e.phase() == "status") return true;
-    const bool may_resend = !client_.request_sent() || idempotent(req.method) || args_.retry_all ||
-                            req.headers.count("Idempotency-Key") > 0;
-    if (!may_resend) return false;
-    if (core::is_transient(e)) return true;
-    return e.phase() == "read" && e.code() == boost::asio::error::connection_reset;
   }
 
   awaitable<void> deliver(const request& req, const response_head& head, clock::time_point start,
@@ -332,6 +309,47 @@ int open_output_file(const std::string& path) {
 }
 
 }  // namespace
+
+namespace {
+
+// The phase of the error a retryable status becomes inside
+// start_with_retries: always transient.
+constexpr std::string_view retryable_status_phase = "status";
+
+awaitable<response_head> attempt(client& c, const request& req, const retry_rule& rule, int& attempts) {
+  ++attempts;
+  auto head = co_await c.start(req);
+  if (is_retryable_status(head.status) && attempts <= rule.policy.retries) {
+    co_await c.skip_body();
+    core::error e(errc::peer_error, std::string(retryable_status_phase), text(req.url), status_text(head));
+    if (auto after = retry_after(head.headers)) e.with_retry_after(*after);
+    throw e;
+  }
+  co_return head;
+}
+
+bool transient(const client& c, const core::error& e, const request& req, const retry_rule& rule) {
+  if (e.phase() == retryable_status_phase) return true;
+  const bool may_resend =
+      !c.request_sent() || idempotent(req.method) || rule.retry_all || req.headers.count("Idempotency-Key") > 0;
+  if (!may_resend) return false;
+  if (core::is_transient(e)) return true;
+  return e.phase() == "read" && e.code() == boost::asio::error::connection_reset;
+}
+
+}  // namespace
+
+awaitable<response_head> start_with_retries(client& c, const request& req, retry_rule rule, int& attempts) {
+  attempts = 0;
+  co_return co_await core::with_retries<response_head>(
+      rule.policy, [&] { return attempt(c, req, rule, attempts); },
+      [&](const core::error& e) { return transient(c, e, req, rule); });
+}
+
+std::string basic_credentials(const urls::url_view_base& url) {
+  if (!url.has_userinfo()) return {};
+  return "Basic " + core::base64_encode(std::string(url.user()) + ":" + std::string(url.password()));
+}
 
 void add_header(bhttp::fields& fields, std::string_view text) {
   const auto colon = text.find(':');

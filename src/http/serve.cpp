@@ -142,8 +142,9 @@ void load_small_file(reply& r) {
 // period.
 class server : public std::enable_shared_from_this<server> {
  public:
-  explicit server(serve_args args, upgrade_hooks hooks = {}) : args_(std::move(args)), hooks_(std::move(hooks)) {
-    if (!mock() && !hooks_.take) {
+  explicit server(serve_args args, upgrade_hooks hooks = {}, request_hooks answers = {})
+      : args_(std::move(args)), hooks_(std::move(hooks)), answers_(std::move(answers)) {
+    if (!mock() && !hooks_.take && !answers_.respond) {
       std::error_code ec;
       root_ = fs::canonical(args_.dir, ec);
       if (ec || !fs::is_directory(root_))
@@ -247,7 +248,8 @@ class server : public std::enable_shared_from_this<server> {
         refuse(r, 431, fmt::format("more than {} header fields", args_.max_headers));
       if (r.status == 200) {
         if (args_.delay) co_await core::sleep_for(*args_.delay);
-        respond(parser.get(), r);
+        if (answers_.respond) co_await answer(parser.get(), conn.peer(), r);
+        else respond(parser.get(), r);
       }
       const bool keep_alive = !r.close && !stopping_ && parser.is_header_done() && parser.keep_alive();
       const bool head = parser.is_header_done() && parser.get().method() == bhttp::verb::head;
@@ -403,6 +405,15 @@ class server : public std::enable_shared_from_this<server> {
     } else {
       serve_static(req, r);
     }
+  }
+
+  awaitable<void> answer(bhttp::request<bhttp::string_body>& req, const std::string& peer, reply& r) {
+    auto answering = answers_.respond(req, peer);  // named: g++ 12 and co_await temporaries
+    auto text = co_await std::move(answering);
+    r.status = text.status;
+    for (const auto& f : extra_) r.headers.insert(f.name_string(), f.value());
+    for (const auto& f : text.headers) r.headers.set(f.name_string(), f.value());
+    r.body = std::move(text.body);
   }
 
   // Every part stays valid UTF-8 in the JSON: path, query and body become
@@ -641,6 +652,7 @@ class server : public std::enable_shared_from_this<server> {
 
   const serve_args args_;
   const upgrade_hooks hooks_;
+  const request_hooks answers_;
   bool stopping_ = false;
   std::unordered_set<core::connection*> idle_;
   date_cache date_;
@@ -664,13 +676,29 @@ struct stop_on_exit {
   ~stop_on_exit() { srv->stop(); }
 };
 
+namespace {
+awaitable<int> serve_with(core::run_context& ctx, const serve_args& args, std::shared_ptr<server> srv);
+}  // namespace
+
 awaitable<int> run_serve(core::run_context& ctx, const serve_args& args) {
   auto task = run_serve(ctx, args, upgrade_hooks{});
   co_return co_await std::move(task);
 }
 
 awaitable<int> run_serve(core::run_context& ctx, const serve_args& args, upgrade_hooks hooks) {
-  const stop_on_exit stopper{std::make_shared<server>(args, std::move(hooks))};
+  auto task = serve_with(ctx, args, std::make_shared<server>(args, std::move(hooks)));
+  co_return co_await std::move(task);
+}
+
+awaitable<int> run_serve(core::run_context& ctx, const serve_args& args, request_hooks hooks) {
+  auto task = serve_with(ctx, args, std::make_shared<server>(args, upgrade_hooks{}, std::move(hooks)));
+  co_return co_await std::move(task);
+}
+
+namespace {
+
+awaitable<int> serve_with(core::run_context& ctx, const serve_args& args, std::shared_ptr<server> srv) {
+  const stop_on_exit stopper{std::move(srv)};
   auto options = args.listen;
   if (options.family == AF_INET6 && options.bind == "127.0.0.1") options.bind = "::1";
   core::serve_options serving;
@@ -689,5 +717,7 @@ awaitable<int> run_serve(core::run_context& ctx, const serve_args& args, upgrade
   co_await std::move(task);
   co_return 0;
 }
+
+}  // namespace
 
 }  // namespace nettool::http

@@ -13,6 +13,13 @@ namespace nettool::core {
 // numbers are plain decimals (0.000123, never 1.23E-4; SPEC §1). Every
 // JSON line nettool prints goes through here.
 std::string to_json(const boost::json::value& v);
+// The same with every double written exactly (the shortest text that reads
+// back as the same double, still without an exponent): for values that are
+// the payload (XML-RPC results), not measurements.
+std::string to_json_exact(const boost::json::value& v);
+// 1e-12 as "0.000000000001", 1.5e300 as "15", 299 zeros and ".0", 2.0 as
+// "2.0"; a finite d only.
+std::string plain_decimal(double d);
 
 bool is_valid_utf8(std::string_view bytes);
 std::string base64_encode(std::string_view bytes);

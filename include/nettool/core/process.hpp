@@ -18,6 +18,7 @@ struct process_spec {
   environment env;
   int stdin_fd = -1;   // -1: /dev/null
   int stdout_fd = -1;  // -1: our stdout
+  int stderr_fd = -1;  // -1: our stderr
   // Closed in this process once the child runs: a socket or pipe end only
   // the child should hold, so that its exit is seen as EOF.
   int close_after_spawn = -1;
@@ -34,9 +35,13 @@ awaitable<int> run_process(const process_spec& spec);
 struct filter_result {
   int status = 0;
   std::string output;
+  std::string errors;  // its stderr, when captured
 };
+// `capture_errors`: the command's stderr is collected too (its first 64 KiB;
+// the rest is read and dropped), for a protocol that reports it to the peer
+// (an XML-RPC fault); otherwise it goes to ours.
 awaitable<filter_result> run_filter(const std::string& command, const environment& env, std::string_view input,
-                                    std::size_t max_output);
+                                    std::size_t max_output, bool capture_errors = false);
 
 // `wait … -- CMD ARGS`: replaces nettool with CMD (found on PATH), with
 // default signal handling and none of our descriptors past stderr. Returns

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "nettool/core/connect.hpp"
+#include "nettool/core/retry.hpp"
 #include "nettool/core/stream.hpp"
 
 #include <boost/beast/core/flat_buffer.hpp>
@@ -82,6 +83,10 @@ void add_headers(beast::http::fields& fields, const std::vector<std::string>& te
 bool is_retryable_status(unsigned status);
 std::optional<core::duration> retry_after(const beast::http::fields& headers);
 
+// "Basic …" for a URL's user info (curl's http://user:pass@host/, percent-
+// decoded); empty when the URL has none.
+std::string basic_credentials(const urls::url_view_base& url);
+
 // "https://example.com:443": what a kept-alive connection can be reused for.
 std::string origin_of(const urls::url_view_base& url);
 bool is_https(const urls::url_view_base& url);
@@ -145,5 +150,18 @@ class client {
   bool sent_ = false;
   bool head_request_ = false;
 };
+
+// SPEC §1's retry rule for one request, shared by http's verbs and xmlrpc:
+// a transient status (408, 429, 502, 503, 504, its Retry-After honoured)
+// is tried again; so is a transient failure, except that once the request
+// was sent it goes again only when that is safe (an idempotent method,
+// `retry_all`, an Idempotency-Key header) and no response came back.
+// Returns the head of the response kept, its body unread; `attempts`
+// counts the tries.
+struct retry_rule {
+  core::retry_policy policy;
+  bool retry_all = false;
+};
+awaitable<response_head> start_with_retries(client& c, const request& req, retry_rule rule, int& attempts);
 
 }  // namespace nettool::http

@@ -1,6 +1,7 @@
-// The http serve engine, for protocols that begin as an HTTP request (ws):
-// its listener, TLS, limits, access log and graceful stop, with a handler
-// that takes a connection over after an Upgrade request.
+// The http serve engine, for protocols that begin as an HTTP request (ws)
+// or travel in requests (xmlrpc): its listener, TLS, limits, access log and
+// graceful stop, with a handler that takes a connection over after an
+// Upgrade request, or one that answers each request.
 #pragma once
 
 #include "nettool/core/context.hpp"
@@ -67,7 +68,23 @@ struct upgrade_hooks {
   std::function<void()> stop;
 };
 
+// A protocol carried in plain requests (xmlrpc): every request that passed
+// the server's limits, its body read whole (within --max-body), is
+// answered with what `respond` returns. It runs on the connection's own
+// coroutine, so a slow answer holds up only that client.
+struct reply_text {
+  unsigned status = 200;
+  boost::beast::http::fields headers;
+  std::string body;
+};
+struct request_hooks {
+  std::function<awaitable<reply_text>(boost::beast::http::request<boost::beast::http::string_body>&,
+                                      const std::string& peer)>
+      respond;
+};
+
 awaitable<int> run_serve(core::run_context& ctx, const serve_args& args);
+awaitable<int> run_serve(core::run_context& ctx, const serve_args& args, request_hooks hooks);
 awaitable<int> run_serve(core::run_context& ctx, const serve_args& args, upgrade_hooks hooks);
 
 }  // namespace nettool::http

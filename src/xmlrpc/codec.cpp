@@ -1,0 +1,485 @@
+// XML-RPC bodies: written directly (escaping is all the encoder needs),
+// read with pugixml and then checked element by element, refusing anything
+// the specification does not describe.
+#include "value.hpp"
+
+#include "nettool/core/output.hpp"
+
+#include <fmt/format.h>
+#include <pugixml.hpp>
+
+#include <charconv>
+#include <cmath>
+#include <limits>
+
+namespace nettool::xmlrpc {
+namespace {
+
+// ---- encoding ------------------------------------------------------------
+
+// XML 1.0 §2.2: tab, LF and CR are the only control characters a document
+// may hold, and U+FFFE/U+FFFF are not characters. CR is written as a
+// reference, because a parser turns a literal one into LF.
+void append_escaped(std::string& out, std::string_view text) {
+  if (!core::is_valid_utf8(text)) throw encode_error("a string is not valid UTF-8 (send bytes as base64: b64/…)");
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '\r': out += "&#13;"; break;
+      case '\t':
+      case '\n': out += static_cast<char>(c); break;
+      default:
+        if (c < 0x20 || c == 0x7f)
+          throw encode_error(fmt::format("a string holds the control character U+{:04X}, which XML cannot carry "
+                                         "(send it as base64: b64/…)", c));
+        if (c == 0xef && i + 2 < text.size() && static_cast<unsigned char>(text[i + 1]) == 0xbf &&
+            (static_cast<unsigned char>(text[i + 2]) & 0xfe) == 0xbe)
+          throw encode_error("a string holds U+FFFE or U+FFFF, which XML cannot carry (send it as base64: b64/…)");
+        out += static_cast<char>(c);
+    }
+  }
+}
+
+void append_value(std::string& out, const value& v, std::size_t depth);
+
+struct value_writer {
+  std::string& out;
+  std::size_t depth;
+  void operator()(const nil&) const { out += "<nil/>"; }
+  void operator()(bool b) const { out += b ? "<boolean>1</boolean>" : "<boolean>0</boolean>"; }
+  void operator()(std::int32_t i) const { out += fmt::format("<int>{}</int>", i); }
+  void operator()(std::int64_t i) const { out += fmt::format("<i8>{}</i8>", i); }
+  void operator()(double d) const {
+    if (!std::isfinite(d)) throw encode_error("a double is not finite (XML-RPC has no NaN or infinity)");
+    out += "<double>" + core::plain_decimal(d) + "</double>";
+  }
+  void operator()(const std::string& s) const {
+    out += "<string>";
+    append_escaped(out, s);
+    out += "</string>";
+  }
+  void operator()(const datetime& t) const {
+    out += "<dateTime.iso8601>";
+    append_escaped(out, t.iso);
+    out += "</dateTime.iso8601>";
+  }
+  void operator()(const binary& b) const { out += "<base64>" + core::base64_encode(b.bytes) + "</base64>"; }
+  void operator()(const array& items) const {
+    if (depth >= max_depth) throw encode_error(fmt::format("arrays and structs nested deeper than {}", max_depth));
+    out += "<array><data>";
+    for (const auto& item : items) append_value(out, item, depth + 1);
+    out += "</data></array>";
+  }
+  void operator()(const structure& members) const {
+    if (depth >= max_depth) throw encode_error(fmt::format("arrays and structs nested deeper than {}", max_depth));
+    out += "<struct>";
+    for (const auto& m : members) {
+      out += "<member><name>";
+      append_escaped(out, m.name);
+      out += "</name>";
+      append_value(out, m.v, depth + 1);
+      out += "</member>";
+    }
+    out += "</struct>";
+  }
+};
+
+void append_value(std::string& out, const value& v, std::size_t depth) {
+  out += "<value>";
+  std::visit(value_writer{out, depth}, v.data);
+  out += "</value>";
+}
+
+constexpr std::string_view prolog = "<?xml version=\"1.0\"?>\n";
+
+// ---- decoding ------------------------------------------------------------
+
+[[noreturn]] void invalid(std::string what) { throw decode_error(std::move(what)); }
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+std::string_view trimmed(std::string_view s) {
+  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+// A DTD is refused before anything else is read. pugixml leaves a
+// reference it does not know (`&lol;`) as text; without a DTD XML knows only its five and character references, so
+// anything else is an error, as in any conforming parser: found here, on
+// the raw text, outside comments and CDATA sections.
+void check_references(std::string_view xml) {
+  for (std::size_t i = 0; i < xml.size(); ++i) {
+    if (xml[i] == '<' && xml.compare(i, 9, "<!DOCTYPE") == 0) {
+      throw decode_error("a DTD (<!DOCTYPE …>) is refused", true);
+    } else if (xml[i] == '<' && xml.compare(i, 4, "<!--") == 0) {
+      const auto end = xml.find("-->", i + 4);
+      if (end == std::string_view::npos) return;  // pugixml reports it
+      i = end + 2;
+    } else if (xml[i] == '<' && xml.compare(i, 9, "<![CDATA[") == 0) {
+      const auto end = xml.find("]]>", i + 9);
+      if (end == std::string_view::npos) return;
+      i = end + 2;
+    } else if (xml[i] == '&') {
+      const auto semi = xml.find(';', i);
+      const auto name = xml.substr(i + 1, semi == std::string_view::npos ? 0 : semi - i - 1);
+      const bool known = name == "amp" || name == "lt" || name == "gt" || name == "quot" || name == "apos";
+      const bool numeric = name.size() > 1 && name.size() < 10 && name[0] == '#' &&
+                           (name[1] == 'x' ? name.size() > 2 && name.find_first_not_of("0123456789abcdefABCDEF", 2) == std::string_view::npos
+                                           : name.find_first_not_of("0123456789", 1) == std::string_view::npos);
+      if (semi == std::string_view::npos || (!known && !numeric)) {
+        const auto shown = xml.substr(i, std::min<std::size_t>(semi == std::string_view::npos ? 12 : semi - i + 1, 40));
+        throw decode_error(fmt::format("'{}' is not a reference XML defines (no DTD is read)", shown), true);
+      }
+      i = semi;
+    }
+  }
+}
+
+// The element's name without a namespace prefix (`ex:nil` → "nil"), and
+// whether it had one.
+std::string_view local_name(const pugi::xml_node& n, bool& prefixed) {
+  const std::string_view name = n.name();
+  const auto colon = name.find(':');
+  prefixed = colon != std::string_view::npos;
+  return prefixed ? name.substr(colon + 1) : name;
+}
+
+std::string shown(std::string_view text) {
+  return text.size() > 40 ? std::string(text.substr(0, 40)) + "…" : std::string(text);
+}
+
+// Element children, checking that text beside them is only whitespace.
+std::vector<pugi::xml_node> elements_of(const pugi::xml_node& parent) {
+  std::vector<pugi::xml_node> out;
+  for (auto child : parent.children()) {
+    switch (child.type()) {
+      case pugi::node_element: out.push_back(child); break;
+      case pugi::node_pcdata:
+      case pugi::node_cdata:
+        if (!trimmed(child.value()).empty())
+          invalid(fmt::format("text '{}' inside <{}>", shown(trimmed(child.value())), parent.name()));
+        break;
+      default: break;  // comments, processing instructions
+    }
+  }
+  return out;
+}
+
+// The text content of a leaf element; an element inside it is an error.
+std::string text_of(const pugi::xml_node& leaf) {
+  std::string out;
+  for (auto child : leaf.children()) {
+    if (child.type() == pugi::node_element) invalid(fmt::format("<{}> inside <{}>", child.name(), leaf.name()));
+    if (child.type() == pugi::node_pcdata || child.type() == pugi::node_cdata) out += child.value();
+  }
+  if (!core::is_valid_utf8(out)) invalid(fmt::format("<{}> is not valid UTF-8", leaf.name()));
+  return out;
+}
+
+pugi::xml_node only_child(const pugi::xml_node& parent, std::string_view name) {
+  const auto children = elements_of(parent);
+  if (children.size() != 1 || children[0].name() != name)
+    invalid(fmt::format("<{}> must hold exactly one <{}>", parent.name(), name));
+  return children[0];
+}
+
+template <class Int>
+Int parse_integer(const pugi::xml_node& leaf) {
+  const auto text = text_of(leaf);
+  auto digits = trimmed(text);
+  if (!digits.empty() && digits.front() == '+') digits.remove_prefix(1);
+  std::int64_t n = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+  if (digits.empty() || end != digits.data() + digits.size() || (ec != std::errc() && ec != std::errc::result_out_of_range))
+    invalid(fmt::format("<{}> '{}' is not an integer", leaf.name(), shown(text)));
+  if (ec == std::errc::result_out_of_range || n < std::numeric_limits<Int>::min() || n > std::numeric_limits<Int>::max())
+    invalid(fmt::format("<{}> {} is out of range", leaf.name(), shown(text)));
+  return static_cast<Int>(n);
+}
+
+double parse_double(const pugi::xml_node& leaf) {
+  const auto text = text_of(leaf);
+  auto digits = trimmed(text);
+  if (!digits.empty() && digits.front() == '+') digits.remove_prefix(1);
+  double d = 0;
+  // Digits, a point and an exponent only: from_chars would also take
+  // "inf" and "nan", which XML-RPC has not.
+  const bool plain = !digits.empty() && digits.find_first_not_of("0123456789.eE+-") == std::string_view::npos;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), d);
+  if (!plain || ec != std::errc() || end != digits.data() + digits.size() || !std::isfinite(d))
+    invalid(fmt::format("<double> '{}' is not a finite number", shown(text)));
+  return d;
+}
+
+datetime parse_datetime(const pugi::xml_node& leaf) {
+  const auto text = text_of(leaf);
+  const auto t = trimmed(text);
+  if (!looks_like_datetime(t))
+    invalid(fmt::format("<dateTime.iso8601> '{}' is not a date and time", shown(text)));
+  return datetime{std::string(t)};
+}
+
+value decode_value(const pugi::xml_node& v, std::size_t depth);
+
+array decode_array(const pugi::xml_node& node, std::size_t depth) {
+  const auto data = only_child(node, "data");
+  array items;
+  for (const auto& item : elements_of(data)) {
+    if (std::string_view(item.name()) != "value") invalid(fmt::format("<{}> inside <data>", item.name()));
+    items.push_back(decode_value(item, depth + 1));
+  }
+  return items;
+}
+
+structure decode_struct(const pugi::xml_node& node, std::size_t depth) {
+  structure members;
+  for (const auto& m : elements_of(node)) {
+    if (std::string_view(m.name()) != "member") invalid(fmt::format("<{}> inside <struct>", m.name()));
+    pugi::xml_node name, v;
+    for (const auto& part : elements_of(m)) {
+      const std::string_view tag = part.name();
+      if (tag != "name" && tag != "value") invalid(fmt::format("<{}> inside <member>", tag));
+      auto& slot = tag == "name" ? name : v;
+      if (slot) invalid(fmt::format("a <member> with two <{}>", tag));
+      slot = part;
+    }
+    if (!name || !v) invalid("a <member> needs a <name> and a <value>");
+    members.push_back({text_of(name), decode_value(v, depth + 1)});
+  }
+  return members;
+}
+
+value decode_typed(const pugi::xml_node& node, std::size_t depth) {
+  bool prefixed = false;
+  const auto type = local_name(node, prefixed);
+  // Apache ws-xmlrpc writes its extensions as ex:nil and ex:i8.
+  if (prefixed && type != "nil" && type != "i8") invalid(fmt::format("unknown type <{}>", node.name()));
+  if (type == "string") return text_of(node);
+  if (type == "int" || type == "i4") return parse_integer<std::int32_t>(node);
+  if (type == "i8") return parse_integer<std::int64_t>(node);
+  if (type == "boolean") {
+    const auto text = text_of(node);
+    const auto t = trimmed(text);
+    if (t != "0" && t != "1") invalid(fmt::format("<boolean> '{}' is not 0 or 1", shown(text)));
+    return t == "1";
+  }
+  if (type == "double") return parse_double(node);
+  if (type == "dateTime.iso8601") return parse_datetime(node);
+  if (type == "base64") {
+    binary b;
+    if (!decode_base64(text_of(node), b.bytes)) invalid("<base64> is not base64");
+    return b;
+  }
+  if (type == "nil") {
+    if (!trimmed(text_of(node)).empty()) invalid("<nil> must be empty");
+    return nil{};
+  }
+  if (type == "array" || type == "struct") {
+    if (depth >= max_depth) invalid(fmt::format("arrays and structs nested deeper than {}", max_depth));
+    if (type == "array") return decode_array(node, depth);
+    return decode_struct(node, depth);
+  }
+  invalid(fmt::format("unknown type <{}>", node.name()));
+}
+
+// A <value>: text alone is a string (the specification's default type);
+// else exactly one type element.
+value decode_value(const pugi::xml_node& v, std::size_t depth) {
+  pugi::xml_node typed;
+  for (auto child : v.children()) {
+    if (child.type() != pugi::node_element) continue;
+    if (typed) invalid("a <value> with two types inside");
+    typed = child;
+  }
+  if (!typed) return text_of(v);
+  elements_of(v);  // only whitespace beside the type
+  return decode_typed(typed, depth);
+}
+
+// parse_ws_pcdata: a string of spaces is a string, not nothing (the text
+// between elements is then checked to be whitespace, elements_of).
+constexpr unsigned parse_options =
+    (pugi::parse_default | pugi::parse_doctype | pugi::parse_ws_pcdata) & ~pugi::parse_wconv_attribute;
+
+// The document's root element, named `root`; a DTD is refused outright.
+pugi::xml_node load(pugi::xml_document& doc, std::string& xml, std::string_view root) {
+  check_references(xml);
+  const auto result = doc.load_buffer_inplace(xml.data(), xml.size(), parse_options, pugi::encoding_auto);
+  if (!result)
+    throw decode_error(fmt::format("not well-formed XML at byte {}: {}", result.offset, result.description()), true);
+  pugi::xml_node top;
+  for (auto child : doc.children()) {
+    if (child.type() == pugi::node_doctype) throw decode_error("a DTD (<!DOCTYPE …>) is refused", true);
+    if (child.type() == pugi::node_pcdata && !trimmed(child.value()).empty())
+      throw decode_error("text outside the root element", true);
+    if (child.type() != pugi::node_element) continue;
+    if (top) throw decode_error("more than one root element", true);
+    top = child;
+  }
+  if (!top) throw decode_error("no root element", true);
+  if (top.name() != root) invalid(fmt::format("the root element is <{}>, not <{}>", top.name(), root));
+  return top;
+}
+
+fault decode_fault(const pugi::xml_node& node) {
+  auto f = fault_from(decode_value(only_child(node, "value"), 0));
+  if (!f) invalid("a <fault> must hold a struct with an integer faultCode and a string faultString");
+  return std::move(*f);
+}
+
+}  // namespace
+
+std::string encode_call(const call& c) {
+  std::string out(prolog);
+  out += "<methodCall><methodName>";
+  append_escaped(out, c.method);
+  out += "</methodName><params>";
+  for (const auto& p : c.params) {
+    out += "<param>";
+    append_value(out, p, 0);
+    out += "</param>";
+  }
+  out += "</params></methodCall>\n";
+  return out;
+}
+
+std::string encode_response(const value& result) {
+  std::string out(prolog);
+  out += "<methodResponse><params><param>";
+  append_value(out, result, 0);
+  out += "</param></params></methodResponse>\n";
+  return out;
+}
+
+std::string encode_fault(const fault& f) {
+  std::string out(prolog);
+  out += "<methodResponse><fault>";
+  // faultCode is an <int>: every peer reads that; a code outside 32 bits
+  // (from nowhere but a bug) is clamped rather than sent as an i8 that
+  // some peers cannot read.
+  const auto code = static_cast<std::int32_t>(std::clamp<std::int64_t>(
+      f.code, std::numeric_limits<std::int32_t>::min(), std::numeric_limits<std::int32_t>::max()));
+  std::string message = f.message;
+  try {
+    std::string scratch;
+    append_escaped(scratch, message);
+  } catch (const encode_error&) {
+    message = core::to_json(boost::json::string(core::is_valid_utf8(message) ? message : core::base64_encode(message)));
+  }
+  append_value(out, structure{{"faultCode", code}, {"faultString", message}}, 0);
+  out += "</fault></methodResponse>\n";
+  return out;
+}
+
+call decode_call(std::string& xml) {
+  pugi::xml_document doc;
+  const auto top = load(doc, xml, "methodCall");
+  call c;
+  bool named = false;
+  for (const auto& part : elements_of(top)) {
+    const std::string_view tag = part.name();
+    if (tag == "methodName" && !named) {
+      c.method = std::string(trimmed(text_of(part)));
+      if (c.method.empty()) invalid("<methodName> is empty");
+      named = true;
+    } else if (tag == "params" && c.params.empty()) {
+      for (const auto& param : elements_of(part)) {
+        if (std::string_view(param.name()) != "param") invalid(fmt::format("<{}> inside <params>", param.name()));
+        c.params.push_back(decode_value(only_child(param, "value"), 0));
+      }
+    } else {
+      invalid(fmt::format("<{}> inside <methodCall>", part.name()));
+    }
+  }
+  if (!named) invalid("a <methodCall> needs a <methodName>");
+  return c;
+}
+
+response decode_response(std::string& xml) {
+  pugi::xml_document doc;
+  const auto top = load(doc, xml, "methodResponse");
+  const auto parts = elements_of(top);
+  if (parts.size() != 1) invalid("a <methodResponse> must hold exactly one <params> or <fault>");
+  const std::string_view tag = parts[0].name();
+  if (tag == "fault") return {decode_fault(parts[0])};
+  if (tag != "params") invalid(fmt::format("<{}> inside <methodResponse>", tag));
+  const auto param = only_child(parts[0], "param");
+  return {decode_value(only_child(param, "value"), 0)};
+}
+
+// YYYYMMDDTHH:MM:SS as the specification writes it, with the variants
+// others send (dashes, fractions, a zone): digits and those separators.
+bool looks_like_datetime(std::string_view t) {
+  const auto digits = std::count_if(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; });
+  return t.size() <= 64 && digits >= 8 && t.find('T') != std::string_view::npos &&
+         t.find_first_not_of("0123456789T:-+.Z") == std::string_view::npos;
+}
+
+std::optional<fault> fault_from(const value& v) {
+  const auto* members = std::get_if<structure>(&v.data);
+  if (!members) return std::nullopt;
+  std::optional<std::int64_t> code;
+  std::optional<std::string> message;
+  for (const auto& m : *members) {
+    if (m.name == "faultCode" && std::holds_alternative<std::int32_t>(m.v.data)) code = std::get<std::int32_t>(m.v.data);
+    if (m.name == "faultCode" && std::holds_alternative<std::int64_t>(m.v.data)) code = std::get<std::int64_t>(m.v.data);
+    if (m.name == "faultString" && std::holds_alternative<std::string>(m.v.data)) message = std::get<std::string>(m.v.data);
+  }
+  if (!code || !message) return std::nullopt;
+  return fault{*code, std::move(*message)};
+}
+
+std::string_view type_name(const value& v) {
+  struct namer {
+    std::string_view operator()(const nil&) const { return "nil"; }
+    std::string_view operator()(bool) const { return "boolean"; }
+    std::string_view operator()(std::int32_t) const { return "int"; }
+    std::string_view operator()(std::int64_t) const { return "i8"; }
+    std::string_view operator()(double) const { return "double"; }
+    std::string_view operator()(const std::string&) const { return "string"; }
+    std::string_view operator()(const datetime&) const { return "dateTime.iso8601"; }
+    std::string_view operator()(const binary&) const { return "base64"; }
+    std::string_view operator()(const array&) const { return "array"; }
+    std::string_view operator()(const structure&) const { return "struct"; }
+  };
+  return std::visit(namer{}, v.data);
+}
+
+bool decode_base64(std::string_view text, std::string& out) {
+  out.clear();
+  out.reserve(text.size() / 4 * 3);
+  std::uint32_t bits = 0;
+  int count = 0, padding = 0;
+  for (const char c : text) {
+    if (is_space(c)) continue;
+    int sextet = -1;
+    if (c >= 'A' && c <= 'Z') sextet = c - 'A';
+    else if (c >= 'a' && c <= 'z') sextet = c - 'a' + 26;
+    else if (c >= '0' && c <= '9') sextet = c - '0' + 52;
+    else if (c == '+') sextet = 62;
+    else if (c == '/') sextet = 63;
+    else if (c == '=') {
+      ++padding;
+      continue;
+    } else {
+      return false;
+    }
+    if (padding) return false;  // data after '='
+    bits = (bits << 6) | static_cast<std::uint32_t>(sextet);
+    if (++count == 4) {
+      out += {static_cast<char>(bits >> 16), static_cast<char>(bits >> 8 & 0xff), static_cast<char>(bits & 0xff)};
+      bits = 0;
+      count = 0;
+    }
+  }
+  if (count == 1 || padding > 2 || (padding && count + padding != 4)) return false;
+  if (count == 2) out += static_cast<char>(bits >> 4);
+  if (count == 3) out += {static_cast<char>(bits >> 10), static_cast<char>(bits >> 2 & 0xff)};
+  return true;
+}
+
+}  // namespace nettool::xmlrpc
