@@ -9,11 +9,11 @@ seconds=${FUZZ_SECONDS:-30}
 
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
   -DNETTOOL_FUZZ=ON -DNETTOOL_TESTS=OFF -DNETTOOL_WERROR=OFF > /dev/null
-cmake --build build-fuzz --target nettool_fuzz_http_request nettool_fuzz_http_parse
+cmake --build build-fuzz --target nettool_fuzz_http_request nettool_fuzz_http_parse nettool_fuzz_xmlrpc_decode
 
 mkdir -p build-fuzz/findings
 export ASAN_OPTIONS=detect_leaks=1
-for target in http_request http_parse; do
+for target in http_request http_parse xmlrpc_decode; do
   scratch=$(mktemp -d)
   echo "fuzz: $target for ${seconds}s"
   status=0

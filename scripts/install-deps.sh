@@ -12,7 +12,7 @@ build_pkgs=(
   clang libclang-rt-14-dev  # the libFuzzer targets (scripts/fuzz.sh)
 )
 peer_pkgs=(
-  curl socat netcat-openbsd ncat openssl iperf3 microsocks tinyproxy nginx-light wrk
+  curl socat netcat-openbsd ncat openssl iperf3 microsocks tinyproxy nginx-light wrk jq
   iproute2 procps time hyperfine python3 python3-zmq python3-websockets libwebsockets-test-server
   libxmlrpc-core-c3-dev  # xmlrpc-c, whose client library drives the tests' xmlrpc-c peer
   node-ws  # Node's ws library and wscat (pulls Debian's nodejs where none is installed)

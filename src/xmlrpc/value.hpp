@@ -42,8 +42,8 @@ struct value {
   template <class T>
     requires(!std::is_same_v<std::decay_t<T>, value> && std::is_constructible_v<decltype(data), T>)
   value(T v) : data(std::move(v)) {}  // implicit: values are written as literals in tests and code
-  value(const char* s) : data(std::string(s)) {}
-  bool operator==(const value&) const = default;
+  value(const char* s);                       // NOLINT: implicit, as the literals above
+  bool operator==(const value& other) const;  // both below: they need member complete (clang)
 };
 
 struct member {
@@ -51,6 +51,9 @@ struct member {
   value v;
   bool operator==(const member&) const = default;
 };
+
+inline value::value(const char* s) : data(std::string(s)) {}
+inline bool value::operator==(const value& other) const { return data == other.data; }
 
 struct fault {
   std::int64_t code = 0;

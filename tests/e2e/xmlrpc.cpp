@@ -220,3 +220,15 @@ TEST_CASE("xmlrpc: --help of each verb shows examples, docs name every verb", "[
   REQUIRE(r.rc == 0);
   CHECK(r.out == "call ok\nlist ok\nhelp ok\nserve ok\n");
 }
+
+TEST_CASE("xmlrpc: pugixml loads only with nettool-xmlrpc.so, never for http", "[xmlrpc][startup]") {
+  auto r = xr_sh(R"sh(
+    nt_server nt
+    P=$(cat nt.port)
+    LD_DEBUG=libs $NT http post http://127.0.0.1:$P/RPC2 -d '<methodCall><methodName>echo</methodName></methodCall>' 2> http.log > /dev/null
+    LD_DEBUG=libs $NT xmlrpc call 127.0.0.1:$P echo 1 2> xmlrpc.log > /dev/null
+    echo "http: $(grep -c -E 'calling init: .*libpugixml' http.log) xmlrpc: $(grep -c -E 'calling init: .*(nettool-xmlrpc.so|libpugixml)' xmlrpc.log)"
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "http: 0 xmlrpc: 2\n");
+}

@@ -18,10 +18,10 @@ struct process_spec {
   environment env;
   int stdin_fd = -1;   // -1: /dev/null
   int stdout_fd = -1;  // -1: our stdout
-  int stderr_fd = -1;  // -1: our stderr
   // Closed in this process once the child runs: a socket or pipe end only
   // the child should hold, so that its exit is seen as EOF.
   int close_after_spawn = -1;
+  int stderr_fd = -1;  // -1: our stderr (last: callers initialise the fields above in order)
 };
 
 // Starts the child and waits for it without blocking the io_context.
