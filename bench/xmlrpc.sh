@@ -39,17 +39,17 @@ print(f"call body: {len(body)} bytes")
 EOF
 
 "$NT" xmlrpc serve 0 --port-file nt.port -q & wait_file nt.port
-/usr/bin/python3 "$PEERS/xmlrpc_peer.py" serve py.port 2>/dev/null & wait_file py.port
+/usr/bin/python3 "$PEERS/xmlrpc_peer.py" serve py.port plain 2>/dev/null & wait_file py.port
 NTP=$(cat nt.port) PYP=$(cat py.port)
 
 calls_per_s() {  # calls_per_s PORT CONNS: wrk's requests/s
-  wrk -t2 -c"$2" -d"$DUR" -s post.lua "http://127.0.0.1:$1/RPC2" | awk '/^Requests\/sec:/ {printf "%d", $2}'
+  wrk -t"$(( $2 < 2 ? 1 : 2 ))" -c"$2" -d"$DUR" -s post.lua "http://127.0.0.1:$1/RPC2" | awk '/^Requests\/sec:/ {printf "%d", $2}'
 }
-echo "== echo of a 1 KiB struct, wrk -t2 (keep-alive), $DUR each"
+echo "== echo of a 1 KiB struct, wrk (keep-alive), $DUR each"
 for c in 1 16; do
   nt=$(calls_per_s "$NTP" $c)
   py=$(calls_per_s "$PYP" $c)
-  echo "c=$c: xmlrpc serve $nt calls/s, Python SimpleXMLRPCServer (threaded) $py calls/s: $(ratio "$nt" "$py")x (target >= 10x)"
+  echo "c=$c: xmlrpc serve $nt calls/s, Python SimpleXMLRPCServer $py calls/s: $(ratio "$nt" "$py")x (target >= 10x)"
 done
 
 echo "== one call per process, $RUNS runs each (hyperfine), against xmlrpc serve"

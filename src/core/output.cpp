@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 namespace nettool::core {
 
@@ -13,6 +14,15 @@ bool is_valid_utf8(std::string_view s) {
   std::size_t i = 0;
   const auto n = s.size();
   while (i < n) {
+    // ASCII, eight bytes at a time: most text is.
+    if (i + 8 <= n) {
+      std::uint64_t word;
+      std::memcpy(&word, s.data() + i, 8);
+      if ((word & 0x8080808080808080ull) == 0) {
+        i += 8;
+        continue;
+      }
+    }
     const auto c = static_cast<unsigned char>(s[i]);
     std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
     if (len == 0 || i + len > n) return false;
@@ -29,6 +39,29 @@ bool is_valid_utf8(std::string_view s) {
     i += len;
   }
   return true;
+}
+
+std::string printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f) out += fmt::format("\\u{:04x}", c);
+      else out += static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    const std::size_t len = (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 1;
+    if (len > 1 && i + len <= text.size() && is_valid_utf8(text.substr(i, len))) {
+      out.append(text.substr(i, len));
+      i += len;
+    } else {
+      out += "\xef\xbf\xbd";  // U+FFFD
+      ++i;
+    }
+  }
+  return out;
 }
 
 // Written here rather than taken from OpenSSL so that JSON output does not

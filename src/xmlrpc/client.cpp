@@ -93,8 +93,10 @@ class session {
     co_return std::get<value>(std::move(answer.outcome));
   }
 
+  // The message is the server's: shown without its control characters, so
+  // it cannot write over our terminal or forge lines on stderr.
   static core::error fault_error(const fault& f) {
-    return core::error(errc::peer_error, "fault", std::to_string(f.code), f.message);
+    return core::error(errc::peer_error, "fault", std::to_string(f.code), core::printable(f.message));
   }
 
  private:
@@ -148,12 +150,13 @@ structure multicall_entry(std::string_view line, std::size_t number) {
   auto bad = [&](std::string_view why) {
     return core::error(errc::usage, "--multicall", fmt::format("line {}", number), std::string(why));
   };
-  boost::system::error_code ec;
-  const auto j = boost::json::parse(line, ec);
-  if (ec) throw bad(fmt::format("not JSON: {}", ec.message()));
   std::string method;
   array params;
   try {
+    std::string error;
+    const auto parsed = parse_json(line, error);
+    if (!parsed) throw bad(fmt::format("not JSON: {}", error));
+    const auto& j = *parsed;
     if (j.is_array() && !j.get_array().empty() && j.get_array().front().is_string()) {
       method = std::string(j.get_array().front().get_string());
       for (std::size_t i = 1; i < j.get_array().size(); ++i) params.push_back(from_json(j.get_array()[i]));
@@ -191,7 +194,8 @@ core::error multicall_fault(const fault& f, std::size_t index, std::size_t count
                             std::size_t faults) {
   const std::string_view plural = faults == 1 ? "" : "s";
   return core::error(errc::peer_error, "fault", std::to_string(f.code),
-                     fmt::format("{} (call {} of {}, {}; {} fault{} in all)", f.message, index, count, method, faults, plural));
+                     fmt::format("{} (call {} of {}, {}; {} fault{} in all)", core::printable(f.message), index, count,
+                                 method, faults, plural));
 }
 
 // system.multicall's answer: for each call [result] or a fault struct.
@@ -211,6 +215,17 @@ awaitable<int> run_multicall(core::run_context& ctx, const client_args& args) {
   if (!results || results->size() != count)
     throw core::error(errc::protocol, "response", s.url(),
                       fmt::format("system.multicall answered {} for {} calls", results ? std::to_string(results->size()) + " results" : std::string(type_name(outcome)), count));
+  // Every result is checked before the first is printed: a malformed
+  // answer leaves stdout empty.
+  std::vector<std::optional<fault>> faults_of(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto& entry = (*results)[i];
+    if (const auto* one = std::get_if<array>(&entry.data); one && one->size() == 1) continue;
+    faults_of[i] = fault_from(entry);
+    if (!faults_of[i])
+      throw core::error(errc::protocol, "response", s.url(),
+                        fmt::format("system.multicall result {} is neither [value] nor a fault", i + 1));
+  }
   struct first {
     fault f;
     std::size_t index;
@@ -219,20 +234,15 @@ awaitable<int> run_multicall(core::run_context& ctx, const client_args& args) {
   std::optional<first> first_fault;
   std::size_t faults = 0;
   for (std::size_t i = 0; i < count; ++i) {
-    const auto& entry = (*results)[i];
     const auto& method = methods[i];
-    if (const auto* one = std::get_if<array>(&entry.data); one && one->size() == 1) {
-      print_result(ctx, method, one->front());
+    if (!faults_of[i]) {
+      print_result(ctx, method, std::get<array>((*results)[i].data).front());
       continue;
     }
-    const auto f = fault_from(entry);
-    if (!f)
-      throw core::error(errc::protocol, "response", s.url(),
-                        fmt::format("system.multicall result {} is neither [value] nor a fault", i + 1));
     // A faulted call keeps its line, so line N of the output is call N.
-    print_fault(ctx, method, *f);
+    print_fault(ctx, method, *faults_of[i]);
     ++faults;
-    if (!first_fault) first_fault = first{*f, i + 1, method};
+    if (!first_fault) first_fault = first{*faults_of[i], i + 1, method};
   }
   if (first_fault) throw multicall_fault(first_fault->f, first_fault->index, count, first_fault->method, faults);
   co_return 0;
@@ -269,11 +279,13 @@ awaitable<int> run_list(core::run_context& ctx, const client_args& args) {
   const auto names = co_await s.result_of(request);
   const auto* list = std::get_if<array>(&names.data);
   if (!list) throw core::error(errc::protocol, "response", s.url(), "system.listMethods did not answer an array");
+  for (const auto& name : *list)
+    if (!std::holds_alternative<std::string>(name.data))
+      throw core::error(errc::protocol, "response", s.url(), "system.listMethods answered a name that is not a string");
   for (const auto& name : *list) {
-    const auto* text = std::get_if<std::string>(&name.data);
-    if (!text) throw core::error(errc::protocol, "response", s.url(), "system.listMethods answered a name that is not a string");
-    if (ctx.json()) ctx.out().line(core::to_json(boost::json::object{{"event", "method"}, {"name", *text}}));
-    else ctx.out().line(*text);
+    const auto& text = std::get<std::string>(name.data);
+    if (ctx.json()) ctx.out().line(core::to_json(boost::json::object{{"event", "method"}, {"name", text}}));
+    else ctx.out().line(text);
   }
   co_return 0;
 }
@@ -306,7 +318,8 @@ awaitable<int> run_help(core::run_context& ctx, const client_args& args) {
   const auto* text = std::get_if<std::string>(&help.data);
   if (!text) throw core::error(errc::protocol, "response", s.url(), "system.methodHelp did not answer a string");
   const call signature_request{std::string("system.methodSignature"), {value(args.method)}};
-  const auto signatures = signatures_of(co_await s.invoke(signature_request));
+  const auto signature_answer = co_await s.invoke(signature_request);
+  const auto signatures = signatures_of(signature_answer);
   if (ctx.json()) {
     boost::json::value sigs = nullptr;
     if (!signatures.empty()) {

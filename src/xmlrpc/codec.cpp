@@ -8,39 +8,57 @@
 #include <fmt/format.h>
 #include <pugixml.hpp>
 
+#include <array>
 #include <charconv>
+#include <cstring>
 #include <cmath>
 #include <limits>
 
 namespace nettool::xmlrpc {
 namespace {
 
+using namespace std::string_view_literals;
+
 // ---- encoding ------------------------------------------------------------
 
 // XML 1.0 §2.2: tab, LF and CR are the only control characters a document
 // may hold, and U+FFFE/U+FFFF are not characters. CR is written as a
 // reference, because a parser turns a literal one into LF.
+// Runs of ordinary characters are copied whole: this is most of an
+// encoder's time on string-heavy values.
 void append_escaped(std::string& out, std::string_view text) {
   if (!core::is_valid_utf8(text)) throw encode_error("a string is not valid UTF-8 (send bytes as base64: b64/…)");
+  static constexpr auto special = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0; c < 0x20; ++c) t[static_cast<std::size_t>(c)] = true;
+    for (const unsigned char c : {'&', '<', '>', '\xef'}) t[c] = true;
+    return t;
+  }();
+  std::size_t run = 0;
   for (std::size_t i = 0; i < text.size(); ++i) {
     const auto c = static_cast<unsigned char>(text[i]);
+    if (!special[c]) continue;
+    out.append(text.data() + run, i - run);
+    run = i + 1;
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '\r': out += "&#13;"; break;
+      case '&': out += "&amp;"sv; break;
+      case '<': out += "&lt;"sv; break;
+      case '>': out += "&gt;"sv; break;
+      case '\r': out += "&#13;"sv; break;
       case '\t':
       case '\n': out += static_cast<char>(c); break;
-      default:
-        if (c < 0x20 || c == 0x7f)
-          throw encode_error(fmt::format("a string holds the control character U+{:04X}, which XML cannot carry "
-                                         "(send it as base64: b64/…)", c));
-        if (c == 0xef && i + 2 < text.size() && static_cast<unsigned char>(text[i + 1]) == 0xbf &&
+      case 0xef:
+        if (i + 2 < text.size() && static_cast<unsigned char>(text[i + 1]) == 0xbf &&
             (static_cast<unsigned char>(text[i + 2]) & 0xfe) == 0xbe)
           throw encode_error("a string holds U+FFFE or U+FFFF, which XML cannot carry (send it as base64: b64/…)");
         out += static_cast<char>(c);
+        break;
+      default:
+        throw encode_error(fmt::format("a string holds the control character U+{:04X}, which XML cannot carry "
+                                       "(send it as base64: b64/…)", c));
     }
   }
+  out.append(text.data() + run, text.size() - run);
 }
 
 void append_value(std::string& out, const value& v, std::size_t depth);
@@ -48,8 +66,8 @@ void append_value(std::string& out, const value& v, std::size_t depth);
 struct value_writer {
   std::string& out;
   std::size_t depth;
-  void operator()(const nil&) const { out += "<nil/>"; }
-  void operator()(bool b) const { out += b ? "<boolean>1</boolean>" : "<boolean>0</boolean>"; }
+  void operator()(const nil&) const { out += "<nil/>"sv; }
+  void operator()(bool b) const { out += b ? "<boolean>1</boolean>"sv : "<boolean>0</boolean>"sv; }
   void operator()(std::int32_t i) const { out += fmt::format("<int>{}</int>", i); }
   void operator()(std::int64_t i) const { out += fmt::format("<i8>{}</i8>", i); }
   void operator()(double d) const {
@@ -57,40 +75,40 @@ struct value_writer {
     out += "<double>" + core::plain_decimal(d) + "</double>";
   }
   void operator()(const std::string& s) const {
-    out += "<string>";
+    out += "<string>"sv;
     append_escaped(out, s);
-    out += "</string>";
+    out += "</string>"sv;
   }
   void operator()(const datetime& t) const {
-    out += "<dateTime.iso8601>";
+    out += "<dateTime.iso8601>"sv;
     append_escaped(out, t.iso);
-    out += "</dateTime.iso8601>";
+    out += "</dateTime.iso8601>"sv;
   }
   void operator()(const binary& b) const { out += "<base64>" + core::base64_encode(b.bytes) + "</base64>"; }
   void operator()(const array& items) const {
     if (depth >= max_depth) throw encode_error(fmt::format("arrays and structs nested deeper than {}", max_depth));
-    out += "<array><data>";
+    out += "<array><data>"sv;
     for (const auto& item : items) append_value(out, item, depth + 1);
-    out += "</data></array>";
+    out += "</data></array>"sv;
   }
   void operator()(const structure& members) const {
     if (depth >= max_depth) throw encode_error(fmt::format("arrays and structs nested deeper than {}", max_depth));
-    out += "<struct>";
+    out += "<struct>"sv;
     for (const auto& m : members) {
-      out += "<member><name>";
+      out += "<member><name>"sv;
       append_escaped(out, m.name);
-      out += "</name>";
+      out += "</name>"sv;
       append_value(out, m.v, depth + 1);
-      out += "</member>";
+      out += "</member>"sv;
     }
-    out += "</struct>";
+    out += "</struct>"sv;
   }
 };
 
 void append_value(std::string& out, const value& v, std::size_t depth) {
-  out += "<value>";
+  out += "<value>"sv;
   std::visit(value_writer{out, depth}, v.data);
-  out += "</value>";
+  out += "</value>"sv;
 }
 
 constexpr std::string_view prolog = "<?xml version=\"1.0\"?>\n";
@@ -107,36 +125,83 @@ std::string_view trimmed(std::string_view s) {
   return s;
 }
 
-// A DTD is refused before anything else is read. pugixml leaves a
-// reference it does not know (`&lol;`) as text; without a DTD XML knows only its five and character references, so
-// anything else is an error, as in any conforming parser: found here, on
-// the raw text, outside comments and CDATA sections.
-void check_references(std::string_view xml) {
-  for (std::size_t i = 0; i < xml.size(); ++i) {
-    if (xml[i] == '<' && xml.compare(i, 9, "<!DOCTYPE") == 0) {
-      throw decode_error("a DTD (<!DOCTYPE …>) is refused", true);
-    } else if (xml[i] == '<' && xml.compare(i, 4, "<!--") == 0) {
-      const auto end = xml.find("-->", i + 4);
-      if (end == std::string_view::npos) return;  // pugixml reports it
-      i = end + 2;
-    } else if (xml[i] == '<' && xml.compare(i, 9, "<![CDATA[") == 0) {
-      const auto end = xml.find("]]>", i + 9);
-      if (end == std::string_view::npos) return;
-      i = end + 2;
-    } else if (xml[i] == '&') {
-      const auto semi = xml.find(';', i);
-      const auto name = xml.substr(i + 1, semi == std::string_view::npos ? 0 : semi - i - 1);
-      const bool known = name == "amp" || name == "lt" || name == "gt" || name == "quot" || name == "apos";
-      const bool numeric = name.size() > 1 && name.size() < 10 && name[0] == '#' &&
-                           (name[1] == 'x' ? name.size() > 2 && name.find_first_not_of("0123456789abcdefABCDEF", 2) == std::string_view::npos
-                                           : name.find_first_not_of("0123456789", 1) == std::string_view::npos);
-      if (semi == std::string_view::npos || (!known && !numeric)) {
-        const auto shown = xml.substr(i, std::min<std::size_t>(semi == std::string_view::npos ? 12 : semi - i + 1, 40));
-        throw decode_error(fmt::format("'{}' is not a reference XML defines (no DTD is read)", shown), true);
-      }
-      i = semi;
-    }
+std::string shown(std::string_view text) {
+  return text.size() > 40 ? std::string(text.substr(0, 40)) + "…" : std::string(text);
+}
+
+// XML 1.0 §2.2: the characters a document may hold, as text or by reference.
+bool is_xml_char(std::uint32_t c) {
+  return c == 0x9 || c == 0xa || c == 0xd || (c >= 0x20 && c <= 0xd7ff) || (c >= 0xe000 && c <= 0xfffd) ||
+         (c >= 0x10000 && c <= 0x10ffff);
+}
+
+void append_utf8(std::string& out, std::uint32_t c) {
+  if (c < 0x80) {
+    out += static_cast<char>(c);
+  } else if (c < 0x800) {
+    out += {static_cast<char>(0xc0 | c >> 6), static_cast<char>(0x80 | (c & 0x3f))};
+  } else if (c < 0x10000) {
+    out += {static_cast<char>(0xe0 | c >> 12), static_cast<char>(0x80 | (c >> 6 & 0x3f)), static_cast<char>(0x80 | (c & 0x3f))};
+  } else {
+    out += {static_cast<char>(0xf0 | c >> 18), static_cast<char>(0x80 | (c >> 12 & 0x3f)),
+            static_cast<char>(0x80 | (c >> 6 & 0x3f)), static_cast<char>(0x80 | (c & 0x3f))};
   }
+}
+
+// Text with its references decoded, strictly: pugixml is told not to
+// (it would turn &#0; into the end of the string and leave &lol; as it is).
+// Without a DTD (refused) XML knows only its five named references and
+// character references to characters it allows.
+void append_text(std::string& out, std::string_view raw) {
+  for (;;) {
+    const auto amp = raw.find('&');
+    out.append(raw.substr(0, amp));
+    if (amp == std::string_view::npos) return;
+    raw.remove_prefix(amp);
+    const auto semi = raw.find(';');
+    const auto bad = [&] {
+      return decode_error(fmt::format("'{}' is not a reference XML defines (no DTD is read)",
+                                      shown(raw.substr(0, semi == std::string_view::npos ? 12 : semi + 1))),
+                          true);
+    };
+    if (semi == std::string_view::npos || semi > 12) throw bad();
+    const auto name = raw.substr(1, semi - 1);
+    if (name == "amp") out += '&';
+    else if (name == "lt") out += '<';
+    else if (name == "gt") out += '>';
+    else if (name == "quot") out += '"';
+    else if (name == "apos") out += '\'';
+    else if (name.size() > 1 && name[0] == '#') {
+      const bool hex = name[1] == 'x';
+      const auto digits = name.substr(hex ? 2 : 1);
+      std::uint32_t c = 0;
+      const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), c, hex ? 16 : 10);
+      if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size()) throw bad();
+      if (!is_xml_char(c))
+        throw decode_error(fmt::format("'{}' refers to a character XML does not allow", shown(raw.substr(0, semi + 1))), true);
+      append_utf8(out, c);
+    } else {
+      throw bad();
+    }
+    raw.remove_prefix(semi + 1);
+  }
+}
+
+// What is checked on the raw bytes before pugixml reads them: a DTD is
+// refused outright; a NUL byte (which pugixml takes as the end) too; and
+// the elements are counted, because each costs pugixml a node of ~60
+// bytes: a body of tiny elements would cost 15 times its size.
+constexpr std::size_t max_elements = 1'000'000;
+
+void check_raw(std::string_view xml) {
+  const bool wide = xml.size() >= 2 && (xml[0] == '\0' || xml[1] == '\0' || (xml[0] == '\xfe' && xml[1] == '\xff') ||
+                                         (xml[0] == '\xff' && xml[1] == '\xfe'));  // UTF-16/32: NULs are its own
+  if (!wide && std::memchr(xml.data(), 0, xml.size())) throw decode_error("a NUL byte in the body", true);
+  if (xml.find("<!DOCTYPE") != std::string_view::npos) throw decode_error("a DTD (<!DOCTYPE …>) is refused", true);
+  std::size_t elements = 0;
+  for (const char* p = xml.data(); (p = static_cast<const char*>(std::memchr(p, '<', static_cast<std::size_t>(xml.data() + xml.size() - p)))); ++p)
+    if (++elements > max_elements)
+      throw decode_error(fmt::format("more than {} elements (a bound on the memory one request takes)", max_elements));
 }
 
 // The element's name without a namespace prefix (`ex:nil` → "nil"), and
@@ -148,50 +213,70 @@ std::string_view local_name(const pugi::xml_node& n, bool& prefixed) {
   return prefixed ? name.substr(colon + 1) : name;
 }
 
-std::string shown(std::string_view text) {
-  return text.size() > 40 ? std::string(text.substr(0, 40)) + "…" : std::string(text);
+void check_text(const pugi::xml_node& text, const pugi::xml_node& parent) {
+  if ((text.type() == pugi::node_pcdata || text.type() == pugi::node_cdata) && !trimmed(text.value()).empty())
+    invalid(fmt::format("text '{}' inside <{}>", shown(trimmed(text.value())), parent.name()));
 }
 
-// Element children, checking that text beside them is only whitespace.
-std::vector<pugi::xml_node> elements_of(const pugi::xml_node& parent) {
-  std::vector<pugi::xml_node> out;
-  for (auto child : parent.children()) {
-    switch (child.type()) {
-      case pugi::node_element: out.push_back(child); break;
-      case pugi::node_pcdata:
-      case pugi::node_cdata:
-        if (!trimmed(child.value()).empty())
-          invalid(fmt::format("text '{}' inside <{}>", shown(trimmed(child.value())), parent.name()));
-        break;
-      default: break;  // comments, processing instructions
+// The element children of `parent`, in order, checking as it goes that the
+// text beside them is only whitespace (comments and processing
+// instructions are skipped). A range, not a vector: decoding allocates
+// only for the values it builds.
+class elements {
+ public:
+  explicit elements(const pugi::xml_node& parent) : parent_(parent) {}
+  class iterator {
+   public:
+    iterator(pugi::xml_node node, pugi::xml_node parent) : node_(node), parent_(parent) { settle(); }
+    pugi::xml_node operator*() const { return node_; }
+    iterator& operator++() {
+      node_ = node_.next_sibling();
+      settle();
+      return *this;
     }
-  }
-  return out;
-}
+    bool operator!=(const iterator& other) const { return node_ != other.node_; }
+
+   private:
+    void settle() {
+      for (; node_ && node_.type() != pugi::node_element; node_ = node_.next_sibling()) check_text(node_, parent_);
+    }
+    pugi::xml_node node_, parent_;
+  };
+  iterator begin() const { return {parent_.first_child(), parent_}; }
+  iterator end() const { return {pugi::xml_node(), parent_}; }
+
+ private:
+  pugi::xml_node parent_;
+};
 
 // The text content of a leaf element; an element inside it is an error.
 std::string text_of(const pugi::xml_node& leaf) {
   std::string out;
   for (auto child : leaf.children()) {
     if (child.type() == pugi::node_element) invalid(fmt::format("<{}> inside <{}>", child.name(), leaf.name()));
-    if (child.type() == pugi::node_pcdata || child.type() == pugi::node_cdata) out += child.value();
+    if (child.type() == pugi::node_pcdata) append_text(out, child.value());
+    if (child.type() == pugi::node_cdata) out += child.value();
   }
   if (!core::is_valid_utf8(out)) invalid(fmt::format("<{}> is not valid UTF-8", leaf.name()));
   return out;
 }
 
 pugi::xml_node only_child(const pugi::xml_node& parent, std::string_view name) {
-  const auto children = elements_of(parent);
-  if (children.size() != 1 || children[0].name() != name)
-    invalid(fmt::format("<{}> must hold exactly one <{}>", parent.name(), name));
-  return children[0];
+  pugi::xml_node found;
+  int count = 0;
+  for (const auto child : elements(parent)) {
+    found = child;
+    ++count;
+  }
+  if (count != 1 || found.name() != name) invalid(fmt::format("<{}> must hold exactly one <{}>", parent.name(), name));
+  return found;
 }
 
 template <class Int>
 Int parse_integer(const pugi::xml_node& leaf) {
   const auto text = text_of(leaf);
   auto digits = trimmed(text);
-  if (!digits.empty() && digits.front() == '+') digits.remove_prefix(1);
+  if (digits.size() > 1 && digits.front() == '+' && digits[1] != '-') digits.remove_prefix(1);
   std::int64_t n = 0;
   const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
   if (digits.empty() || end != digits.data() + digits.size() || (ec != std::errc() && ec != std::errc::result_out_of_range))
@@ -204,7 +289,7 @@ Int parse_integer(const pugi::xml_node& leaf) {
 double parse_double(const pugi::xml_node& leaf) {
   const auto text = text_of(leaf);
   auto digits = trimmed(text);
-  if (!digits.empty() && digits.front() == '+') digits.remove_prefix(1);
+  if (digits.size() > 1 && digits.front() == '+' && digits[1] != '-') digits.remove_prefix(1);
   double d = 0;
   // Digits, a point and an exponent only: from_chars would also take
   // "inf" and "nan", which XML-RPC has not.
@@ -228,7 +313,7 @@ value decode_value(const pugi::xml_node& v, std::size_t depth);
 array decode_array(const pugi::xml_node& node, std::size_t depth) {
   const auto data = only_child(node, "data");
   array items;
-  for (const auto& item : elements_of(data)) {
+  for (const auto item : elements(data)) {
     if (std::string_view(item.name()) != "value") invalid(fmt::format("<{}> inside <data>", item.name()));
     items.push_back(decode_value(item, depth + 1));
   }
@@ -237,10 +322,10 @@ array decode_array(const pugi::xml_node& node, std::size_t depth) {
 
 structure decode_struct(const pugi::xml_node& node, std::size_t depth) {
   structure members;
-  for (const auto& m : elements_of(node)) {
+  for (const auto m : elements(node)) {
     if (std::string_view(m.name()) != "member") invalid(fmt::format("<{}> inside <struct>", m.name()));
     pugi::xml_node name, v;
-    for (const auto& part : elements_of(m)) {
+    for (const auto part : elements(m)) {
       const std::string_view tag = part.name();
       if (tag != "name" && tag != "value") invalid(fmt::format("<{}> inside <member>", tag));
       auto& slot = tag == "name" ? name : v;
@@ -296,18 +381,21 @@ value decode_value(const pugi::xml_node& v, std::size_t depth) {
     typed = child;
   }
   if (!typed) return text_of(v);
-  elements_of(v);  // only whitespace beside the type
+  for ([[maybe_unused]] const auto e : elements(v)) {
+  }  // only whitespace beside the type
   return decode_typed(typed, depth);
 }
 
-// parse_ws_pcdata: a string of spaces is a string, not nothing (the text
-// between elements is then checked to be whitespace, elements_of).
-constexpr unsigned parse_options =
-    (pugi::parse_default | pugi::parse_doctype | pugi::parse_ws_pcdata) & ~pugi::parse_wconv_attribute;
+// parse_ws_pcdata: whitespace is text (a string of spaces is a string, also
+// beside a CDATA section); elements() then checks that the text between
+// elements is whitespace. parse_fragment: text outside the root element
+// is kept, so it can be refused. No parse_escapes: append_text decodes.
+constexpr unsigned parse_options = (pugi::parse_cdata | pugi::parse_eol | pugi::parse_doctype | pugi::parse_ws_pcdata |
+                                    pugi::parse_fragment);
 
 // The document's root element, named `root`; a DTD is refused outright.
 pugi::xml_node load(pugi::xml_document& doc, std::string& xml, std::string_view root) {
-  check_references(xml);
+  check_raw(xml);
   const auto result = doc.load_buffer_inplace(xml.data(), xml.size(), parse_options, pugi::encoding_auto);
   if (!result)
     throw decode_error(fmt::format("not well-formed XML at byte {}: {}", result.offset, result.description()), true);
@@ -335,43 +423,34 @@ fault decode_fault(const pugi::xml_node& node) {
 
 std::string encode_call(const call& c) {
   std::string out(prolog);
-  out += "<methodCall><methodName>";
+  out.reserve(4096);  // most bodies fit: no regrowth on the way
+  out += "<methodCall><methodName>"sv;
   append_escaped(out, c.method);
-  out += "</methodName><params>";
+  out += "</methodName><params>"sv;
   for (const auto& p : c.params) {
-    out += "<param>";
+    out += "<param>"sv;
     append_value(out, p, 0);
-    out += "</param>";
+    out += "</param>"sv;
   }
-  out += "</params></methodCall>\n";
+  out += "</params></methodCall>\n"sv;
   return out;
 }
 
 std::string encode_response(const value& result) {
   std::string out(prolog);
-  out += "<methodResponse><params><param>";
+  out.reserve(4096);  // most bodies fit: no regrowth on the way
+  out += "<methodResponse><params><param>"sv;
   append_value(out, result, 0);
-  out += "</param></params></methodResponse>\n";
+  out += "</param></params></methodResponse>\n"sv;
   return out;
 }
 
 std::string encode_fault(const fault& f) {
   std::string out(prolog);
-  out += "<methodResponse><fault>";
-  // faultCode is an <int>: every peer reads that; a code outside 32 bits
-  // (from nowhere but a bug) is clamped rather than sent as an i8 that
-  // some peers cannot read.
-  const auto code = static_cast<std::int32_t>(std::clamp<std::int64_t>(
-      f.code, std::numeric_limits<std::int32_t>::min(), std::numeric_limits<std::int32_t>::max()));
-  std::string message = f.message;
-  try {
-    std::string scratch;
-    append_escaped(scratch, message);
-  } catch (const encode_error&) {
-    message = core::to_json(boost::json::string(core::is_valid_utf8(message) ? message : core::base64_encode(message)));
-  }
-  append_value(out, structure{{"faultCode", code}, {"faultString", message}}, 0);
-  out += "</fault></methodResponse>\n";
+  out.reserve(4096);  // most bodies fit: no regrowth on the way
+  out += "<methodResponse><fault>"sv;
+  append_value(out, fault_value(f), 0);
+  out += "</fault></methodResponse>\n"sv;
   return out;
 }
 
@@ -380,14 +459,14 @@ call decode_call(std::string& xml) {
   const auto top = load(doc, xml, "methodCall");
   call c;
   bool named = false;
-  for (const auto& part : elements_of(top)) {
+  for (const auto part : elements(top)) {
     const std::string_view tag = part.name();
     if (tag == "methodName" && !named) {
       c.method = std::string(trimmed(text_of(part)));
       if (c.method.empty()) invalid("<methodName> is empty");
       named = true;
     } else if (tag == "params" && c.params.empty()) {
-      for (const auto& param : elements_of(part)) {
+      for (const auto param : elements(part)) {
         if (std::string_view(param.name()) != "param") invalid(fmt::format("<{}> inside <params>", param.name()));
         c.params.push_back(decode_value(only_child(param, "value"), 0));
       }
@@ -402,12 +481,17 @@ call decode_call(std::string& xml) {
 response decode_response(std::string& xml) {
   pugi::xml_document doc;
   const auto top = load(doc, xml, "methodResponse");
-  const auto parts = elements_of(top);
-  if (parts.size() != 1) invalid("a <methodResponse> must hold exactly one <params> or <fault>");
-  const std::string_view tag = parts[0].name();
-  if (tag == "fault") return {decode_fault(parts[0])};
+  pugi::xml_node part;
+  int count = 0;
+  for (const auto child : elements(top)) {
+    part = child;
+    ++count;
+  }
+  if (count != 1) invalid("a <methodResponse> must hold exactly one <params> or <fault>");
+  const std::string_view tag = part.name();
+  if (tag == "fault") return {decode_fault(part)};
   if (tag != "params") invalid(fmt::format("<{}> inside <methodResponse>", tag));
-  const auto param = only_child(parts[0], "param");
+  const auto param = only_child(part, "param");
   return {decode_value(only_child(param, "value"), 0)};
 }
 
@@ -417,6 +501,17 @@ bool looks_like_datetime(std::string_view t) {
   const auto digits = std::count_if(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; });
   return t.size() <= 64 && digits >= 8 && t.find('T') != std::string_view::npos &&
          t.find_first_not_of("0123456789T:-+.Z") == std::string_view::npos;
+}
+
+value fault_value(const fault& f) {
+  // faultCode is an <int>: every peer reads that; a code outside 32 bits
+  // (from nowhere but a bug) is clamped rather than sent as an i8 that
+  // some peers cannot read.
+  const auto code = static_cast<std::int32_t>(std::clamp<std::int64_t>(
+      f.code, std::numeric_limits<std::int32_t>::min(), std::numeric_limits<std::int32_t>::max()));
+  // A message from a command's stderr may hold anything: what XML cannot
+  // carry is shown, not refused (a fault must always go out).
+  return structure{{"faultCode", code}, {"faultString", core::printable(f.message)}};
 }
 
 std::optional<fault> fault_from(const value& v) {

@@ -40,7 +40,7 @@ void check_client(const client_args& args) {
 // option and is not a number: an unknown option is still a usage error.
 std::vector<std::string> arguments_of(std::vector<std::string> words) {
   for (const auto& w : words) {
-    const bool number = w.size() > 1 && w[0] == '-' && (std::isdigit(static_cast<unsigned char>(w[1])) || w[1] == '.');
+    const bool number = w.size() > 1 && w[0] == '-' && std::isdigit(static_cast<unsigned char>(w[1]));
     if (w.size() > 1 && w[0] == '-' && !number)
       throw CLI::ValidationError(w, "not an option of xmlrpc call (a string ARG that begins with - is written s/" + w + ")");
   }
@@ -155,6 +155,11 @@ void add_serve(CLI::App& app, verb_table& verbs) {
       "Methods: system.listMethods, system.methodHelp, system.methodSignature, system.multicall, echo, and --method's.\n");
   cmd->callback([args, methods, helps] {
     add_named(*methods, args->methods, "--method");
+    for (const auto& [name, command] : args->methods)
+      if (name == "echo" || name.starts_with("system."))
+        throw CLI::ValidationError("--method", "'" + name + "' is a built-in method");
+    if (args->method_timeout <= core::duration::zero())
+      throw CLI::ValidationError("--method-timeout", "must be more than 0");
     add_named(*helps, args->helps, "--method-help");
     for (const auto& [name, text] : args->helps)
       if (!args->methods.count(name) && name != "echo")

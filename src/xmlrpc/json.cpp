@@ -9,6 +9,8 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <cctype>
+#include <cstring>
 #include <cmath>
 #include <limits>
 
@@ -106,7 +108,50 @@ std::string hex_bytes(std::string_view hex) {
   return out;
 }
 
+// Integer literals beyond 64 bits, which Boost.JSON would read as doubles
+// (99999999999999999999 → 1e20): found in the text, outside strings.
+void check_integer_literals(std::string_view text) {
+  bool in_string = false, escaped = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      continue;
+    }
+    if (c != '-' && (c < '0' || c > '9')) continue;
+    auto j = i;
+    while (j < text.size() && (std::isdigit(static_cast<unsigned char>(text[j])) || std::strchr("+-.eE", text[j]))) ++j;
+    const auto token = text.substr(i, j - i);
+    std::int64_t n = 0;
+    if (token.find_first_of(".eE") == std::string_view::npos &&
+        std::from_chars(token.data(), token.data() + token.size(), n).ec == std::errc::result_out_of_range)
+      throw encode_error(fmt::format("{} is outside 64-bit integers (i8)", token.size() > 40 ? std::string(token.substr(0, 40)) + "…" : std::string(token)));
+    i = j - 1;
+  }
+}
+
 }  // namespace
+
+std::optional<boost::json::value> parse_json(std::string_view text, std::string& error) {
+  boost::json::parse_options options;
+  options.max_depth = 2 * max_depth;  // ours is the limit that speaks, with its own message
+  boost::system::error_code ec;
+  auto parsed = boost::json::parse(text, ec, {}, options);
+  if (ec == boost::json::error::too_deep)
+    throw encode_error(fmt::format("arrays and objects nested deeper than {}", max_depth));
+  if (ec) {
+    error = ec.message();
+    return std::nullopt;
+  }
+  check_integer_literals(text);
+  return parsed;
+}
 
 boost::json::value to_json(const value& v) { return std::visit(json_writer{}, v.data); }
 
@@ -148,13 +193,11 @@ value parse_argument(std::string_view word) {
       return datetime{std::string(rest)};
     }
   }
-  boost::json::parse_options options;
-  options.max_depth = 2 * max_depth;  // ours is the limit that speaks, with its own message
-  boost::system::error_code ec;
-  auto parsed = boost::json::parse(word, ec, {}, options);
-  if (!ec) return from_json(parsed);
-  if (word.starts_with('{') || word.starts_with('['))
-    core::log::warn("'{}' is not valid JSON ({}); it is sent as a string", word.size() > 40 ? std::string(word.substr(0, 40)) + "…" : std::string(word), ec.message());
+  std::string error;
+  if (const auto parsed = parse_json(word, error)) return from_json(*parsed);
+  if (word.starts_with('{') || word.starts_with('[') || word.starts_with('"'))
+    core::log::warn("'{}' is not valid JSON ({}); it is sent as a string",
+                    word.size() > 40 ? std::string(word.substr(0, 40)) + "…" : std::string(word), error);
   return std::string(word);
 }
 

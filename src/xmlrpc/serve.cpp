@@ -20,6 +20,10 @@ namespace nettool::xmlrpc {
 namespace {
 
 namespace bhttp = boost::beast::http;
+using clock = std::chrono::steady_clock;
+
+// Calls in one system.multicall: each may run a command.
+constexpr std::size_t max_multicall = 10'000;
 
 // Thrown while dispatching: becomes the call's fault.
 struct fault_thrown {
@@ -63,18 +67,23 @@ class dispatcher {
  public:
   explicit dispatcher(const serve_args& args) : args_(args) {}
 
-  awaitable<value> invoke(const call& c, const std::string& peer, bool nested = false) {
+  // By value: echo hands its parameters back without a copy.
+  // `deadline`: when the commands a call runs must be done (one
+  // --method-timeout for a whole system.multicall).
+  awaitable<value> invoke(call c, const std::string& peer, std::optional<clock::time_point> deadline = {},
+                          bool nested = false) {
+    if (!deadline) deadline = clock::now() + args_.method_timeout;
     if (c.method == "system.listMethods") co_return list_methods();
     if (c.method == "system.methodHelp") co_return method_help(string_param(c));
     if (c.method == "system.methodSignature") co_return method_signature(string_param(c));
     if (c.method == "system.multicall") {
       if (nested) fail(fault_codes::invalid_request, "system.multicall cannot be called inside system.multicall");
-      co_return co_await multicall(c, peer);
+      co_return co_await multicall(c, peer, *deadline);
     }
     if (const auto command = args_.methods.find(c.method); command != args_.methods.end())
-      co_return co_await run_command(c, command->second, peer);
-    if (c.method == "echo") co_return array(c.params);
-    if (!args_.exec.empty()) co_return co_await run_command(c, args_.exec, peer);
+      co_return co_await run_command(c, command->second, peer, *deadline);
+    if (c.method == "echo") co_return std::move(c.params);
+    if (!args_.exec.empty()) co_return co_await run_command(c, args_.exec, peer, *deadline);
     fail(fault_codes::method_not_found, fmt::format("method '{}' not found (system.listMethods lists them)", c.method));
   }
 
@@ -90,15 +99,17 @@ class dispatcher {
     return out;
   }
 
+  // With --exec every name is a method (its command decides).
   bool known(std::string_view name) const {
-    return find_builtin(name) || args_.methods.count(std::string(name)) > 0;
+    return find_builtin(name) || args_.methods.count(std::string(name)) > 0 || !args_.exec.empty();
   }
 
   value method_help(std::string_view name) const {
     if (!known(name)) fail(fault_codes::method_not_found, fmt::format("method '{}' not found", name));
     if (const auto help = args_.helps.find(std::string(name)); help != args_.helps.end()) return help->second;
     if (args_.methods.count(std::string(name))) return fmt::format("Runs: {}", args_.methods.at(std::string(name)));
-    return std::string(find_builtin(name)->help);
+    if (const auto* b = find_builtin(name)) return std::string(b->help);
+    return fmt::format("Runs --exec: {}", args_.exec);
   }
 
   value method_signature(std::string_view name) const {
@@ -114,16 +125,23 @@ class dispatcher {
     return out;
   }
 
-  awaitable<value> multicall(const call& c, const std::string& peer) {
+  // In order, all within one --method-timeout, at most max_multicall.
+  awaitable<value> multicall(const call& c, const std::string& peer, clock::time_point deadline) {
     if (c.params.size() != 1 || !std::holds_alternative<array>(c.params[0].data))
       fail(fault_codes::invalid_params, "system.multicall takes one array of {methodName, params} structs");
+    const auto& entries = std::get<array>(c.params[0].data);
+    if (entries.size() > max_multicall)
+      fail(fault_codes::invalid_params, fmt::format("system.multicall takes at most {} calls", max_multicall));
     array results;
-    for (const auto& entry : std::get<array>(c.params[0].data)) {
+    results.reserve(entries.size());
+    for (const auto& entry : entries) {
       try {
-        auto one = co_await invoke(call_of(entry), peer, true);
+        auto one_call = call_of(entry);
+        auto running = invoke(std::move(one_call), peer, deadline, true);  // named: g++ 12 and co_await temporaries
+        auto one = co_await std::move(running);
         results.emplace_back(array{std::move(one)});
       } catch (const fault_thrown& f) {
-        results.emplace_back(structure{{"faultCode", static_cast<std::int32_t>(f.f.code)}, {"faultString", f.f.message}});
+        results.push_back(fault_value(f.f));
       }
     }
     co_return results;
@@ -153,15 +171,18 @@ class dispatcher {
   // SPEC: the parameters as a JSON array on the command's stdin, its
   // stdout parsed as the JSON result; an exit other than 0 is a fault
   // whose code is that status and whose string is what it wrote on stderr.
-  awaitable<value> run_command(const call& c, const std::string& command, const std::string& peer) {
+  awaitable<value> run_command(const call& c, const std::string& command, const std::string& peer,
+                               clock::time_point deadline) {
     auto env = core::remote_environment(peer);
     env.emplace_back("NETTOOL_XMLRPC_METHOD", c.method);
     array params(c.params);
     const auto input = core::to_json_exact(to_json(value(std::move(params)))) + "\n";
     core::filter_result out;
     try {
+      const auto left = deadline - clock::now();
+      if (left <= clock::duration::zero()) throw core::error(core::errc::timed_out, "method", c.method);
       auto running = core::run_filter(command, env, input, args_.http.max_body, true);
-      out = co_await core::with_timeout(std::move(running), args_.method_timeout, "method", c.method);
+      out = co_await core::with_timeout(std::move(running), left, "method", c.method);
     } catch (const core::error& e) {
       if (e.code() == core::errc::timed_out)
         fail(fault_codes::internal_error, fmt::format("{}: no answer within --method-timeout {}", c.method,
@@ -178,16 +199,14 @@ class dispatcher {
     }
     const auto text = trimmed(out.output);
     if (text.empty()) co_return nil{};
-    boost::system::error_code ec;
-    boost::json::parse_options options;
-    options.max_depth = 2 * max_depth;
-    const auto j = boost::json::parse(text, ec, {}, options);
-    if (ec)
-      fail(fault_codes::internal_error,
-           fmt::format("{}: the command's output is not JSON ({}): {}", c.method, ec.message(),
-                       text.size() > 80 ? std::string(text.substr(0, 80)) + "…" : std::string(text)));
     try {
-      co_return from_json(j);
+      std::string error;
+      const auto j = parse_json(text, error);
+      if (!j)
+        fail(fault_codes::internal_error,
+             fmt::format("{}: the command's output is not JSON ({}): {}", c.method, error,
+                         text.size() > 80 ? std::string(text.substr(0, 80)) + "…" : std::string(text)));
+      co_return from_json(*j);
     } catch (const encode_error& e) {
       fail(fault_codes::internal_error, fmt::format("{}: {}", c.method, e.what()));
     }
@@ -216,7 +235,8 @@ http::reply_text fault_reply(const fault& f) {
 
 class server {
  public:
-  server(core::run_context& ctx, const serve_args& args) : ctx_(ctx), args_(args), methods_(args) {}
+  server(core::run_context& ctx, const serve_args& args)
+      : ctx_(ctx), args_(args), methods_(args), dumping_(args.dump) {}
 
   awaitable<http::reply_text> respond(bhttp::request<bhttp::string_body>& req, const std::string& peer) {
     if (req.method() != bhttp::verb::post) {
@@ -234,30 +254,39 @@ class server {
       co_return fault_reply({e.fault_code(), e.what()});
     }
     req.body().clear();
-    if (args_.dump) dump(c, peer);
+    if (dumping_) dump(c, peer);
+    const auto method = c.method;
     std::optional<fault> failed;
     try {
-      auto result = co_await methods_.invoke(c, peer);
+      auto result = co_await methods_.invoke(std::move(c), peer);
       co_return xml_reply(encode_response(result));
     } catch (const fault_thrown& f) {
       failed = f.f;
     } catch (const encode_error& e) {
-      failed = fault{fault_codes::internal_error, fmt::format("{}: the result cannot be sent: {}", c.method, e.what())};
+      failed = fault{fault_codes::internal_error, fmt::format("{}: the result cannot be sent: {}", method, e.what())};
     }
     co_return fault_reply(*failed);
   }
 
  private:
+  // A closed stdout (`--dump | head`) ends the dump, not the serving.
   void dump(const call& c, const std::string& peer) {
     boost::json::array params;
     for (const auto& p : c.params) params.push_back(to_json(p));
-    ctx_.out().line(core::to_json_exact(
-        boost::json::object{{"event", "call"}, {"peer", peer}, {"method", c.method}, {"params", std::move(params)}}));
+    try {
+      ctx_.out().line(core::to_json_exact(
+          boost::json::object{{"event", "call"}, {"peer", peer}, {"method", c.method}, {"params", std::move(params)}}));
+    } catch (const core::error& e) {
+      if (e.code() != core::errc::stdout_closed) throw;
+      dumping_ = false;
+      core::log::warn("stdout closed: --dump stops, serving goes on");
+    }
   }
 
   core::run_context& ctx_;
   const serve_args& args_;
   dispatcher methods_;
+  bool dumping_;
 };
 
 }  // namespace

@@ -115,6 +115,11 @@ response decode_response(std::string& xml);
 // string, array, struct → object, dateTime → {"$datetime":"…"}, base64 →
 // {"$base64":"…"}.
 boost::json::value to_json(const value& v);
+// JSON text as that mapping reads it: nullopt (and `error`) when it is not
+// JSON; encode_error when it is JSON XML-RPC cannot carry (nested deeper
+// than max_depth, an integer literal beyond 64 bits, which Boost.JSON would
+// silently turn into a double).
+std::optional<boost::json::value> parse_json(std::string_view text, std::string& error);
 // The reverse; an integer outside 32 bits becomes i8. Throws encode_error.
 value from_json(const boost::json::value& j);
 // A command-line argument: xmlrpc-c's typed prefixes (i/ I/ i8/ d/ b/ s/
@@ -124,6 +129,9 @@ value parse_argument(std::string_view word);
 
 // 20260101T12:00:00 and the variants peers send (dashes, a fraction, a zone).
 bool looks_like_datetime(std::string_view text);
+// The fault struct a <fault> and system.multicall carry: the code clamped
+// to 32 bits, the message made printable (core::printable).
+value fault_value(const fault& f);
 // A fault struct (an integer faultCode, a string faultString), as a
 // <fault> and system.multicall carry it.
 std::optional<fault> fault_from(const value& v);

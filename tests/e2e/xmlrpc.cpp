@@ -106,7 +106,7 @@ TEST_CASE("xmlrpc call: bad arguments and URLs are usage errors naming them", "[
   CHECK(r.out.find("nettool: xmlrpc call: argument: 'i/x' is not a 32-bit integer\nrc=2\n") != std::string::npos);
   CHECK(r.out.find("nettool: xmlrpc call: argument: 'b64/@@@' is not base64\nrc=2\n") != std::string::npos);
   CHECK(r.out.find("'dt/yesterday' is not a date and time like dt/20260101T12:00:00\nrc=2\n") != std::string::npos);
-  CHECK(r.out.find("18446744073709551615 is larger than a 64-bit integer (i8)\nrc=2\n") != std::string::npos);
+  CHECK(r.out.find("18446744073709551615 is outside 64-bit integers (i8)\nrc=2\n") != std::string::npos);
   CHECK(r.out.find("control character U+0001, which XML cannot carry (send it as base64: b64/…)\nrc=2\n") != std::string::npos);
   CHECK(r.out.find("nettool: xmlrpc call: ftp://127.0.0.1:9: only http:// and https:// URLs are supported; see --help\nrc=2\n") != std::string::npos);
   CHECK(r.out.find("nettool: xmlrpc call: method is required; see --help\nrc=2\n") != std::string::npos);

@@ -144,7 +144,7 @@ TEST_CASE("xmlrpc call against lying servers: each refused with exit 6 or 7 and 
         where + "'&xxe;' is not a reference XML defines (no DTD is read)\nrc=6\n" +
         where + "unknown type <float>\nrc=6\n" +
         where + "<int> 2147483648 is out of range\nrc=6\n" +
-        where + "not well-formed XML at byte 14: No document element found\nrc=6\n" +
+        where + "text outside the root element\nrc=6\n" +
         where + "HTTP 500 Internal Server Error\nrc=7\n" +
         where + "arrays and structs nested deeper than 64\nrc=6\n");
 }
@@ -172,4 +172,21 @@ TEST_CASE("xmlrpc call: a 100 MiB response is cut at --max-size, a stalled one a
         "default rc=6\nrss-ok\n"
         "nettool: xmlrpc call: timeout: --timeout 1.00s reached\nrc=124\nin time 1\n"
         "sigint rc=130\n");
+}
+
+TEST_CASE("xmlrpc: a closed --dump stdout ends the dump, not the serving, bad lists print nothing", "[xmlrpc][hostile]") {
+  auto r = sh(std::string(kit) + R"sh(
+    $NT xmlrpc serve 0 --port-file nt.port --dump 2> nt.log | head -c 10 > head.txt & wait_file nt.port; P=$(cat nt.port)
+    for i in 1 2 3; do $NT xmlrpc call 127.0.0.1:$P echo $i; done
+    grep -c 'stdout closed: --dump stops' nt.log
+    evil badlist
+    $NT xmlrpc list 127.0.0.1:$EP > list.out 2>&1; echo "rc=$? $(grep -c '^[ab]$' list.out)"
+    $NT xmlrpc serve 0 --method system.listMethods=true 2>&1; echo "rc=$?"
+    $NT xmlrpc call 127.0.0.1:$P echo 99999999999999999999 2>&1; echo "rc=$?"
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out ==
+        "[1]\n[2]\n[3]\n1\nrc=6 0\n"
+        "nettool: xmlrpc serve: --method: 'system.listMethods' is a built-in method; see --help\nrc=2\n"
+        "nettool: xmlrpc call: argument: 99999999999999999999 is outside 64-bit integers (i8)\nrc=2\n");
 }

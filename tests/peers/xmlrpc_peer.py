@@ -1,15 +1,18 @@
 #!/usr/bin/python3
 """Python xmlrpc peers for the xmlrpc tests (the standard library's).
 
-  xmlrpc_peer.py serve PORTFILE          SimpleXMLRPCServer on 127.0.0.1:0 (allow_none, builtin
+  xmlrpc_peer.py serve PORTFILE [plain]  SimpleXMLRPCServer on 127.0.0.1:0 (allow_none, builtin
                                          types, introspection, multicall) with add, echo (returns
                                          its parameters), boom (fault 42), types (one of every
-                                         type), blob N (N bytes of base64), sleep S
+                                         type), blob N (N bytes of base64), sleep S; a thread per
+                                         request, or with 'plain' SimpleXMLRPCServer as it comes
+                                         (one request at a time: the speed anchor)
   xmlrpc_peer.py evil PORTFILE MODE      a raw HTTP server answering every request with MODE:
                                          truncated, laughs (a billion-laughs DTD), entity (an
                                          external entity), nest N (N nested arrays), huge MIB
                                          (a MIB MiB body), status (HTTP 500), notxml, stall
-                                         (never answers), unknown (an unknown type)
+                                         (never answers), unknown (an unknown type), bigint,
+                                         badlist (a method list with an int in it), undeclared
   xmlrpc_peer.py client URL SCRIPT       ServerProxy and MultiCall against URL: SCRIPT is
                                          'types', 'faults', 'multicall' or 'introspect'; prints
                                          one repr() per line
@@ -31,14 +34,15 @@ def write_port(path, port):
     os.rename(path + ".tmp", path)
 
 
-def serve(portfile):
+def serve(portfile, plain):
     class Server(xmlrpc.server.SimpleXMLRPCServer):
         daemon_threads = True
 
     class Threaded(__import__("socketserver").ThreadingMixIn, Server):
         pass
 
-    s = Threaded(("127.0.0.1", 0), allow_none=True, logRequests=False, use_builtin_types=True)
+    kind = xmlrpc.server.SimpleXMLRPCServer if plain else Threaded
+    s = kind(("127.0.0.1", 0), allow_none=True, logRequests=False, use_builtin_types=True)
     s.register_introspection_functions()
     s.register_multicall_functions()
 
@@ -97,6 +101,9 @@ def evil_body(mode, arg):
         return b"<?xml version='1.0'?><methodResponse><params><param><value><float>1</float></value></param></params></methodResponse>"
     if mode == "bigint":
         return b"<?xml version='1.0'?><methodResponse><params><param><value><int>2147483648</int></value></param></params></methodResponse>"
+    if mode == "badlist":
+        return (b"<?xml version='1.0'?><methodResponse><params><param><value><array><data><value>a</value>"
+                b"<value>b</value><value><int>1</int></value></data></array></value></param></params></methodResponse>")
     if mode == "notxml":
         return b"this is not xml"
     return b""
@@ -184,7 +191,7 @@ def client(url, script):
 
 def main():
     if sys.argv[1] == "serve":
-        serve(sys.argv[2])
+        serve(sys.argv[2], len(sys.argv) > 3 and sys.argv[3] == "plain")
     elif sys.argv[1] == "evil":
         evil(sys.argv[2], sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else "0")
     elif sys.argv[1] == "client":

@@ -22,6 +22,10 @@ std::string to_json_exact(const boost::json::value& v);
 std::string plain_decimal(double d);
 
 bool is_valid_utf8(std::string_view bytes);
+// Text a peer wrote, made safe to show on a terminal or in XML: control
+// characters other than tab and LF become \u001b-style escapes, bytes that
+// are not UTF-8 become U+FFFD. Valid text without controls is unchanged.
+std::string printable(std::string_view text);
 std::string base64_encode(std::string_view bytes);
 // Adds "data" (valid UTF-8) or "data_base64" (anything else) to `object`.
 void add_payload(boost::json::object& object, std::string_view bytes, std::string_view name = "data");

@@ -146,7 +146,23 @@ TEST_CASE("xmlrpc codec: hostile and malformed bodies are refused with a reason"
   CHECK(refusal(body("<string>\xff\xfe</string>")) == "<string> is not valid UTF-8");
   CHECK(refusal("<methodCall/>") == "the root element is <methodCall>, not <methodResponse>");
   CHECK(refusal("<methodResponse/><methodResponse/>") .find("root element") != std::string::npos);
-  CHECK(refusal("").find("not well-formed XML at byte 0") == 0);
+  CHECK(refusal("") == "no root element");
+  // Found in review: what pugixml alone would have let through.
+  CHECK(refusal(body("<string>ab&#0;cd</string>")) == "'&#0;' refers to a character XML does not allow");
+  CHECK(refusal(body("<string>&#27;[31m</string>")) == "'&#27;' refers to a character XML does not allow");
+  CHECK(refusal(body("<string>&#xFFFE;</string>")) == "'&#xFFFE;' refers to a character XML does not allow");
+  CHECK(refusal("junk" + body("<i4>1</i4>")) == "text outside the root element");
+  CHECK(refusal(body("<i4>1</i4>") + "junk") == "text outside the root element");
+  CHECK(refusal(body("<int>+-5</int>")) == "<int> '+-5' is not an integer");
+  CHECK(refusal(body("<string>a</string>") + std::string(1, '\0')) == "a NUL byte in the body");
+  CHECK(refusal(body("<string><?pi & ?>x</string>")) == "accepted");  // a & in a processing instruction is no reference
+  CHECK(decoded("<string> <![CDATA[x]]> </string>") == value(" x "));
+  CHECK(decoded("<string>a<!--c--> </string>") == value("a "));
+  CHECK(decoded("<string>&#x1F600;&#233;</string>") == value("\xF0\x9F\x98\x80\xC3\xA9"));
+  CHECK(decoded("<string>a\x7f</string>") == value("a\x7f"));  // DEL is a character XML allows
+  std::string many;
+  for (int i = 0; i < 1'000'001; ++i) many += "<a/>";
+  CHECK(refusal(body(many)) == "more than 1000000 elements (a bound on the memory one request takes)");
   std::string nested_ok, nested_bomb;
   for (int i = 0; i < 64; ++i) nested_ok += "<array><data><value>";
   nested_ok += "x";
@@ -163,8 +179,9 @@ TEST_CASE("xmlrpc codec: what XML cannot carry is an encode error", "[xmlrpc][co
   CHECK_THROWS_AS(encode_response(value("\xff")), encode_error);
   CHECK_THROWS_AS(encode_response(value(std::nan(""))), encode_error);
   CHECK(encode_response(value("\r")).find("<string>&#13;</string>") != std::string::npos);
-  // A fault's message that XML cannot carry is sent as JSON text instead.
-  CHECK(encode_fault({1, "bad\x01"}).find("<string>\"bad\\u0001\"</string>") != std::string::npos);
+  // A fault's message always goes out: what XML cannot carry is shown.
+  CHECK(encode_fault({1, "bad\x01\xff"}).find("<string>bad\\u0001\xEF\xBF\xBD</string>") != std::string::npos);
+  CHECK(encode_response(value("a\x7f")).find("<string>a\x7f</string>") != std::string::npos);
 }
 
 TEST_CASE("xmlrpc: SPEC's JSON mapping and the typed arguments", "[xmlrpc][json]") {
@@ -191,9 +208,23 @@ TEST_CASE("xmlrpc: SPEC's JSON mapping and the typed arguments", "[xmlrpc][json]
   CHECK(parse_argument(R"({"$base64":"aGk=","x":1})") ==
         value(structure{{"$base64", "aGk="}, {"x", std::int32_t{1}}}));
   CHECK_THROWS_AS(parse_argument("i/99999999999"), encode_error);
+  // Boost.JSON reads these as doubles: refused rather than sent rounded.
+  CHECK_THROWS_AS(parse_argument("99999999999999999999"), encode_error);
+  CHECK_THROWS_AS(parse_argument("[1, -9223372036854775809]"), encode_error);
+  CHECK(parse_argument("[\"99999999999999999999\", 1e20]") == value(array{"99999999999999999999", 1e20}));
+  std::string deep(200, '[');
+  deep += std::string(200, ']');
+  CHECK_THROWS_AS(parse_argument(deep), encode_error);
   CHECK_THROWS_AS(parse_argument("h/abc"), encode_error);
   CHECK_THROWS_AS(parse_argument("n/x"), encode_error);
   CHECK_THROWS_AS(parse_argument(R"({"$base64":"@"})"), encode_error);
+}
+
+TEST_CASE("core: printable shows control characters and bad bytes", "[core][output]") {
+  using nettool::core::printable;
+  CHECK(printable("plain, grüße\ttab\nline") == "plain, grüße\ttab\nline");
+  CHECK(printable("\x1b[31mred\r") == "\\u001b[31mred\\u000d");
+  CHECK(printable("a\xff\xc3") == "a\xEF\xBF\xBD\xEF\xBF\xBD");
 }
 
 TEST_CASE("core: plain_decimal writes doubles exactly, without an exponent", "[core][output]") {
