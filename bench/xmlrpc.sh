@@ -60,7 +60,7 @@ EOF
 hyperfine -N --warmup 10 --runs "$RUNS" --export-json times.json \
   "$NT xmlrpc call 127.0.0.1:$NTP echo hello" \
   "$XC http://127.0.0.1:$NTP/RPC2 echo s/hello" \
-  "/usr/bin/python3 py_call.py" > /dev/null
+  "/usr/bin/python3 py_call.py" > /dev/null 2>&1
 read -r nt xc py < <(/usr/bin/python3 -c 'import json; r = json.load(open("times.json"))["results"]; print(*(x["mean"] for x in r))')
 ms() { echo "scale=2; $1 * 1000 / 1" | bc; }
 echo "nettool xmlrpc call $(ms "$nt") ms, xmlrpc-c client $(ms "$xc") ms: $(ratio "$nt" "$xc")x their time (target <= 0.5x)"

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <pugixml.hpp>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstring>
@@ -193,15 +194,28 @@ void append_text(std::string& out, std::string_view raw) {
 // bytes: a body of tiny elements would cost 15 times its size.
 constexpr std::size_t max_elements = 1'000'000;
 
-void check_raw(std::string_view xml) {
+// What the scan found that decides how pugixml reads the body.
+struct raw_shape {
+  bool split_text = false;  // a CDATA section, comment or processing instruction
+};
+
+raw_shape check_raw(std::string_view xml) {
   const bool wide = xml.size() >= 2 && (xml[0] == '\0' || xml[1] == '\0' || (xml[0] == '\xfe' && xml[1] == '\xff') ||
                                          (xml[0] == '\xff' && xml[1] == '\xfe'));  // UTF-16/32: NULs are its own
   if (!wide && std::memchr(xml.data(), 0, xml.size())) throw decode_error("a NUL byte in the body", true);
-  if (xml.find("<!DOCTYPE") != std::string_view::npos) throw decode_error("a DTD (<!DOCTYPE …>) is refused", true);
+  // One pass over the markup: '<' by memchr, and what follows it.
+  raw_shape shape;
   std::size_t elements = 0;
-  for (const char* p = xml.data(); (p = static_cast<const char*>(std::memchr(p, '<', static_cast<std::size_t>(xml.data() + xml.size() - p)))); ++p)
+  const char* const end = xml.data() + xml.size();
+  for (const char* p = xml.data(); (p = static_cast<const char*>(std::memchr(p, '<', static_cast<std::size_t>(end - p)))); ++p) {
     if (++elements > max_elements)
       throw decode_error(fmt::format("more than {} elements (a bound on the memory one request takes)", max_elements));
+    const char next = p + 1 < end ? p[1] : '\0';
+    if (next == '!' && std::string_view(p, static_cast<std::size_t>(end - p)).starts_with("<!DOCTYPE"))
+      throw decode_error("a DTD (<!DOCTYPE …>) is refused", true);
+    if (next == '!' || (next == '?' && p != xml.data())) shape.split_text = true;
+  }
+  return shape;
 }
 
 // The element's name without a namespace prefix (`ex:nil` → "nil"), and
@@ -386,17 +400,24 @@ value decode_value(const pugi::xml_node& v, std::size_t depth) {
   return decode_typed(typed, depth);
 }
 
-// parse_ws_pcdata: whitespace is text (a string of spaces is a string, also
-// beside a CDATA section); elements() then checks that the text between
-// elements is whitespace. parse_fragment: text outside the root element
-// is kept, so it can be refused. No parse_escapes: append_text decodes.
-constexpr unsigned parse_options = (pugi::parse_cdata | pugi::parse_eol | pugi::parse_doctype | pugi::parse_ws_pcdata |
-                                    pugi::parse_fragment);
+// parse_fragment: text outside the root element is kept, so it can be
+// refused. No parse_escapes: append_text decodes. Whitespace: a string of
+// spaces is a string. parse_ws_pcdata_single keeps whitespace that is all
+// an element holds, and drops it between elements, where it means nothing
+// (and would double the nodes of a pretty-printed body). That is exact
+// unless text inside a string is split by a CDATA section, a comment or a
+// processing instruction: then all whitespace is kept (parse_ws_pcdata),
+// and elements() checks that the text between elements is whitespace.
+constexpr unsigned base_options = pugi::parse_cdata | pugi::parse_eol | pugi::parse_doctype | pugi::parse_fragment;
+
+unsigned parse_options_for(const raw_shape& shape) {
+  return base_options | (shape.split_text ? pugi::parse_ws_pcdata : pugi::parse_ws_pcdata_single);
+}
 
 // The document's root element, named `root`; a DTD is refused outright.
 pugi::xml_node load(pugi::xml_document& doc, std::string& xml, std::string_view root) {
-  check_raw(xml);
-  const auto result = doc.load_buffer_inplace(xml.data(), xml.size(), parse_options, pugi::encoding_auto);
+  const auto shape = check_raw(xml);
+  const auto result = doc.load_buffer_inplace(xml.data(), xml.size(), parse_options_for(shape), pugi::encoding_auto);
   if (!result)
     throw decode_error(fmt::format("not well-formed XML at byte {}: {}", result.offset, result.description()), true);
   pugi::xml_node top;
