@@ -380,6 +380,11 @@ class server : public std::enable_shared_from_this<server> {
 
   void refuse(reply& r, unsigned status, std::string why) {
     text_reply(r, status, fmt::format("{} {}\n", status, bhttp::obsolete_reason(static_cast<bhttp::status>(status))));
+    if (auto own = answers_.refused ? answers_.refused(status, why) : std::nullopt) {
+      r.status = own->status;
+      r.headers = std::move(own->headers);
+      r.body = std::move(own->body);
+    }
     r.close = true;  // after a malformed or oversized request the stream cannot be trusted
     r.note = std::move(why);
   }

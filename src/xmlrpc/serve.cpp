@@ -297,6 +297,14 @@ awaitable<int> run_serve(core::run_context& ctx, const serve_args& args) {
   hooks.respond = [srv](bhttp::request<bhttp::string_body>& req, const std::string& peer) {
     return srv->respond(req, peer);
   };
+  // A body over --max-size gets a fault in a 413 (the status tells a
+  // client that is still sending to stop; the connection then closes).
+  hooks.refused = [max = args.http.max_body](unsigned status, const std::string&) -> std::optional<http::reply_text> {
+    if (status != 413) return std::nullopt;
+    auto r = fault_reply({fault_codes::invalid_request, fmt::format("the request body is larger than --max-size {}", max)});
+    r.status = 413;
+    return r;
+  };
   auto task = http::run_serve(ctx, args.http, std::move(hooks));
   co_return co_await std::move(task);
 }

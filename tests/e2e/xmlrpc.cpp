@@ -232,3 +232,33 @@ TEST_CASE("xmlrpc: pugixml loads only with nettool-xmlrpc.so, never for http", "
   REQUIRE(r.rc == 0);
   CHECK(r.out == "http: 0 xmlrpc: 2\n");
 }
+
+TEST_CASE("xmlrpc call reaches servers as http does: SOCKS5 and HTTP proxies, a Unix socket, retries on 503", "[xmlrpc][proxy]") {
+  auto r = xr_sh(R"sh(
+    nt_server nt
+    P=$(cat nt.port)
+    s=$(free_port); microsocks -i 127.0.0.1 -p $s > /dev/null 2>&1 & wait_listen $s
+    $NT xmlrpc call 127.0.0.1:$P echo socks --proxy socks5://127.0.0.1:$s; echo "rc=$?"
+    t=$(free_port); printf 'Port %s\nListen 127.0.0.1\nAllow 127.0.0.1\nLogLevel Critical\n' $t > tp.conf
+    tinyproxy -d -c tp.conf > /dev/null 2>&1 & wait_listen $t
+    HTTP_PROXY=http://127.0.0.1:$t $NT xmlrpc call 127.0.0.1:$P echo http-proxy; echo "rc=$?"
+    socat UNIX-LISTEN:x.sock,fork TCP:127.0.0.1:$P & wait_unix x.sock
+    $NT xmlrpc call http://localhost/RPC2 echo unix --unix-socket x.sock; echo "rc=$?"
+    # Down for maintenance twice, then up: a 503 is retried (Retry-After honoured).
+    $PY -c 'import http.server, sys, xmlrpc.client
+n = [0]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"])); n[0] += 1
+        if n[0] <= 2:
+            self.send_response(503); self.send_header("Retry-After", "0"); self.send_header("Content-Length", "0"); self.end_headers(); return
+        body = xmlrpc.client.dumps((n[0],), methodresponse=True).encode()
+        self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+    def log_message(self, *a): pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H); open("r.port", "w").write(str(s.server_address[1])); s.serve_forever()' &
+    wait_file r.port
+    $NT xmlrpc call 127.0.0.1:$(cat r.port) attempts --retries 3 --retry-delay 10ms; echo "rc=$?"
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "[\"socks\"]\nrc=0\n[\"http-proxy\"]\nrc=0\n[\"unix\"]\nrc=0\n3\nrc=0\n");
+}

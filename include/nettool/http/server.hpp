@@ -81,6 +81,10 @@ struct request_hooks {
   std::function<awaitable<reply_text>(boost::beast::http::request<boost::beast::http::string_body>&,
                                       const std::string& peer)>
       respond;
+  // A request the server refuses (413 over --max-body, 408, 400, 431) may
+  // be answered in the protocol's own terms instead (an XML-RPC fault);
+  // nullopt keeps the HTTP error. The connection closes after it either way.
+  std::function<std::optional<reply_text>(unsigned status, const std::string& why)> refused;
 };
 
 awaitable<int> run_serve(core::run_context& ctx, const serve_args& args);
