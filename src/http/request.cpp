@@ -62,14 +62,6 @@ std::string readable_file(std::string path) {
   return path;
 }
 
-// The user's -H fields replace the defaults of the same name (all of them).
-bhttp::fields merge_headers(const bhttp::fields& defaults, const bhttp::fields& user) {
-  bhttp::fields out = defaults;
-  for (const auto& field : user) out.erase(field.name_string());
-  for (const auto& field : user) out.insert(field.name_string(), field.value());
-  return out;
-}
-
 request build_request(const request_args& args, const std::string& url) {
   request req;
   req.method = args.method;
@@ -102,9 +94,7 @@ request build_request(const request_args& args, const std::string& url) {
                  "Basic " + core::base64_encode(args.user.find(':') == std::string::npos ? args.user + ":" : args.user));
   else if (const auto credentials = basic_credentials(req.url); !credentials.empty())
     defaults.set(bhttp::field::authorization, credentials);
-  bhttp::fields user;
-  add_headers(user, args.headers);
-  req.headers = merge_headers(defaults, user);
+  req.headers = with_headers(defaults, args.headers);
   return req;
 }
 
@@ -224,15 +214,9 @@ class request_runner {
 
  private:
   static client_options client_options_for(const request_args& args, core::connect_timing& marks) {
-    client_options o;
-    o.connect = args.connect;
-    o.connect.connect_timeout = args.timeouts.connect_timeout;
-    o.connect.servername = args.tls.servername;
+    auto o = client_options_from(args.connect, args.timeouts, args.tls, args.unix_socket, args.noproxy);
     o.connect.timing = &marks;
-    o.tls = args.tls;
-    o.unix_socket = args.unix_socket;
     o.idle_timeout = args.timeouts.idle_timeout;
-    o.noproxy = args.noproxy;
     return o;
   }
 
@@ -362,6 +346,28 @@ void add_header(bhttp::fields& fields, std::string_view text) {
 
 void add_headers(bhttp::fields& fields, const std::vector<std::string>& texts) {
   for (const auto& text : texts) add_header(fields, text);
+}
+
+bhttp::fields with_headers(const bhttp::fields& defaults, const std::vector<std::string>& texts) {
+  bhttp::fields user;
+  add_headers(user, texts);
+  bhttp::fields out = defaults;
+  for (const auto& field : user) out.erase(field.name_string());
+  for (const auto& field : user) out.insert(field.name_string(), field.value());
+  return out;
+}
+
+client_options client_options_from(const core::connect_options& connect, const core::timeout_options& timeouts,
+                                   const core::tls_client_options& tls, const std::string& unix_socket,
+                                   const std::optional<std::string>& noproxy) {
+  client_options o;
+  o.connect = connect;
+  o.connect.connect_timeout = timeouts.connect_timeout;
+  o.connect.servername = tls.servername;
+  o.tls = tls;
+  o.unix_socket = unix_socket;
+  o.noproxy = noproxy;
+  return o;
 }
 
 awaitable<int> run_request(core::run_context& ctx, const request_args& args) {

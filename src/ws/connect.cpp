@@ -310,14 +310,7 @@ std::string status_line(const websocket::response_type& res) {
 }  // namespace
 
 http::client_options client_options_for(const client_args& args) {
-  http::client_options o;
-  o.connect = args.connect;
-  o.connect.connect_timeout = args.timeouts.connect_timeout;
-  o.connect.servername = args.tls.servername;
-  o.tls = args.tls;
-  o.unix_socket = args.unix_socket;
-  o.noproxy = args.noproxy;
-  return o;
+  return http::client_options_from(args.connect, args.timeouts, args.tls, args.unix_socket, args.noproxy);
 }
 
 // Connects through the http client's route and shakes hands: one attempt.

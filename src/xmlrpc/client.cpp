@@ -27,14 +27,8 @@ std::string shown_url(const boost::urls::url& url) {
 }
 
 http::client_options client_options_for(const client_args& args) {
-  http::client_options o;
-  o.connect = args.connect;
-  o.connect.connect_timeout = args.timeouts.connect_timeout;
-  o.connect.servername = args.tls.servername;
-  o.tls = args.tls;
-  o.unix_socket = args.unix_socket;
+  auto o = http::client_options_from(args.connect, args.timeouts, args.tls, args.unix_socket, args.noproxy);
   o.idle_timeout = args.timeouts.idle_timeout;
-  o.noproxy = args.noproxy;
   return o;
 }
 
@@ -49,12 +43,7 @@ class session {
     defaults.set(bhttp::field::accept, "text/xml");
     if (const auto credentials = http::basic_credentials(url_); !credentials.empty())
       defaults.set(bhttp::field::authorization, credentials);
-    bhttp::fields user;
-    http::add_headers(user, args.headers);
-    for (const auto& f : user) defaults.erase(f.name_string());
-    for (const auto& f : user)
-      if (!f.value().empty()) defaults.insert(f.name_string(), f.value());
-    headers_ = std::move(defaults);
+    headers_ = http::with_headers(defaults, args.headers);
   }
 
   const std::string& url() const { return shown_; }

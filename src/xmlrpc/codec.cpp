@@ -457,22 +457,25 @@ std::string encode_call(const call& c) {
   return out;
 }
 
-std::string encode_response(const value& result) {
+namespace {
+
+std::string response_document(std::string_view open, const value& v, std::string_view close) {
   std::string out(prolog);
   out.reserve(4096);  // most bodies fit: no regrowth on the way
-  out += "<methodResponse><params><param>"sv;
-  append_value(out, result, 0);
-  out += "</param></params></methodResponse>\n"sv;
+  out += open;
+  append_value(out, v, 0);
+  out += close;
   return out;
 }
 
+}  // namespace
+
+std::string encode_response(const value& result) {
+  return response_document("<methodResponse><params><param>"sv, result, "</param></params></methodResponse>\n"sv);
+}
+
 std::string encode_fault(const fault& f) {
-  std::string out(prolog);
-  out.reserve(4096);  // most bodies fit: no regrowth on the way
-  out += "<methodResponse><fault>"sv;
-  append_value(out, fault_value(f), 0);
-  out += "</fault></methodResponse>\n"sv;
-  return out;
+  return response_document("<methodResponse><fault>"sv, fault_value(f), "</fault></methodResponse>\n"sv);
 }
 
 call decode_call(std::string& xml) {

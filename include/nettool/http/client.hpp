@@ -5,6 +5,7 @@
 #pragma once
 
 #include "nettool/core/connect.hpp"
+#include "nettool/core/options.hpp"
 #include "nettool/core/retry.hpp"
 #include "nettool/core/stream.hpp"
 
@@ -71,12 +72,22 @@ struct client_options {
   std::size_t header_limit = 256 * 1024;
 };
 
+// What every verb on this client builds from its option groups (http's,
+// ws's, xmlrpc's); --idle-timeout and connect timing are the verb's to add.
+client_options client_options_from(const core::connect_options& connect, const core::timeout_options& timeouts,
+                                   const core::tls_client_options& tls, const std::string& unix_socket,
+                                   const std::optional<std::string>& noproxy);
+
 // -H 'Name: value' into `fields` (curl's syntax; 'Name:' gives an empty
 // value, which the client reads as "remove this default"). Throws
 // errc::usage naming -H when there is no name or colon.
 void add_header(beast::http::fields& fields, std::string_view text);
 // The same for every -H of a verb.
 void add_headers(beast::http::fields& fields, const std::vector<std::string>& texts);
+// A request's fields: `defaults`, each replaced by the -H fields of the
+// same name (all of them); an empty value stays, so that the client drops
+// its own default of that name too (Host, User-Agent, Accept).
+beast::http::fields with_headers(const beast::http::fields& defaults, const std::vector<std::string>& texts);
 
 // SPEC §1: statuses that are transient (408, 429, 502, 503, 504), and the
 // delay a Retry-After field asks for (seconds or an HTTP date).
