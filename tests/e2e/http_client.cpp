@@ -43,6 +43,9 @@ TEST_CASE("methods, bodies, headers and basic auth reach the server as sent", "[
     $NT http get "$base/echo?q=a%20b" -H 'X-One: 1' -H 'User-Agent: custom' -H 'Accept:' -u 'jo:secret' |
       $PY -c 'import json,sys; d=json.load(sys.stdin); h=d["headers"]; print(d["path"], h["x-one"], h["user-agent"], "accept" in h, h["authorization"])'
     $NT http post $base/echo | $PY -c 'import json,sys; d=json.load(sys.stdin); print("empty", d["headers"]["content-length"])'
+    # curl's http://user:pass@host/: the URL's user info is basic auth (percent-decoded); -u wins over it.
+    $NT http get "http://jo:se%40cret@127.0.0.1:$HTTP_PEER/echo" | $PY -c 'import json,sys; print(json.load(sys.stdin)["headers"]["authorization"])'
+    $NT http get "http://jo:x@127.0.0.1:$HTTP_PEER/echo" -u 'ann:pw' | $PY -c 'import json,sys; print(json.load(sys.stdin)["headers"]["authorization"])'
   )sh");
   REQUIRE(r.rc == 0);
   CHECK(r.out ==
@@ -53,7 +56,9 @@ TEST_CASE("methods, bodies, headers and basic auth reach the server as sent", "[
         "DELETE /echo/7\n"
         "OPTIONS\n"
         "/echo?q=a%20b 1 custom False Basic am86c2VjcmV0\n"
-        "empty 0\n");
+        "empty 0\n"
+        "Basic am86c2VAY3JldA==\n"
+        "Basic YW5uOnB3\n");
 }
 
 TEST_CASE("multipart uploads with -F, files streamed, parsed by Python's email package", "[http][client][form]") {
