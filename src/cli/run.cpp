@@ -21,12 +21,12 @@ awaitable<void> wait_for_signal() {
   asio::signal_set signals(co_await asio::this_coro::executor, SIGINT, SIGTERM);
   const int signal = co_await signals.async_wait(asio::use_awaitable);
   log::info("{}: stopping", signal == SIGINT ? "SIGINT" : "SIGTERM");
-  throw error(signal == SIGINT ? errc::interrupted : errc::terminated, "signal");
+  throw error(signal == SIGINT ? errc::interrupted : errc::terminated, core::phase::signal);
 }
 
 awaitable<void> wait_for_deadline(duration limit) {
   co_await sleep_for(limit);
-  throw error(errc::timed_out, "timeout", {}, fmt::format("--timeout {} reached", format_duration(limit)));
+  throw error(errc::timed_out, core::phase::timeout, {}, fmt::format("--timeout {} reached", format_duration(limit)));
 }
 
 awaitable<void> stop_conditions(const common_options& common) {

@@ -77,13 +77,13 @@ awaitable<void> bind_source(generic::socket& socket, const tcp::endpoint& to, co
   }
   boost::system::error_code ec;
   auto address = asio::ip::make_address(host, ec);
-  if (ec) throw error(errc::usage, "bind", options.source, "--source needs an IP address");
+  if (ec) throw error(errc::usage, core::phase::bind, options.source, "--source needs an IP address");
   if (address.is_v4() != to.address().is_v4())
-    throw error(errc::local_failure, "bind", options.source, "the source address family differs from the target's");
+    throw error(errc::local_failure, core::phase::bind, options.source, "the source address family differs from the target's");
   const int one = 1;
   ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   socket.bind(generic::endpoint(tcp::endpoint(address, port)), ec);
-  if (ec) throw error(ec, "bind", options.source);
+  if (ec) throw error(ec, core::phase::bind, options.source);
 }
 
 // One TCP connection to the first address that accepts, in resolver order.
@@ -91,7 +91,7 @@ awaitable<generic::socket> connect_tcp(const std::string& host, std::uint16_t po
   auto ex = co_await asio::this_coro::executor;
   const auto endpoints = co_await resolve(host, port, options);
   if (options.timing) options.timing->resolved = std::chrono::steady_clock::now();
-  error last(errc::connect_failed, "connect", fmt::format("{}:{}", host, port));
+  error last(errc::connect_failed, core::phase::connect, fmt::format("{}:{}", host, port));
   for (const auto& ep : endpoints) {
     generic::socket socket(ex, generic(ep.protocol().family(), IPPROTO_TCP));
     co_await bind_source(socket, ep, options);
@@ -103,20 +103,20 @@ awaitable<generic::socket> connect_tcp(const std::string& host, std::uint16_t po
     }
     if (ec == asio::error::operation_aborted) co_await throw_if_cancelled();
     log::info("connect {} failed: {}", endpoint_text(ep), ec.message());
-    last = error(ec, "connect", endpoint_text(ep));
+    last = error(ec, core::phase::connect, endpoint_text(ep));
   }
   throw last;
 }
 
 awaitable<void> write_all(generic::socket& socket, std::string_view bytes, const std::string& where) {
   auto [ec, n] = co_await asio::async_write(socket, asio::buffer(bytes), asio::as_tuple(asio::use_awaitable));
-  if (ec) throw error(ec, "proxy", where);
+  if (ec) throw error(ec, core::phase::proxy, where);
 }
 
 awaitable<void> read_exact(generic::socket& socket, void* data, std::size_t size, const std::string& where) {
   auto [ec, n] = co_await asio::async_read(socket, asio::buffer(data, size), asio::as_tuple(asio::use_awaitable));
-  if (ec == asio::error::eof) throw error(errc::connect_failed, "proxy", where, "the proxy closed the connection");
-  if (ec) throw error(ec, "proxy", where);
+  if (ec == asio::error::eof) throw error(errc::connect_failed, core::phase::proxy, where, "the proxy closed the connection");
+  if (ec) throw error(ec, core::phase::proxy, where);
 }
 
 std::string authority(const std::string& host, std::uint16_t port) {
@@ -143,9 +143,9 @@ awaitable<void> http_connect(generic::socket& socket, const target& to, const bo
   const auto status_line = reply.substr(0, line_end);
   log::debug("proxy {} answered: {}", where, status_line);
   if (status_line.size() < 12 || status_line.compare(0, 5, "HTTP/") != 0)
-    throw error(errc::protocol, "proxy", where, "malformed reply to CONNECT");
+    throw error(errc::protocol, core::phase::proxy, where, "malformed reply to CONNECT");
   if (status_line[9] != '2')
-    throw error(errc::connect_failed, "proxy", where, fmt::format("CONNECT {} refused: {}", authority(to.host, to.port),
+    throw error(errc::connect_failed, core::phase::proxy, where, fmt::format("CONNECT {} refused: {}", authority(to.host, to.port),
                                                                  status_line));
 }
 
@@ -170,11 +170,11 @@ awaitable<void> socks5_connect(generic::socket& socket, const target& to, const 
   co_await write_all(socket, greeting, where);
   unsigned char choice[2];
   co_await read_exact(socket, choice, 2, where);
-  if (choice[0] != 5) throw error(errc::protocol, "proxy", where, "not a SOCKS5 proxy");
-  if (choice[1] == 0xff) throw error(errc::connect_failed, "proxy", where, "the proxy accepts none of our authentication methods");
+  if (choice[0] != 5) throw error(errc::protocol, core::phase::proxy, where, "not a SOCKS5 proxy");
+  if (choice[1] == 0xff) throw error(errc::connect_failed, core::phase::proxy, where, "the proxy accepts none of our authentication methods");
   if (choice[1] == 2) {
     const auto user = proxy.user(), pass = proxy.password();
-    if (user.size() > 255 || pass.size() > 255) throw error(errc::usage, "proxy", where, "user or password too long for SOCKS5");
+    if (user.size() > 255 || pass.size() > 255) throw error(errc::usage, core::phase::proxy, where, "user or password too long for SOCKS5");
     std::string login{'\x01', static_cast<char>(user.size())};
     login += user;
     login.push_back(static_cast<char>(pass.size()));
@@ -182,11 +182,11 @@ awaitable<void> socks5_connect(generic::socket& socket, const target& to, const 
     co_await write_all(socket, login, where);
     unsigned char status[2];
     co_await read_exact(socket, status, 2, where);
-    if (status[1] != 0) throw error(errc::connect_failed, "proxy", where, "SOCKS5 authentication failed");
+    if (status[1] != 0) throw error(errc::connect_failed, core::phase::proxy, where, "SOCKS5 authentication failed");
   }
   std::string request("\x05\x01\x00", 3);
   if (remote_dns) {
-    if (to.host.size() > 255) throw error(errc::usage, "proxy", where, "host name too long for SOCKS5");
+    if (to.host.size() > 255) throw error(errc::usage, core::phase::proxy, where, "host name too long for SOCKS5");
     request.push_back('\x03');
     request.push_back(static_cast<char>(to.host.size()));
     request += to.host;
@@ -208,13 +208,13 @@ awaitable<void> socks5_connect(generic::socket& socket, const target& to, const 
   co_await write_all(socket, request, where);
   unsigned char head[4];
   co_await read_exact(socket, head, 4, where);
-  if (head[0] != 5) throw error(errc::protocol, "proxy", where, "malformed SOCKS5 reply");
+  if (head[0] != 5) throw error(errc::protocol, core::phase::proxy, where, "malformed SOCKS5 reply");
   if (head[1] != 0) {
     const auto code = head[1] == 5 ? error_code(ECONNREFUSED, boost::system::system_category())
                     : head[1] == 4 ? error_code(EHOSTUNREACH, boost::system::system_category())
                     : head[1] == 3 ? error_code(ENETUNREACH, boost::system::system_category())
                                    : make_error_code(errc::connect_failed);
-    throw error(code, "connect", authority(to.host, to.port), fmt::format("{} (SOCKS5 proxy {})", socks_reply_text(head[1]), where));
+    throw error(code, core::phase::connect, authority(to.host, to.port), fmt::format("{} (SOCKS5 proxy {})", socks_reply_text(head[1]), where));
   }
   std::size_t rest = 2;  // port
   if (head[3] == 1) rest += 4;
@@ -224,7 +224,7 @@ awaitable<void> socks5_connect(generic::socket& socket, const target& to, const 
     co_await read_exact(socket, &len, 1, where);
     rest += len;
   } else {
-    throw error(errc::protocol, "proxy", where, "malformed SOCKS5 reply");
+    throw error(errc::protocol, core::phase::proxy, where, "malformed SOCKS5 reply");
   }
   std::string bound(rest, '\0');
   co_await read_exact(socket, bound.data(), rest, where);
@@ -262,12 +262,12 @@ awaitable<connection> connect_unchecked(const target& to, const connect_options&
     generic::socket socket(ex, generic(AF_UNIX, 0));
     auto [ec] = co_await socket.async_connect(generic::endpoint(asio::local::stream_protocol::endpoint(to.unix_path)),
                                               asio::as_tuple(asio::use_awaitable));
-    if (ec) throw error(ec, "connect", to.unix_path);
+    if (ec) throw error(ec, core::phase::connect, to.unix_path);
     log::info("connected to {}", to.unix_path);
     mark(&connect_timing::connected, options);
     connection conn(std::move(socket), to.unix_path);
     if (tls) {
-      stage = "tls";
+      stage = core::phase::tls;
       co_await conn.tls_handshake_client(tls, options.servername.empty() ? "localhost" : options.servername);
       mark(&connect_timing::tls_done, options);
     }
@@ -281,7 +281,7 @@ awaitable<connection> connect_unchecked(const target& to, const connect_options&
   mark(&connect_timing::connected, options);
   connection conn(std::move(*socket), authority(to.host, to.port));
   if (tls) {
-    stage = "tls";
+    stage = core::phase::tls;
     co_await conn.tls_handshake_client(tls, options.servername.empty() ? to.host : options.servername);
     mark(&connect_timing::tls_done, options);
   }
@@ -352,15 +352,15 @@ awaitable<std::vector<tcp::endpoint>> resolve(const std::string& host, std::uint
 }
 
 awaitable<connection> connect(const target& to, const connect_options& options, const tls_context_ptr& tls) {
-  std::string stage = "connect";
+  std::string stage = core::phase::connect;
   try {
-    co_return co_await with_timeout(connect_unchecked(to, options, tls, stage), options.connect_timeout, "connect",
+    co_return co_await with_timeout(connect_unchecked(to, options, tls, stage), options.connect_timeout, core::phase::connect,
                                     to.describe());
   } catch (const error& e) {
-    if (e.code() != errc::timed_out || stage != "tls") throw;
+    if (e.code() != errc::timed_out || stage != core::phase::tls) throw;
     // Connected, but no TLS came back: a server that does not speak it, or
     // waits for the client to speak first in another protocol.
-    throw error(errc::timed_out, "tls", to.describe(),
+    throw error(errc::timed_out, core::phase::tls, to.describe(),
                 fmt::format("no TLS handshake within --connect-timeout {}", format_duration(options.connect_timeout)));
   }
 }

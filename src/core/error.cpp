@@ -2,6 +2,7 @@
 
 #include <boost/asio/error.hpp>
 
+#include <array>
 #include <cerrno>
 
 namespace nettool::core {
@@ -30,6 +31,19 @@ class category final : public boost::system::error_category {
   }
 };
 
+// Few adapters register (one each); a fixed table needs no lock at run time.
+struct registered_mapping {
+  const boost::system::error_category* category = nullptr;
+  exit_code_mapping mapping;
+};
+std::array<registered_mapping, 8> registered;
+
+const exit_code_mapping* mapping_for(const boost::system::error_category& category) {
+  for (const auto& entry : registered)
+    if (entry.category && *entry.category == category) return &entry.mapping;
+  return nullptr;
+}
+
 bool phase_is(std::string_view phase, std::string_view prefix) { return phase.substr(0, prefix.size()) == prefix; }
 
 int from_nettool(errc e) {
@@ -53,7 +67,7 @@ int from_nettool(errc e) {
 
 int from_errno(int ev, std::string_view phase) {
   // Binding, listening and file access are local by nature, whatever errno says.
-  if (phase_is(phase, "bind") || phase_is(phase, "listen") || phase_is(phase, "file"))
+  if (phase_is(phase, core::phase::bind) || phase_is(phase, core::phase::listen) || phase_is(phase, core::phase::file))
     return to_int(exit_code::local);
   switch (ev) {
     case ECONNREFUSED:
@@ -67,10 +81,10 @@ int from_errno(int ev, std::string_view phase) {
     case EPIPE:
       // A reset is a connection failure while connecting; mid-stream it is a
       // peer that vanished, which SPEC has no narrower code for.
-      return phase_is(phase, "connect") || phase_is(phase, "proxy") ? to_int(exit_code::connect)
+      return phase_is(phase, core::phase::connect) || phase_is(phase, core::phase::proxy) ? to_int(exit_code::connect)
                                                                        : to_int(exit_code::failure);
     case ETIMEDOUT:
-      return phase_is(phase, "connect") ? to_int(exit_code::connect) : to_int(exit_code::timed_out);
+      return phase_is(phase, core::phase::connect) ? to_int(exit_code::connect) : to_int(exit_code::timed_out);
     case EADDRINUSE:
     case EADDRNOTAVAIL:
     case EACCES:
@@ -119,14 +133,24 @@ std::string error::reason() const { return reason_.empty() ? code_.message() : r
 
 std::string error::describe() const { return what(); }
 
+void register_exit_codes(const boost::system::error_category& category, exit_code_mapping mapping) {
+  for (auto& entry : registered) {
+    if (entry.category && *entry.category != category) continue;
+    entry = {&category, mapping};
+    return;
+  }
+  throw std::logic_error("register_exit_codes: the table is full");
+}
+
 int exit_code_for(const error_code& ec, std::string_view phase) {
   if (!ec) return to_int(exit_code::ok);
   const auto& cat = ec.category();
+  if (const auto* own = mapping_for(cat)) return own->exit_code(ec.value());
   if (cat == nettool_category()) return from_nettool(static_cast<errc>(ec.value()));
   if (cat == boost::asio::error::get_netdb_category() || cat == boost::asio::error::get_addrinfo_category())
     return to_int(exit_code::resolve);
   if (cat == boost::asio::error::get_misc_category()) {
-    if (ec == boost::asio::error::eof) return phase_is(phase, "connect") ? to_int(exit_code::connect)
+    if (ec == boost::asio::error::eof) return phase_is(phase, core::phase::connect) ? to_int(exit_code::connect)
                                                                           : to_int(exit_code::protocol);
     return to_int(exit_code::failure);
   }
@@ -136,9 +160,10 @@ int exit_code_for(const error_code& ec, std::string_view phase) {
 }
 
 bool is_transient(const error& e) {
+  if (const auto* own = mapping_for(e.code().category())) return own->transient && own->transient(e.code().value());
   const auto code = exit_code_for(e);
   if (code == to_int(exit_code::resolve)) return true;
-  if (e.code() == errc::timed_out) return e.phase() == "connect";
+  if (e.code() == errc::timed_out) return e.phase() == core::phase::connect;
   if (code != to_int(exit_code::connect)) return false;
   return true;
 }

@@ -33,7 +33,7 @@ awaitable<void> foreign_fd::until(const std::function<bool()>& ready) {
     --waiting_;
     // operation_aborted is touched() unless this coroutine was cancelled.
     if (ec == asio::error::operation_aborted) co_await throw_if_cancelled();
-    else if (ec) throw error(ec, "read", "notification descriptor");
+    else if (ec) throw error(ec, core::phase::read, "notification descriptor");
   }
 }
 

@@ -40,7 +40,7 @@ awaitable<bool> line_reader::fill() {
   scanned_ -= start_;
   start_ = 0;
   if (buffer_.size() > max_line_)
-    throw error(errc::failure, "read", "stdin", fmt::format("a line is longer than the {} bytes one message can hold", max_line_));
+    throw error(errc::failure, core::phase::read, "stdin", fmt::format("a line is longer than the {} bytes one message can hold", max_line_));
   const auto old = buffer_.size();
   buffer_.resize(old + 64 * 1024);
   std::size_t n = 0;

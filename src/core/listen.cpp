@@ -46,10 +46,10 @@ void write_port_file(const std::string& path, std::uint16_t port) {
   {
     std::ofstream f(tmp);
     f << port << '\n';
-    if (!f) throw error(error_code(errno, boost::system::system_category()), "file", path);
+    if (!f) throw error(error_code(errno, boost::system::system_category()), core::phase::file, path);
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0)
-    throw error(error_code(errno, boost::system::system_category()), "file", path);
+    throw error(error_code(errno, boost::system::system_category()), core::phase::file, path);
 }
 
 }  // namespace
@@ -78,7 +78,7 @@ listener::listener(const asio::any_io_executor& ex, const listen_options& option
     const generic::endpoint ep(asio::local::stream_protocol::endpoint{unix_path_});
     acceptor_.open(ep.protocol(), ec);
     if (!ec) acceptor_.bind(ep, ec);
-    if (ec) throw error(ec, "bind", unix_path_);
+    if (ec) throw error(ec, core::phase::bind, unix_path_);
     shown = unix_path_;
   } else {
     auto address = asio::ip::make_address(options.bind, ec);
@@ -86,14 +86,14 @@ listener::listener(const asio::any_io_executor& ex, const listen_options& option
     const tcp::endpoint tep(address, options.port);
     const generic::endpoint ep(tep);
     acceptor_.open(ep.protocol(), ec);
-    if (ec) throw error(ec, "bind", fmt::format("{}:{}", options.bind, options.port));
+    if (ec) throw error(ec, core::phase::bind, fmt::format("{}:{}", options.bind, options.port));
     acceptor_.set_option(asio::socket_base::reuse_address(true));
     if (address.is_v6()) {
       const int on = 1;  // [::] means IPv6 here; 0.0.0.0 is the IPv4 choice
       ::setsockopt(acceptor_.native_handle(), IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
     }
     acceptor_.bind(ep, ec);
-    if (ec) throw error(ec, "bind", address.is_v6() ? fmt::format("[{}]:{}", options.bind, options.port)
+    if (ec) throw error(ec, core::phase::bind, address.is_v6() ? fmt::format("[{}]:{}", options.bind, options.port)
                                                   : fmt::format("{}:{}", options.bind, options.port));
     tcp::endpoint bound;
     std::memcpy(bound.data(), acceptor_.local_endpoint().data(), acceptor_.local_endpoint().size());
@@ -101,7 +101,7 @@ listener::listener(const asio::any_io_executor& ex, const listen_options& option
     shown = address.is_v6() ? fmt::format("[{}]:{}", options.bind, port_) : fmt::format("{}:{}", options.bind, port_);
   }
   acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) throw error(ec, "listen", shown);
+  if (ec) throw error(ec, core::phase::listen, shown);
   announce_listening(out, json, unix_path_.empty() ? options.bind : unix_path_,
                      unix_path_.empty() ? std::optional<std::uint16_t>(port_) : std::nullopt, options.port_file);
 }
@@ -142,7 +142,7 @@ namespace {
 // held for each connection's whole life.
 awaitable<void> accept_tls(connection& conn, const serve_options& options) {
   if (!options.tls) co_return;
-  auto shaking = with_timeout(conn.tls_handshake_server(options.tls), options.handshake_timeout, "tls", conn.peer());
+  auto shaking = with_timeout(conn.tls_handshake_server(options.tls), options.handshake_timeout, core::phase::tls, conn.peer());
   co_await std::move(shaking);  // named: docs/architecture.md on g++ 12 and co_await temporaries
 }
 

@@ -157,7 +157,7 @@ namespace {
 awaitable<void> write_and_close(asio::posix::stream_descriptor& to, std::string_view input) {
   auto [ec, n] = co_await asio::async_write(to, asio::buffer(input), asio::as_tuple(asio::use_awaitable));
   // A command that does not read its input (`date`) closes the pipe: fine.
-  if (ec && ec != asio::error::broken_pipe) throw error(ec, "write", "--exec stdin");
+  if (ec && ec != asio::error::broken_pipe) throw error(ec, core::phase::write, "--exec stdin");
   to.close();
 }
 
@@ -166,9 +166,9 @@ awaitable<void> read_all(asio::posix::stream_descriptor& from, std::string& out,
   for (;;) {
     auto [ec, n] = co_await from.async_read_some(asio::buffer(chunk), asio::as_tuple(asio::use_awaitable));
     if (ec == asio::error::eof) co_return;
-    if (ec) throw error(ec, "read", "--exec stdout");
+    if (ec) throw error(ec, core::phase::read, "--exec stdout");
     if (out.size() + n > limit)
-      throw error(errc::failure, "read", "--exec stdout", fmt::format("more than {} bytes of output", limit));
+      throw error(errc::failure, core::phase::read, "--exec stdout", fmt::format("more than {} bytes of output", limit));
     out.append(chunk, n);
   }
 }

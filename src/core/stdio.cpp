@@ -57,7 +57,7 @@ awaitable<std::size_t> stdin_reader::read_some(asio::mutable_buffer buffer) {
       if (!waiter_) co_await sleep_for(std::chrono::milliseconds(1));
       continue;
     }
-    throw error(error_code(errno, boost::system::system_category()), "read", "stdin");
+    throw error(error_code(errno, boost::system::system_category()), core::phase::read, "stdin");
   }
 }
 
@@ -87,8 +87,8 @@ void output::write_direct(std::string_view bytes) {
       ::poll(&p, 1, -1);
       continue;
     }
-    if (errno == EPIPE) throw error(errc::stdout_closed, "write", "stdout");
-    throw error(error_code(errno, boost::system::system_category()), "file", "stdout");
+    if (errno == EPIPE) throw error(errc::stdout_closed, core::phase::write, "stdout");
+    throw error(error_code(errno, boost::system::system_category()), core::phase::file, "stdout");
   }
 }
 
@@ -100,7 +100,7 @@ void output::line(std::string_view text) {
   const auto total = text.size() + 1;
   const auto n = ::writev(fd_, parts, 2);
   if (n == static_cast<ssize_t>(total)) return;
-  if (n < 0 && errno == EPIPE) throw error(errc::stdout_closed, "write", "stdout");
+  if (n < 0 && errno == EPIPE) throw error(errc::stdout_closed, core::phase::write, "stdout");
   // Partial write or other condition: finish the slow way.
   const std::size_t done = n < 0 ? 0 : static_cast<std::size_t>(n);
   if (done < text.size()) {

@@ -35,7 +35,7 @@ void connection::set_write_stall_limit(std::optional<duration> limit) {
 
 awaitable<void> connection::await_write_ready() {
   auto [ec] = co_await socket_.async_wait(socket_type::wait_write, asio::as_tuple(asio::use_awaitable));
-  if (ec) throw error(ec, "write", peer_);
+  if (ec) throw error(ec, core::phase::write, peer_);
 }
 
 awaitable<void> connection::wait_writable() {
@@ -44,10 +44,10 @@ awaitable<void> connection::wait_writable() {
     co_return;
   }
   try {
-    co_await with_timeout(await_write_ready(), *write_stall_limit_, "write", peer_);
+    co_await with_timeout(await_write_ready(), *write_stall_limit_, core::phase::write, peer_);
   } catch (const error& e) {
     if (e.code() != errc::timed_out) throw;
-    throw error(errc::timed_out, "write", peer_,
+    throw error(errc::timed_out, core::phase::write, peer_,
                 fmt::format("no progress for {}: the peer is not reading", format_duration(*write_stall_limit_)));
   }
 }
@@ -65,7 +65,7 @@ awaitable<void> connection::write_plain_bounded(asio::const_buffer buffer) {
       continue;
     }
     if (ec == asio::error::interrupted) continue;
-    if (ec) throw error(ec, "write", peer_);
+    if (ec) throw error(ec, core::phase::write, peer_);
     log::hexdump('>', peer_, data, n);
     data += n;
     left -= n;
@@ -76,7 +76,7 @@ awaitable<void> connection::write_plain_bounded(asio::const_buffer buffer) {
 awaitable<void> connection::wait_for(tls_status status) {
   if (status == tls_status::want_read) {
     auto [ec] = co_await socket_.async_wait(socket_type::wait_read, asio::as_tuple(asio::use_awaitable));
-    if (ec) throw error(ec, "read", peer_);
+    if (ec) throw error(ec, core::phase::read, peer_);
   } else if (status == tls_status::want_write) {
     co_await wait_writable();
   } else {
@@ -107,7 +107,7 @@ awaitable<std::size_t> connection::read_some(asio::mutable_buffer buffer) {
   if (!tls_) {
     auto [ec, got] = co_await socket_.async_read_some(buffer, asio::as_tuple(asio::use_awaitable));
     if (ec == asio::error::eof) co_return 0;
-    if (ec) throw error(ec, "read", peer_);
+    if (ec) throw error(ec, core::phase::read, peer_);
     n = got;
   } else {
     for (;;) {
@@ -129,7 +129,7 @@ awaitable<void> connection::write(asio::const_buffer buffer) {
   }
   if (!tls_) {
     auto [ec, n] = co_await asio::async_write(socket_, buffer, asio::as_tuple(asio::use_awaitable));
-    if (ec) throw error(ec, "write", peer_);
+    if (ec) throw error(ec, core::phase::write, peer_);
     bytes_written_ += n;
     log::hexdump('>', peer_, buffer.data(), n);
     co_return;
@@ -235,8 +235,8 @@ awaitable<void> connection::write_file(int fd, std::uint64_t offset, std::uint64
       const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(count, chunk.size()));
       const auto n = ::pread(fd, chunk.data(), want, static_cast<off_t>(offset));
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0) throw error(errc::local_failure, "read", name, std::strerror(errno));
-      if (n == 0) throw error(errc::local_failure, "read", name, "the file got shorter while being sent");
+      if (n < 0) throw error(errc::local_failure, core::phase::read, name, std::strerror(errno));
+      if (n == 0) throw error(errc::local_failure, core::phase::read, name, "the file got shorter while being sent");
       co_await write(chunk.first(static_cast<std::size_t>(n)));
       offset += static_cast<std::uint64_t>(n);
       count -= static_cast<std::uint64_t>(n);
@@ -253,9 +253,9 @@ awaitable<void> connection::write_file(int fd, std::uint64_t offset, std::uint64
       bytes_written_ += static_cast<std::uint64_t>(n);
       continue;
     }
-    if (n == 0) throw error(errc::local_failure, "read", name, "the file got shorter while being sent");
+    if (n == 0) throw error(errc::local_failure, core::phase::read, name, "the file got shorter while being sent");
     if (errno == EINTR) continue;
-    if (errno != EAGAIN) throw error(error_code(errno, boost::system::system_category()), "write", peer_);
+    if (errno != EAGAIN) throw error(error_code(errno, boost::system::system_category()), core::phase::write, peer_);
     co_await wait_writable();
   }
 }
@@ -268,7 +268,7 @@ awaitable<void> connection::shutdown_send() {
   }
   boost::system::error_code ec;
   socket_.shutdown(socket_type::shutdown_send, ec);
-  if (ec && ec != asio::error::not_connected) throw error(ec, "write", peer_);
+  if (ec && ec != asio::error::not_connected) throw error(ec, core::phase::write, peer_);
 }
 
 namespace {

@@ -43,7 +43,7 @@ using pkey_ptr = std::unique_ptr<EVP_PKEY, deleter<EVP_PKEY, EVP_PKEY_free>>;
 
 ssl_ctx_ptr new_context(const SSL_METHOD* method) {
   ssl_ctx_ptr ctx(SSL_CTX_new(method), SSL_CTX_free);
-  if (!ctx) throw error(errc::tls_failed, "tls", {}, openssl_error_string());
+  if (!ctx) throw error(errc::tls_failed, core::phase::tls, {}, openssl_error_string());
   SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
   // Our writes retry with the same bytes but possibly another buffer address.
   SSL_CTX_set_mode(ctx.get(), SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
@@ -53,19 +53,19 @@ ssl_ctx_ptr new_context(const SSL_METHOD* method) {
 // OpenSSL reports a missing file as "OpenSSL error 0x80000002": say which
 // file and why, as the system does.
 void require_readable(const std::string& path) {
-  if (::access(path.c_str(), R_OK) != 0) throw error(errc::local_failure, "file", path, std::strerror(errno));
+  if (::access(path.c_str(), R_OK) != 0) throw error(errc::local_failure, core::phase::file, path, std::strerror(errno));
 }
 
 void load_cert_and_key(SSL_CTX* ctx, const std::string& cert, const std::string& key) {
   require_readable(cert);
   if (!key.empty()) require_readable(key);
   if (SSL_CTX_use_certificate_chain_file(ctx, cert.c_str()) != 1)
-    throw error(errc::local_failure, "file", cert, "cannot load certificate: " + openssl_error_string());
+    throw error(errc::local_failure, core::phase::file, cert, "cannot load certificate: " + openssl_error_string());
   const auto& key_file = key.empty() ? cert : key;
   if (SSL_CTX_use_PrivateKey_file(ctx, key_file.c_str(), SSL_FILETYPE_PEM) != 1)
-    throw error(errc::local_failure, "file", key_file, "cannot load private key: " + openssl_error_string());
+    throw error(errc::local_failure, core::phase::file, key_file, "cannot load private key: " + openssl_error_string());
   if (SSL_CTX_check_private_key(ctx) != 1)
-    throw error(errc::local_failure, "file", key_file, "private key does not match the certificate");
+    throw error(errc::local_failure, core::phase::file, key_file, "private key does not match the certificate");
 }
 
 std::string sha256_fingerprint(X509* cert) {
@@ -82,7 +82,7 @@ void add_extension(X509* cert, int nid, const char* value) {
   X509V3_set_ctx_nodb(&v3);
   X509V3_set_ctx(&v3, cert, cert, nullptr, nullptr, 0);
   X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &v3, nid, value);
-  if (!ext) throw error(errc::tls_failed, "tls", {}, "cannot build certificate: " + openssl_error_string());
+  if (!ext) throw error(errc::tls_failed, core::phase::tls, {}, "cannot build certificate: " + openssl_error_string());
   X509_add_ext(cert, ext, -1);
   X509_EXTENSION_free(ext);
 }
@@ -91,7 +91,7 @@ void add_extension(X509* cert, int nid, const char* value) {
 void use_ephemeral_certificate(SSL_CTX* ctx) {
   pkey_ptr key(EVP_EC_gen("P-256"));
   x509_ptr cert(X509_new());
-  if (!key || !cert) throw error(errc::tls_failed, "tls", {}, openssl_error_string());
+  if (!key || !cert) throw error(errc::tls_failed, core::phase::tls, {}, openssl_error_string());
   X509_set_version(cert.get(), 2);
   unsigned char serial[16];
   RAND_bytes(serial, sizeof serial);
@@ -109,7 +109,7 @@ void use_ephemeral_certificate(SSL_CTX* ctx) {
   add_extension(cert.get(), NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1,IP:::1");
   add_extension(cert.get(), NID_basic_constraints, "critical,CA:FALSE");
   if (X509_sign(cert.get(), key.get(), EVP_sha256()) == 0)
-    throw error(errc::tls_failed, "tls", {}, "cannot sign certificate: " + openssl_error_string());
+    throw error(errc::tls_failed, core::phase::tls, {}, "cannot sign certificate: " + openssl_error_string());
   SSL_CTX_use_certificate(ctx, cert.get());
   SSL_CTX_use_PrivateKey(ctx, key.get());
   log::notice("TLS: ephemeral self-signed certificate for localhost, SHA-256 fingerprint {}",
@@ -123,9 +123,9 @@ ssl_ctx_ptr openssl_client_context(const tls_client_options& options) {
     if (!options.cacert.empty()) {
       require_readable(options.cacert);
       if (SSL_CTX_load_verify_locations(ctx.get(), options.cacert.c_str(), nullptr) != 1)
-        throw error(errc::local_failure, "file", options.cacert, "cannot load CA file: " + openssl_error_string());
+        throw error(errc::local_failure, core::phase::file, options.cacert, "cannot load CA file: " + openssl_error_string());
     } else if (SSL_CTX_set_default_verify_paths(ctx.get()) != 1) {
-      throw error(errc::tls_failed, "tls", {}, "cannot load the system certificate store");
+      throw error(errc::tls_failed, core::phase::tls, {}, "cannot load the system certificate store");
     }
   }
   if (!options.cert.empty()) load_cert_and_key(ctx.get(), options.cert, options.key);
@@ -139,7 +139,7 @@ ssl_ctx_ptr openssl_server_context(const tls_server_options& options) {
   if (!options.client_ca.empty()) {
     require_readable(options.client_ca);
     if (SSL_CTX_load_verify_locations(ctx.get(), options.client_ca.c_str(), nullptr) != 1)
-      throw error(errc::local_failure, "file", options.client_ca, "cannot load client CA: " + openssl_error_string());
+      throw error(errc::local_failure, core::phase::file, options.client_ca, "cannot load client CA: " + openssl_error_string());
     SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
     // Tell clients which CAs we accept, as openssl s_server -Verify does.
     if (auto* names = SSL_load_client_CA_file(options.client_ca.c_str())) SSL_CTX_set_client_CA_list(ctx.get(), names);
@@ -163,14 +163,14 @@ struct failure_info {
   int sys_errno = 0;
   long verify = X509_V_OK;
   std::string reason;
-  const char* phase = "tls";
+  const char* phase = core::phase::tls;
   bool in_handshake = false;
 };
 
 class openssl_session final : public tls_session {
  public:
   openssl_session(const ssl_ctx_ptr& ctx, int fd) : ctx_(ctx), ssl_(SSL_new(ctx.get())) {
-    if (!ssl_) throw error(errc::tls_failed, "tls", {}, openssl_error_string());
+    if (!ssl_) throw error(errc::tls_failed, core::phase::tls, {}, openssl_error_string());
     SSL_set_fd(ssl_, fd);
   }
   ~openssl_session() override { SSL_free(ssl_); }
@@ -194,7 +194,7 @@ class openssl_session final : public tls_session {
     prepare();
     const int rc = SSL_do_handshake(ssl_);
     if (rc == 1) return tls_status::done;
-    return classify(rc, "tls", true);
+    return classify(rc, core::phase::tls, true);
   }
 
   tls_status read(void* data, std::size_t size, std::size_t& got) override {
@@ -211,14 +211,14 @@ class openssl_session final : public tls_session {
       log::debug("peer closed without TLS close_notify");
       return tls_status::eof;
     }
-    return classify(0, "read", false, err);
+    return classify(0, core::phase::read, false, err);
   }
 
   tls_status write(const void* data, std::size_t size, std::size_t& put) override {
     prepare();
     put = 0;
     if (SSL_write_ex(ssl_, data, size, &put) == 1) return tls_status::done;
-    return classify(0, "write", false, SSL_get_error(ssl_, 0));
+    return classify(0, core::phase::write, false, SSL_get_error(ssl_, 0));
   }
 
   tls_status shutdown() override {
@@ -238,13 +238,13 @@ class openssl_session final : public tls_session {
     if (f.ssl_error == SSL_ERROR_SYSCALL && f.sys_errno != 0)
       return error(error_code(f.sys_errno, boost::system::system_category()), f.phase, peer);
     if (f.verify != X509_V_OK)
-      return error(errc::tls_failed, "tls", peer,
+      return error(errc::tls_failed, core::phase::tls, peer,
                    fmt::format("certificate verify failed: {}", X509_verify_cert_error_string(f.verify)));
     if (f.in_handshake && (f.ssl_error == SSL_ERROR_SYSCALL || f.ssl_error == SSL_ERROR_ZERO_RETURN))
-      return error(errc::tls_failed, "tls", peer, "the peer closed the connection during the TLS handshake");
+      return error(errc::tls_failed, core::phase::tls, peer, "the peer closed the connection during the TLS handshake");
     if (f.in_handshake && speaks_no_tls(f.reason))
-      return error(errc::tls_failed, "tls", peer, f.reason + ": the server does not speak TLS on this port");
-    return error(errc::tls_failed, "tls", peer, f.reason.empty() ? "TLS failure" : f.reason);
+      return error(errc::tls_failed, core::phase::tls, peer, f.reason + ": the server does not speak TLS on this port");
+    return error(errc::tls_failed, core::phase::tls, peer, f.reason.empty() ? "TLS failure" : f.reason);
   }
 
  private:

@@ -244,7 +244,7 @@ awaitable<void> client::send_file(core::connection& conn, const std::string& pat
   core::io_buffer chunk(read_chunk);
   for (;;) {
     const auto n = ::read(fd, chunk.data(), chunk.size());
-    if (n < 0) throw core::error(errc::local_failure, "read", path, std::strerror(errno));
+    if (n < 0) throw core::error(errc::local_failure, core::phase::read, path, std::strerror(errno));
     if (n == 0) break;
     co_await write(conn, chunk.first(static_cast<std::size_t>(n)));
   }
@@ -299,7 +299,7 @@ awaitable<response_head> client::start(const request& req) {
         co_await send(current_->conn, req, via);
         sent_ = true;
       } catch (const core::error& e) {
-        if (e.phase() != "write") throw;
+        if (e.phase() != core::phase::write) throw;
         send_failure = std::current_exception();
       }
       if (send_failure) co_return co_await early_response(send_failure);
@@ -368,7 +368,7 @@ awaitable<response_head> client::read_one_head() {
     }
     if (co_await fill() == 0) {
       if (ex.got_nothing())
-        throw core::error(make_error_code(boost::asio::error::connection_reset), "read", ex.conn.peer(),
+        throw core::error(make_error_code(boost::asio::error::connection_reset), core::phase::read, ex.conn.peer(),
                           "the server closed the connection without a response");
       throw core::error(errc::protocol, "response", ex.conn.peer(), "the connection ended inside the response head");
     }

@@ -50,7 +50,7 @@ std::string read_all_stdin() {
   for (;;) {
     const auto n = ::read(0, chunk, sizeof chunk);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw core::error(core::error_code(errno, boost::system::system_category()), "read", "stdin");
+    if (n < 0) throw core::error(core::error_code(errno, boost::system::system_category()), core::phase::read, "stdin");
     if (n == 0) return all;
     all.append(chunk, static_cast<std::size_t>(n));
   }
@@ -318,7 +318,7 @@ bool transient(const client& c, const core::error& e, const request& req, const 
       !c.request_sent() || idempotent(req.method) || rule.retry_all || req.headers.count("Idempotency-Key") > 0;
   if (!may_resend) return false;
   if (core::is_transient(e)) return true;
-  return e.phase() == "read" && e.code() == boost::asio::error::connection_reset;
+  return e.phase() == core::phase::read && e.code() == boost::asio::error::connection_reset;
 }
 
 }  // namespace

@@ -134,7 +134,7 @@ void load_small_file(reply& r) {
   const auto n = ::pread(r.fd, r.body.data(), r.length, static_cast<off_t>(r.offset));
   ::close(r.fd);
   r.fd = -1;
-  if (n != static_cast<ssize_t>(r.length)) throw core::error(errc::local_failure, "read", "file", "short read");
+  if (n != static_cast<ssize_t>(r.length)) throw core::error(errc::local_failure, core::phase::read, "file", "short read");
 }
 
 // Shared by every connection coroutine (each holds a reference through

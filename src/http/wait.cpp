@@ -139,10 +139,10 @@ awaitable<int> run_wait(core::run_context& ctx, const wait_args& args) {
   if (!args.status.empty()) wanted = *parse_status_list(args.status);
   waiter w(ctx, args, std::move(wanted));
   try {
-    co_await core::with_timeout(w.all(), args.limit, "wait");
+    co_await core::with_timeout(w.all(), args.limit, core::phase::wait);
   } catch (const core::error& e) {
-    if (e.code() != core::errc::timed_out || e.phase() != "wait") throw;
-    throw core::error(core::errc::timed_out, "wait", {},
+    if (e.code() != core::errc::timed_out || e.phase() != core::phase::wait) throw;
+    throw core::error(core::errc::timed_out, core::phase::wait, {},
                       fmt::format("not ready after {}: {}", core::format_duration(args.limit), w.pending()));
   }
   if (!args.command.empty()) core::exec_replacing(args.command);

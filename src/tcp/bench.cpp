@@ -68,7 +68,7 @@ awaitable<void> rr_worker(connection conn, const bench_args& args, core::load_pl
       co_await conn.write(asio::buffer(request));
       for (std::size_t got = 0; got < size;) {
         const auto n = co_await conn.read_some(asio::buffer(reply.data() + got, size - got));
-        if (n == 0) throw core::error(core::errc::protocol, "read", conn.peer(), "the server closed the connection (is it --echo?)");
+        if (n == 0) throw core::error(core::errc::protocol, core::phase::read, conn.peer(), "the server closed the connection (is it --echo?)");
         got += n;
       }
       if (plan.measuring(start)) {

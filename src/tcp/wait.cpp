@@ -43,12 +43,12 @@ awaitable<int> run_wait(core::run_context& ctx, const wait_args& args) {
   options.connect_timeout = std::min(args.timeouts.connect_timeout, args.limit);
   std::vector<std::string> pending = args.targets;
   try {
-    co_await core::with_timeout(wait_all(ctx, args, options, pending), args.limit, "wait");
+    co_await core::with_timeout(wait_all(ctx, args, options, pending), args.limit, core::phase::wait);
   } catch (const core::error& e) {
     if (e.code() != core::errc::timed_out) throw;
     std::string names;
     for (const auto& p : pending) names += (names.empty() ? "" : ", ") + p;
-    throw core::error(core::errc::timed_out, "wait", {}, fmt::format("not ready after {}: {}", core::format_duration(args.limit), names));
+    throw core::error(core::errc::timed_out, core::phase::wait, {}, fmt::format("not ready after {}: {}", core::format_duration(args.limit), names));
   }
   if (!args.command.empty()) core::exec_replacing(args.command);
   co_return 0;

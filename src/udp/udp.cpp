@@ -27,10 +27,10 @@ std::string endpoint_text(const asio_udp::endpoint& ep) {
 
 awaitable<void> send_one(asio_udp::socket& socket, std::string_view data, const std::string& where) {
   if (data.size() > max_datagram)
-    throw core::error(core::errc::failure, "write", where,
+    throw core::error(core::errc::failure, core::phase::write, where,
                       fmt::format("a message of {} bytes is over the UDP maximum of {}", data.size(), max_datagram));
   auto [ec, n] = co_await socket.async_send(asio::buffer(data), asio::as_tuple(asio::use_awaitable));
-  if (ec) throw core::error(ec, "write", where);
+  if (ec) throw core::error(ec, core::phase::write, where);
 }
 
 // Replies on the connected socket, printed as they come; ICMP "port
@@ -46,7 +46,7 @@ awaitable<void> receive_replies(core::run_context& ctx, asio_udp::socket& socket
       core::log::info("{}: port unreachable", where);
       continue;
     }
-    if (ec) throw core::error(ec, "read", where);
+    if (ec) throw core::error(ec, core::phase::read, where);
     print_datagram(ctx, std::string_view(buffer.data(), n), where, binary);
     ctx.out().flush();
     if (expect && expect->message(std::string_view(buffer.data(), n))) {
@@ -114,8 +114,8 @@ awaitable<int> run_send(core::run_context& ctx, const send_args& args) {
   boost::system::error_code ec;
   socket.connect(to, ec);
   if (ec == boost::system::errc::permission_denied && !args.broadcast)
-    throw core::error(core::errc::usage, "connect", where, "a broadcast address needs --broadcast");
-  if (ec) throw core::error(ec, "connect", where);
+    throw core::error(core::errc::usage, core::phase::connect, where, "a broadcast address needs --broadcast");
+  if (ec) throw core::error(ec, core::phase::connect, where);
   if (!args.wait_reply) {
     co_await send_all(ctx, socket, args, where);
     co_return 0;
@@ -165,12 +165,12 @@ asio_udp::socket open_listener(core::run_context& ctx, const listen_args& args, 
   socket.open(ep.protocol(), ec);
   if (!ec && !args.multicast.empty()) socket.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) socket.bind(ep, ec);
-  if (ec) throw core::error(ec, "bind", endpoint_text(ep));
+  if (ec) throw core::error(ec, core::phase::bind, endpoint_text(ep));
   enlarge_receive_buffer(socket);
   if (!args.multicast.empty()) {
     if (group.is_v4()) socket.set_option(asio::ip::multicast::join_group(group.to_v4(), interface.to_v4()), ec);
     else socket.set_option(asio::ip::multicast::join_group(group.to_v6()), ec);
-    if (ec) throw core::error(ec, "bind", args.multicast, "cannot join the multicast group: " + ec.message());
+    if (ec) throw core::error(ec, core::phase::bind, args.multicast, "cannot join the multicast group: " + ec.message());
     core::log::info("joined multicast group {} on {}", args.multicast, bind);
   }
   port = socket.local_endpoint().port();
@@ -240,11 +240,11 @@ awaitable<int> run_listen(core::run_context& ctx, const listen_args& args) {
     co_return 0;
   }
   try {
-    co_await core::with_timeout(receive_loop(ctx, socket, args, received, wanted, matched), *args.limit, "timeout");
+    co_await core::with_timeout(receive_loop(ctx, socket, args, received, wanted, matched), *args.limit, core::phase::timeout);
     if (expect && !matched) expect->fail();
   } catch (const core::error& e) {
     if (e.code() != core::errc::timed_out) throw;
-    throw core::error(core::errc::nothing_available, "timeout", {},
+    throw core::error(core::errc::nothing_available, core::phase::timeout, {},
                       fmt::format("{} of {} datagrams before --timeout {}", received, *args.count,
                                   core::format_duration(*args.limit)));
   }

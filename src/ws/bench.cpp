@@ -90,12 +90,12 @@ awaitable<void> round_trip(stream& ws, const std::string& payload, beast::flat_b
   if (wec) {
     watch.in_flight = false;
     if (watch.expired) throw no_reply(where);
-    throw failure(wec, "write", where);
+    throw failure(wec, core::phase::write, where);
   }
   auto [rec, rn] = co_await ws.async_read(buffer, use);
   watch.in_flight = false;
   if (rec && watch.expired) throw no_reply(where);
-  if (rec) throw failure(rec, "read", where);
+  if (rec) throw failure(rec, core::phase::read, where);
   got = rn;
 }
 

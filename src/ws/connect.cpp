@@ -98,7 +98,7 @@ class session {
       }
       if (ec == asio::error::eof || ec == asio::error::connection_reset || ec == asio::error::broken_pipe)
         dropped_ = true;
-      if (ec) throw failure(ec, "read", where_);
+      if (ec) throw failure(ec, core::phase::read, where_);
       last_activity_ = clock::now();
       deliver(buffer, ws_->got_text());
       buffer.consume(buffer.size());
@@ -187,7 +187,7 @@ class session {
         // with 1007): give it the grace period to say so first.
         auto waiting = core::sleep_for(args_.close_grace);
         co_await std::move(waiting);
-        throw failure(ec, "write", where_);
+        throw failure(ec, core::phase::write, where_);
       }
       last_activity_ = clock::now();
     }

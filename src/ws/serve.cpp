@@ -193,7 +193,7 @@ class session : public std::enable_shared_from_this<session> {
 
   awaitable<void> write_bounded(const message& m) {
     auto [ec, n] = co_await ws_->async_write(m.data.data(), use);
-    if (ec) throw failure(ec, "write", peer_);
+    if (ec) throw failure(ec, core::phase::write, peer_);
   }
 
   static awaitable<void> close_handshake(std::shared_ptr<session> self, websocket::close_code code, std::string reason) {
@@ -366,7 +366,7 @@ class server : public std::enable_shared_from_this<server> {
 
   static bool read_went_on(session& s, error_code ec) {
     if (ec == websocket::error::closed || (ec && (s.closing() || s.idle_expired()))) return false;
-    if (ec) throw failure(ec, "read", s.peer());
+    if (ec) throw failure(ec, core::phase::read, s.peer());
     return true;
   }
 

@@ -33,18 +33,18 @@ std::optional<std::string> certificate_field(const std::string& text, std::strin
 
 void write_key_file(const std::string& path, const std::string& key, mode_t mode) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-  if (fd < 0) throw core::error(core::errc::local_failure, "write", path, std::strerror(errno));
+  if (fd < 0) throw core::error(core::errc::local_failure, core::phase::write, path, std::strerror(errno));
   // An existing file keeps its old mode through open(): a secret written
   // into a 0644 file would be readable by everyone. Set it before writing.
   if (::fchmod(fd, mode) != 0) {
     const int err = errno;
     ::close(fd);
-    throw core::error(core::errc::local_failure, "write", path, std::strerror(err));
+    throw core::error(core::errc::local_failure, core::phase::write, path, std::strerror(err));
   }
   const std::string line = key + "\n";
   const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
   ::close(fd);
-  if (!ok) throw core::error(core::errc::local_failure, "write", path, std::strerror(errno));
+  if (!ok) throw core::error(core::errc::local_failure, core::phase::write, path, std::strerror(errno));
 }
 
 }  // namespace
@@ -57,7 +57,7 @@ bool is_z85_key(std::string_view text) {
 
 std::string read_key_file(const std::string& path, std::string_view which) {
   std::ifstream in(path);
-  if (!in) throw core::error(core::errc::usage, "read", path, "cannot read the key file");
+  if (!in) throw core::error(core::errc::usage, core::phase::read, path, "cannot read the key file");
   std::stringstream text;
   text << in.rdbuf();
   const auto content = text.str();
@@ -69,7 +69,7 @@ std::string read_key_file(const std::string& path, std::string_view which) {
     key = first;
   }
   if (!is_z85_key(*key))
-    throw core::error(core::errc::usage, "read", path, "no CURVE key in it (40 Z85 characters, or a czmq certificate)");
+    throw core::error(core::errc::usage, core::phase::read, path, "no CURVE key in it (40 Z85 characters, or a czmq certificate)");
   return *key;
 }
 

@@ -81,7 +81,7 @@ void attach(::zmq::socket_t& s, const socket_args& args) {
     try {
       s.bind(ep);
     } catch (const ::zmq::error_t& e) {
-      throw core::error(core::error_code(e.num(), boost::system::system_category()), "bind", ep);
+      throw core::error(core::error_code(e.num(), boost::system::system_category()), core::phase::bind, ep);
     }
     core::log::info("bound {}", s.get(::zmq::sockopt::last_endpoint));
   }
@@ -89,7 +89,7 @@ void attach(::zmq::socket_t& s, const socket_args& args) {
     try {
       s.connect(ep);
     } catch (const ::zmq::error_t& e) {
-      throw core::error(core::errc::usage, "connect", ep, e.what());
+      throw core::error(core::errc::usage, core::phase::connect, ep, e.what());
     }
     core::log::info("connecting to {}", ep);
   }

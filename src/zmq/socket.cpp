@@ -1,16 +1,15 @@
 #include "socket.hpp"
 
 #include "nettool/core/error.hpp"
+#include "nettool/core/foreign_thread.hpp"
 #include "nettool/core/log.hpp"
 
 #include <fmt/format.h>
 #include <zmq.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <optional>
-#include <thread>
 
 namespace nettool::zmq {
 
@@ -173,29 +172,25 @@ awaitable<message> async_socket::receive() {
 // here, so SIGINT still ends the program at once. The thread shares nothing
 // with the io_context.
 awaitable<bool> close_lingering(std::unique_ptr<async_socket> socket, std::shared_ptr<::zmq::context_t> context) {
-  struct outcome {
-    std::atomic<bool> done = false;
-    std::chrono::steady_clock::duration took{};  // of the close and zmq_ctx_term, timed where they run
-  };
-  auto result = std::make_shared<outcome>();
+  // Timed where the close runs, and shared with that thread: a cancelled
+  // wait leaves it running alone.
+  auto took = std::make_shared<std::chrono::steady_clock::duration>();
   const auto linger = std::chrono::milliseconds(socket->raw().get(::zmq::sockopt::linger));
   socket->stop_events();
-  ::zmq::socket_t raw = std::move(socket->raw());
+  auto raw = std::make_shared<::zmq::socket_t>(std::move(socket->raw()));
   socket.reset();  // stops watching its ZMQ_FD, here on the io_context's thread
-  std::thread([result, raw = std::move(raw), context = std::move(context)]() mutable {
+  co_await core::on_own_thread([took, raw, context = std::move(context)] {
     const auto start = std::chrono::steady_clock::now();
-    raw.close();
+    raw->close();
     context->close();
-    result->took = std::chrono::steady_clock::now() - start;
-    result->done = true;
-  }).detach();
-  while (!result->done) co_await core::sleep_for(std::chrono::milliseconds(1));
+    *took = std::chrono::steady_clock::now() - start;
+  });
   // zmq_ctx_term returns as soon as every queue is empty; only queues
   // still full when the linger ran out make it wait that long (and libzmq
   // then drops them). Linger 0 drops by the user's choice, -1 never; under
   // 10 ms the two cannot be told apart by time, so no failure is claimed.
   if (linger < std::chrono::milliseconds(10)) co_return true;
-  co_return result->took < linger;
+  co_return *took < linger;
 }
 
 // XPUB hands us subscriptions as messages: "\x01topic" subscribes.

@@ -48,7 +48,34 @@ enum class errc {
   connect_failed,
 };
 
+// The phases whose names decide an exit code or a retry (exit_code_for,
+// is_transient, the adapters' retry rules): named once, compared by name.
+namespace phase {
+inline constexpr const char* connect = "connect";  // resolve + connect + handshake
+inline constexpr const char* proxy = "proxy";
+inline constexpr const char* tls = "tls";
+inline constexpr const char* bind = "bind";
+inline constexpr const char* listen = "listen";
+inline constexpr const char* file = "file";
+inline constexpr const char* read = "read";
+inline constexpr const char* write = "write";
+inline constexpr const char* wait = "wait";
+inline constexpr const char* timeout = "timeout";
+inline constexpr const char* signal = "signal";
+}  // namespace phase
+
 const boost::system::error_category& nettool_category() noexcept;
+
+// The extension point for an adapter's own error category (grpc's status
+// codes exit 64+N): the adapter registers how its codes map to exit codes
+// and which are transient, and exit_code_for / is_transient ask it, so the
+// core never names a protocol. Register once, before the verb runs; the
+// category must live as long as the program.
+struct exit_code_mapping {
+  int (*exit_code)(int value) = nullptr;
+  bool (*transient)(int value) = nullptr;  // null: never transient
+};
+void register_exit_codes(const boost::system::error_category& category, exit_code_mapping mapping);
 error_code make_error_code(errc e) noexcept;
 
 // The error every step throws. `phase` is the step that failed (resolve,

@@ -52,3 +52,25 @@ TEST_CASE("transient outcomes are the ones SPEC lists", "[unit][error][retry]") 
   CHECK_FALSE(is_transient(error(sys(ECONNRESET), "read", "x")));
   CHECK_FALSE(is_transient(error(errc::usage, "option")));
 }
+
+namespace {
+// An adapter's own category, as grpc's status codes are.
+class demo_category final : public boost::system::error_category {
+ public:
+  const char* name() const noexcept override { return "demo"; }
+  std::string message(int ev) const override { return "demo " + std::to_string(ev); }
+};
+const demo_category demo;
+}  // namespace
+
+TEST_CASE("an adapter's category maps its own codes to exit codes and transience", "[unit][error]") {
+  const error_code five(5, demo), fourteen(14, demo);
+  CHECK(exit_code_for(five, "call") == 1);  // unregistered: a plain failure
+  register_exit_codes(demo, {[](int v) { return 64 + v; }, [](int v) { return v == 14; }});
+  CHECK(exit_code_for(five, "call") == 69);
+  CHECK(exit_code_for(fourteen, phase::connect) == 78);
+  CHECK(is_transient(error(fourteen, "call")));
+  CHECK_FALSE(is_transient(error(five, phase::connect)));
+  // The core's own codes are untouched.
+  CHECK(exit_code_for(sys(ECONNREFUSED), phase::connect) == 4);
+}

@@ -1,0 +1,98 @@
+#include "nettool/core/foreign_thread.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+using namespace nettool::core;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Runs `body` on a fresh io_context until it completes.
+template <class F>
+void run(F body) {
+  asio::io_context io(1);
+  std::exception_ptr failure;
+  asio::co_spawn(io, body(), [&](std::exception_ptr e) { failure = e; });
+  io.run();
+  if (failure) std::rethrow_exception(failure);
+}
+
+}  // namespace
+
+TEST_CASE("foreign_call resumes on the caller's thread with the foreign thread's result", "[unit][foreign]") {
+  const auto caller = std::this_thread::get_id();
+  int got = 0;
+  std::thread::id resumed_on;
+  run([&]() -> awaitable<void> {
+    // The io_context has nothing else to do while the foreign thread sleeps:
+    // the wait itself must keep it running.
+    std::function<void(foreign_done<int>)> start = [](foreign_done<int> done) {
+      std::thread([done] {
+        std::this_thread::sleep_for(50ms);
+        done(42);
+        done(7);  // a second report is ignored
+      }).detach();
+    };
+    auto op = foreign_call<int>(std::move(start), [] {});
+    got = co_await std::move(op);
+    resumed_on = std::this_thread::get_id();
+  });
+  CHECK(got == 42);
+  CHECK(resumed_on == caller);
+}
+
+TEST_CASE("a cancelled foreign_call cancels the operation and still waits for its result", "[unit][foreign]") {
+  std::atomic<bool> cancelled = false, finished = false;
+  int got = 0;
+  run([&]() -> awaitable<void> {
+    std::function<void(foreign_done<int>)> start = [&](foreign_done<int> done) {
+      std::thread([&, done] {
+        while (!cancelled) std::this_thread::sleep_for(1ms);
+        std::this_thread::sleep_for(20ms);  // the operation takes a while to end
+        finished = true;
+        done(-1);
+      }).detach();
+    };
+    auto call = [&]() -> awaitable<void> {
+      auto op = foreign_call<int>(start, [&] { cancelled = true; });
+      got = co_await std::move(op);
+    };
+    auto race = first_of(call(), sleep_for(20ms));
+    co_await std::move(race);
+  });
+  CHECK(cancelled);
+  CHECK(finished);  // first_of returned only after the operation ended
+  CHECK(got == -1);
+}
+
+TEST_CASE("on_own_thread returns the blocking call's outcome, or leaves it running when cancelled", "[unit][foreign]") {
+  auto value = std::make_shared<int>(0);
+  run([&]() -> awaitable<void> {
+    auto op = on_own_thread([value] { *value = 5; });
+    co_await std::move(op);
+  });
+  CHECK(*value == 5);
+
+  CHECK_THROWS_WITH(run([&]() -> awaitable<void> {
+                      auto op = on_own_thread([] { throw std::runtime_error("boom"); });
+                      co_await std::move(op);
+                    }),
+                    "boom");
+
+  auto release = std::make_shared<std::atomic<bool>>(false);
+  const auto start = std::chrono::steady_clock::now();
+  run([&]() -> awaitable<void> {
+    auto blocked = on_own_thread([release] {
+      while (!*release) std::this_thread::sleep_for(1ms);
+    });
+    auto race = first_of(std::move(blocked), sleep_for(20ms));
+    co_await std::move(race);
+  });
+  CHECK(std::chrono::steady_clock::now() - start < 2s);  // did not wait for the blocked thread
+  *release = true;
+}
