@@ -13,6 +13,10 @@ find_package(ZLIB REQUIRED)
 find_package(cppzmq CONFIG REQUIRED)
 # pugixml for XML-RPC bodies: linked into nettool-xmlrpc.so only.
 find_package(pugixml CONFIG REQUIRED)
+# gRPC and protobuf (grpc++'s callback API, dynamic messages): linked into
+# nettool-grpc.so only; grpc++ alone costs several ms of start-up.
+find_package(Protobuf REQUIRED)
+find_package(gRPC CONFIG REQUIRED)
 if(NETTOOL_TESTS)
   find_package(Catch2 2 CONFIG REQUIRED)
 endif()

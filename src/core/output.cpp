@@ -85,6 +85,39 @@ std::string base64_encode(std::string_view in) {
   return out;
 }
 
+bool base64_decode(std::string_view text, std::string& out) {
+  out.clear();
+  out.reserve(text.size() / 4 * 3);
+  std::uint32_t bits = 0;
+  int count = 0, padding = 0;
+  for (const char c : text) {
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;
+    int sextet = -1;
+    if (c >= 'A' && c <= 'Z') sextet = c - 'A';
+    else if (c >= 'a' && c <= 'z') sextet = c - 'a' + 26;
+    else if (c >= '0' && c <= '9') sextet = c - '0' + 52;
+    else if (c == '+') sextet = 62;
+    else if (c == '/') sextet = 63;
+    else if (c == '=') {
+      ++padding;
+      continue;
+    } else {
+      return false;
+    }
+    if (padding) return false;  // data after '='
+    bits = (bits << 6) | static_cast<std::uint32_t>(sextet);
+    if (++count == 4) {
+      out += {static_cast<char>(bits >> 16), static_cast<char>(bits >> 8 & 0xff), static_cast<char>(bits & 0xff)};
+      bits = 0;
+      count = 0;
+    }
+  }
+  if (count == 1 || padding > 2 || (padding && count + padding != 4)) return false;
+  if (count == 2) out += static_cast<char>(bits >> 4);
+  if (count == 3) out += {static_cast<char>(bits >> 10), static_cast<char>(bits >> 2 & 0xff)};
+  return true;
+}
+
 void add_payload(boost::json::object& object, std::string_view bytes, std::string_view name) {
   if (is_valid_utf8(bytes)) object[name] = bytes;
   else object[std::string(name) + "_base64"] = base64_encode(bytes);

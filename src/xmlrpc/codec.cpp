@@ -370,7 +370,7 @@ value decode_typed(const pugi::xml_node& node, std::size_t depth) {
   if (type == "dateTime.iso8601") return parse_datetime(node);
   if (type == "base64") {
     binary b;
-    if (!decode_base64(text_of(node), b.bytes)) invalid("<base64> is not base64");
+    if (!core::base64_decode(text_of(node), b.bytes)) invalid("<base64> is not base64");
     return b;
   }
   if (type == "nil") {
@@ -568,37 +568,5 @@ std::string_view type_name(const value& v) {
   return std::visit(namer{}, v.data);
 }
 
-bool decode_base64(std::string_view text, std::string& out) {
-  out.clear();
-  out.reserve(text.size() / 4 * 3);
-  std::uint32_t bits = 0;
-  int count = 0, padding = 0;
-  for (const char c : text) {
-    if (is_space(c)) continue;
-    int sextet = -1;
-    if (c >= 'A' && c <= 'Z') sextet = c - 'A';
-    else if (c >= 'a' && c <= 'z') sextet = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') sextet = c - '0' + 52;
-    else if (c == '+') sextet = 62;
-    else if (c == '/') sextet = 63;
-    else if (c == '=') {
-      ++padding;
-      continue;
-    } else {
-      return false;
-    }
-    if (padding) return false;  // data after '='
-    bits = (bits << 6) | static_cast<std::uint32_t>(sextet);
-    if (++count == 4) {
-      out += {static_cast<char>(bits >> 16), static_cast<char>(bits >> 8 & 0xff), static_cast<char>(bits & 0xff)};
-      bits = 0;
-      count = 0;
-    }
-  }
-  if (count == 1 || padding > 2 || (padding && count + padding != 4)) return false;
-  if (count == 2) out += static_cast<char>(bits >> 4);
-  if (count == 3) out += {static_cast<char>(bits >> 10), static_cast<char>(bits >> 2 & 0xff)};
-  return true;
-}
 
 }  // namespace nettool::xmlrpc

@@ -184,7 +184,7 @@ value parse_argument(std::string_view word) {
     if (prefix == "h/") return binary{hex_bytes(rest)};
     if (prefix == "b64/") {
       binary b;
-      if (!decode_base64(rest, b.bytes)) throw encode_error(fmt::format("'{}' is not base64", word));
+      if (!core::base64_decode(rest, b.bytes)) throw encode_error(fmt::format("'{}' is not base64", word));
       return b;
     }
     if (prefix == "dt/") {

@@ -137,8 +137,5 @@ value fault_value(const fault& f);
 std::optional<fault> fault_from(const value& v);
 // "int", "string", … as system.methodSignature names them.
 std::string_view type_name(const value& v);
-// Strict base64 (RFC 4648 alphabet, padding optional, whitespace ignored
-// as line-broken encoders insert it); nullopt when malformed.
-bool decode_base64(std::string_view text, std::string& out);
 
 }  // namespace nettool::xmlrpc

@@ -27,6 +27,9 @@ bool is_valid_utf8(std::string_view bytes);
 // are not UTF-8 become U+FFFD. Valid text without controls is unchanged.
 std::string printable(std::string_view text);
 std::string base64_encode(std::string_view bytes);
+// Strict base64 (RFC 4648 alphabet, padding optional, whitespace ignored
+// as line-broken encoders insert it); false when malformed.
+bool base64_decode(std::string_view text, std::string& out);
 // Adds "data" (valid UTF-8) or "data_base64" (anything else) to `object`.
 void add_payload(boost::json::object& object, std::string_view bytes, std::string_view name = "data");
 // Bytes as one JSON value: a string when they are valid UTF-8, else

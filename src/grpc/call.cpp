@@ -1,0 +1,307 @@
+// grpc call, list, describe: the channel, the schema, and the call itself.
+#include "json.hpp"
+#include "schema.hpp"
+#include "stream.hpp"
+
+#include "nettool/core/connect.hpp"
+#include "nettool/core/log.hpp"
+#include "nettool/core/output.hpp"
+#include "nettool/core/retry.hpp"
+#include "nettool/core/stdio.hpp"
+
+#include <grpcpp/channel.h>
+#include <grpcpp/create_channel_posix.h>
+#include <grpcpp/support/channel_arguments.h>
+#include <boost/json.hpp>
+
+#include <cctype>
+#include <fstream>
+
+namespace nettool::grpc {
+
+using core::errc;
+using metadata_list = std::vector<std::pair<std::string, std::string>>;
+
+std::vector<std::pair<std::string, std::string>> parse_metadata(const std::vector<std::string>& headers) {
+  metadata_list out;
+  for (const auto& h : headers) {
+    const auto colon = h.find(':');
+    if (colon == std::string::npos || colon == 0) throw core::error(errc::usage, "-H", h, "metadata is 'key: value'");
+    std::string key = h.substr(0, colon);
+    for (auto& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (const char c : key)
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'))
+        throw core::error(errc::usage, "-H", h, "a metadata key has only a-z, 0-9, '-', '_' and '.'");
+    if (key.starts_with("grpc-")) throw core::error(errc::usage, "-H", h, "grpc-* keys are reserved for grpc itself");
+    std::string value = h.substr(colon + 1);
+    while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+    if (key.ends_with("-bin")) {
+      std::string raw;
+      if (!core::base64_decode(value, raw)) throw core::error(errc::usage, "-H", h, "a -bin value is base64");
+      value = std::move(raw);
+    } else {
+      for (const char c : value)
+        if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e)
+          throw core::error(errc::usage, "-H", h, "a value is printable ASCII (binary values go in -bin keys)");
+    }
+    out.emplace_back(std::move(key), std::move(value));
+  }
+  return out;
+}
+
+namespace {
+
+// HOST:PORT or unix:PATH (also unix://PATH, as grpc++ spells it).
+core::target parse_target(const std::string& text) {
+  core::target to;
+  if (text.starts_with("unix:")) {
+    to.unix_path = text.substr(text.starts_with("unix://") ? 7 : 5);
+    if (to.unix_path.empty()) throw core::error(errc::usage, "target", text, "unix:PATH needs a path");
+    return to;
+  }
+  const auto hp = core::parse_host_port(text);
+  if (!hp) throw core::error(errc::usage, "target", text, "expected HOST:PORT or unix:PATH");
+  to.host = hp->host;
+  to.port = hp->port;
+  return to;
+}
+
+}  // namespace
+
+awaitable<std::shared_ptr<::grpc::Channel>> open_channel(const client_args& args) {
+  const auto to = parse_target(args.target);
+  auto options = args.connect;
+  options.connect_timeout = args.timeouts.connect_timeout;
+  options.nodelay = true;  // as grpc++'s own connections: no Nagle delay on small messages
+  auto conn = co_await core::connect(to, options, nullptr);
+  ::grpc::ChannelArguments channel_args;
+  const int max =
+      args.max_message > static_cast<std::uint64_t>(INT32_MAX) ? INT32_MAX : static_cast<int>(args.max_message);
+  channel_args.SetMaxReceiveMessageSize(max);
+  channel_args.SetMaxSendMessageSize(max);
+  // Proxies are the core's business (SPEC §1), never grpc++'s own reading
+  // of http_proxy.
+  channel_args.SetInt(GRPC_ARG_ENABLE_HTTP_PROXY, 0);
+  const auto authority = to.unix_path.empty() ? args.target : std::string("localhost");
+  const int fd = conn.socket().release();
+  co_return ::grpc::CreateCustomInsecureChannelFromFd(authority, fd, channel_args);
+}
+
+namespace {
+
+// The service part of SERVICE/METHOD (or SERVICE.METHOD), for reflection.
+std::string service_of(const std::string& method) {
+  auto cut = method.rfind('/');
+  if (cut == std::string::npos) cut = method.rfind('.');
+  if (cut == std::string::npos || cut == 0 || cut + 1 == method.size())
+    throw core::error(errc::usage, "method", method,
+                      "expected SERVICE/METHOD, e.g. grpc.testing.TestService/UnaryCall");
+  auto service = method.substr(0, cut);
+  if (service.front() == '.') service.erase(0, 1);
+  return service;
+}
+
+std::string read_whole_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw core::error(core::error_code(errno, boost::system::system_category()), core::phase::file, path);
+  std::string out((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw core::error(errc::local_failure, core::phase::file, path, "read error");
+  return out;
+}
+
+void show_metadata(const char* what, const std::multimap<::grpc::string_ref, ::grpc::string_ref>& md) {
+  if (!core::log::enabled(core::log::level::info)) return;
+  for (const auto& [key, value] : md) {
+    const std::string k(key.data(), key.size()), v(value.data(), value.size());
+    core::log::info("{} {}: {}", what, k, k.ends_with("-bin") ? core::base64_encode(v) : core::printable(v));
+  }
+}
+
+struct call_state {
+  core::run_context& ctx;
+  const call_args& args;
+  schema& types;
+  const pb::MethodDescriptor& method;
+  std::uint64_t sent = 0, received = 0;
+};
+
+// The requests, each sent as soon as it is read.
+awaitable<void> send_requests(call_state& st, stream& s) {
+  const bool many = st.method.client_streaming();
+  std::vector<std::string> texts;
+  json_texts splitter;
+  auto send_ready = [&]() -> awaitable<bool> {
+    for (auto& text : texts) {
+      if (!many && st.sent == 1)
+        throw core::error(errc::usage, "request", st.method.full_name(),
+                          "this method takes one request message, got more");
+      const auto message = request_from_json(st.types, *st.method.input_type(), text);
+      const bool ok = co_await s.write(message);
+      if (!ok) co_return false;  // the call is over: its status says why
+      ++st.sent;
+    }
+    texts.clear();
+    co_return true;
+  };
+  const auto& data = st.args.data;
+  bool open = true;
+  if (data == "@-") {
+    core::stdin_reader in(st.ctx.executor());
+    std::vector<char> chunk(64 * 1024);
+    while (open) {
+      const auto n = co_await in.read_some(core::asio::buffer(chunk));
+      if (n == 0) break;
+      splitter.feed({chunk.data(), n}, texts);
+      open = co_await send_ready();
+    }
+  } else {
+    const auto text = data.empty() ? std::string("{}") : data.starts_with('@') ? read_whole_file(data.substr(1)) : data;
+    splitter.feed(text, texts);
+  }
+  if (!open) co_return;
+  splitter.finish(texts);
+  open = co_await send_ready();
+  if (!open) co_return;
+  if (st.sent == 0 && !many)
+    throw core::error(errc::usage, "request", st.method.full_name(), "no request message (give -d JSON)");
+  (void)co_await s.writes_done();
+}
+
+awaitable<void> print_responses(call_state& st, stream& s) {
+  while (true) {
+    auto message = co_await s.read();
+    if (!message) co_return;
+    if (st.received == 0) show_metadata("<", s.context().GetServerInitialMetadata());
+    ++st.received;
+    auto text = response_to_json(st.types, *st.method.output_type(), *message, st.args.emit_defaults);
+    if (st.ctx.json()) text = R"({"event":"message","message":)" + text + "}";
+    st.ctx.out().line(text);
+  }
+}
+
+awaitable<void> never() { co_await core::sleep_for(std::chrono::hours(24 * 365)); }
+
+// The responses end the call: a server that finishes while we still read
+// stdin needs nothing more from it.
+awaitable<void> exchange(call_state& st, stream& s) {
+  auto writer = [&]() -> awaitable<void> {
+    co_await send_requests(st, s);
+    co_await never();
+  };
+  auto race = core::first_of(print_responses(st, s), writer());
+  co_await std::move(race);
+}
+
+bool deadline_passed(const core::run_context& ctx, std::chrono::steady_clock::time_point start) {
+  const auto& limit = ctx.common().timeout;
+  return limit && std::chrono::steady_clock::now() - start >= *limit - std::chrono::milliseconds(5);
+}
+
+awaitable<void> call_once(core::run_context& ctx, const call_args& args, schema* files, const metadata_list& metadata,
+                          bool& reached, std::chrono::steady_clock::time_point start) {
+  auto channel = co_await open_channel(args);
+  std::unique_ptr<schema> fetched;
+  if (!files) {
+    auto op = load_reflection(channel, metadata, service_of(args.method));
+    fetched = co_await std::move(op);
+  }
+  auto& types = files ? *files : *fetched;
+  const auto& method = types.method(args.method);
+  const auto path = "/" + method.service()->full_name() + "/" + method.name();
+
+  ::grpc::GenericStub stub(channel);
+  ::grpc::ClientContext context;
+  for (const auto& [key, value] : metadata) context.AddMetadata(key, value);
+  // SPEC: --timeout is sent as the call's deadline.
+  if (ctx.common().timeout)
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                             *ctx.common().timeout - (std::chrono::steady_clock::now() - start)));
+  call_state st{ctx, args, types, method};
+  const auto began = std::chrono::steady_clock::now();
+  stream s(stub, path, context);
+  std::function<awaitable<void>(stream&)> body = [&st](stream& str) { return exchange(st, str); };
+  auto run = s.run(std::move(body));
+  const auto status = co_await std::move(run);
+  reached = s.got_headers() || st.received > 0;
+  if (st.received == 0 && reached) show_metadata("<", context.GetServerInitialMetadata());
+  show_metadata("< trailer", context.GetServerTrailingMetadata());
+  core::log::info("{} {} in {}: {} sent, {} received", path, status_name(status.error_code()),
+                  core::format_duration(std::chrono::steady_clock::now() - began), st.sent, st.received);
+  if (ctx.json()) {
+    boost::json::object event{{"event", "status"},
+                              {"code", static_cast<int>(status.error_code())},
+                              {"status", status_name(status.error_code())},
+                              {"message", status.error_message()}};
+    ctx.out().line(core::to_json(event));
+  }
+  if (status.ok()) co_return;
+  if (status.error_code() == ::grpc::StatusCode::DEADLINE_EXCEEDED && deadline_passed(ctx, start))
+    throw core::error(errc::timed_out, core::phase::timeout, {}, "--timeout reached (the call's deadline)");
+  throw status_error(status, "call", path);
+}
+
+}  // namespace
+
+awaitable<int> run_call(core::run_context& ctx, const call_args& args) {
+  const auto start = std::chrono::steady_clock::now();
+  const auto metadata = parse_metadata(args.headers);
+  // Files are read before anything connects: their errors are usage errors.
+  std::unique_ptr<schema> files;
+  if (!args.schema.reflection()) files = load_files(args.schema);
+  // SPEC §1: UNAVAILABLE is transient, but only before anything arrived.
+  bool reached = false;
+  auto transient = [&](const core::error& e) {
+    if (e.code().category() == status_category()) return !reached && core::is_transient(e);
+    return core::is_transient(e);
+  };
+  auto attempt = [&]() -> awaitable<int> {
+    auto op = call_once(ctx, args, files.get(), metadata, reached, start);
+    co_await std::move(op);
+    co_return 0;
+  };
+  auto op = core::with_retries<int>(args.timeouts.retry, attempt, transient);
+  const int code = co_await std::move(op);
+  co_return code;
+}
+
+namespace {
+
+awaitable<std::unique_ptr<schema>> schema_for(const list_args& args, const std::string& symbol) {
+  if (!args.schema.reflection()) co_return load_files(args.schema);
+  auto channel = co_await open_channel(args);
+  auto op = load_reflection(channel, parse_metadata(args.headers), symbol);
+  auto s = co_await std::move(op);
+  co_return s;
+}
+
+}  // namespace
+
+awaitable<int> run_list(core::run_context& ctx, const list_args& args) {
+  auto op = schema_for(args, args.symbol);
+  auto types = co_await std::move(op);
+  std::vector<std::string> names;
+  if (args.symbol.empty()) {
+    names = types->services();
+  } else {
+    names = types->methods_of(args.symbol);
+  }
+  std::string out;
+  for (const auto& name : names) {
+    if (ctx.json())
+      out += core::to_json(boost::json::object{{"name", name}}) + "\n";
+    else
+      out += name + "\n";
+  }
+  ctx.out().write(out);
+  co_return 0;
+}
+
+awaitable<int> run_describe(core::run_context& ctx, const list_args& args) {
+  auto op = schema_for(args, args.symbol);
+  auto types = co_await std::move(op);
+  ctx.out().write(types->describe(args.symbol, ctx.json()));
+  co_return 0;
+}
+
+}  // namespace nettool::grpc

@@ -1,0 +1,143 @@
+// Binds the grpc verbs' options (SPEC §2 grpc) to their structs, and the
+// module's entry point.
+#include "grpc.hpp"
+
+#include "nettool/core/protocol.hpp"
+
+#include <CLI/CLI.hpp>
+
+namespace nettool::grpc {
+namespace {
+
+using core::verb_table;
+
+void add_schema_options(CLI::App& cmd, schema_options& schema) {
+  cmd.add_option("--proto", schema.protos,
+                 "Message types from this .proto file instead of server reflection (repeatable)")
+      ->type_name("FILE");
+  cmd.add_option("-I,--import-path", schema.import_paths,
+                 "Folder that --proto files and their imports are found in, as protoc's -I (repeatable; default: "
+                 "the --proto file's own folder)")
+      ->type_name("DIR");
+  cmd.add_option("--protoset", schema.protosets,
+                 "Message types from a FileDescriptorSet (protoc --include_imports --descriptor_set_out) (repeatable)")
+      ->type_name("FILE");
+}
+
+void add_client_options(CLI::App& cmd, client_args& args) {
+  cmd.add_option("target", args.target, "HOST:PORT, or unix:PATH")->required()->type_name("TARGET");
+  cmd.add_option("-H,--header", args.headers, "Request metadata 'key: value' (repeatable; -bin keys take base64)")
+      ->type_name("HEADER");
+  core::add_size_option(cmd, "--max-msg-size", args.max_message, "Largest message sent or received")
+      ->default_str("64MiB");
+  add_schema_options(cmd, args.schema);
+  core::add_connect_options(cmd, args.connect);
+  core::add_timeout_options(cmd, args.timeouts, false);
+  core::add_common_options(cmd, args.common);
+}
+
+void check_client(const client_args& args) {
+  core::check_option([&] { parse_metadata(args.headers); }, "-H");
+  core::check_option([&] { core::validate(args.connect); });
+  if (!args.schema.import_paths.empty() && args.schema.protos.empty())
+    throw CLI::ValidationError("-I", "is for --proto files");
+}
+
+void add_call(CLI::App& app, verb_table& verbs) {
+  auto args = std::make_shared<call_args>();
+  auto* cmd = app.add_subcommand("call", "Call SERVICE/METHOD with JSON requests; print each response as a JSON line");
+  add_client_options(*cmd, *args);
+  cmd->add_option("method", args->method, "SERVICE/METHOD, e.g. grpc.testing.TestService/UnaryCall")
+      ->required()
+      ->type_name("METHOD");
+  cmd->add_option("-d,--data", args->data,
+                  "The request as JSON, @FILE, or @- for stdin: JSON objects one after another, each sent as read "
+                  "(client and bidirectional streaming); default {}")
+      ->type_name("JSON");
+  cmd->add_flag("--emit-defaults", args->emit_defaults, "Print fields that hold their default value too");
+  cmd->footer(
+      "Examples:\n"
+      "  nettool grpc call 127.0.0.1:50051 grpc.testing.TestService/UnaryCall -d '{\"responseSize\":3}'\n"
+      "  nettool grpc call 127.0.0.1:50051 my.pkg.Greeter/SayHello --proto greeter.proto -d '{\"name\":\"x\"}'\n"
+      "  nettool grpc call unix:/run/app.sock grpc.testing.TestService/FullDuplexCall -d @-\n"
+      "A non-OK status prints 'CODE: message' on stderr and exits 64+code (UNAVAILABLE 78, UNIMPLEMENTED 76).\n");
+  cmd->callback([args] { check_client(*args); });
+  verbs.add(cmd, args->common, [args](core::run_context& ctx) { return run_call(ctx, *args); });
+}
+
+void add_list(CLI::App& app, verb_table& verbs) {
+  auto args = std::make_shared<list_args>();
+  auto* cmd =
+      app.add_subcommand("list", "Print the services (or a SERVICE's methods), one fully-qualified name per line");
+  add_client_options(*cmd, *args);
+  cmd->add_option("service", args->symbol, "List this service's methods")->type_name("SERVICE");
+  cmd->footer(
+      "Examples:\n  nettool grpc list 127.0.0.1:50051\n  nettool grpc list 127.0.0.1:50051 grpc.testing.TestService\n");
+  cmd->callback([args] { check_client(*args); });
+  verbs.add(cmd, args->common, [args](core::run_context& ctx) { return run_list(ctx, *args); });
+}
+
+void add_describe(CLI::App& app, verb_table& verbs) {
+  auto args = std::make_shared<list_args>();
+  auto* cmd = app.add_subcommand("describe",
+                                 "Print a service, method, message or enum as .proto text (--json: its descriptor)");
+  add_client_options(*cmd, *args);
+  cmd->add_option("symbol", args->symbol, "A fully-qualified name, e.g. grpc.testing.SimpleRequest")
+      ->required()
+      ->type_name("SYMBOL");
+  cmd->footer("Examples:\n  nettool grpc describe 127.0.0.1:50051 grpc.testing.TestService\n");
+  cmd->callback([args] { check_client(*args); });
+  verbs.add(cmd, args->common, [args](core::run_context& ctx) { return run_describe(ctx, *args); });
+}
+
+// --health SERVICE=STATUS, STATUS a grpc.health.v1 ServingStatus name.
+int serving_status(const std::string& name) {
+  static const std::pair<const char*, int> names[] = {
+      {"UNKNOWN", 0}, {"SERVING", 1}, {"NOT_SERVING", 2}, {"SERVICE_UNKNOWN", 3}};
+  for (const auto& [n, v] : names)
+    if (name == n) return v;
+  throw CLI::ValidationError("--health", "'" + name + "' is not SERVING, NOT_SERVING, UNKNOWN or SERVICE_UNKNOWN");
+}
+
+void add_serve(CLI::App& app, verb_table& verbs) {
+  auto args = std::make_shared<serve_args>();
+  auto health = std::make_shared<std::vector<std::string>>();
+  auto* cmd = app.add_subcommand(
+      "serve", "A test server: grpc.testing.TestService (interop semantics), grpc.health.v1.Health, reflection");
+  core::add_listen_options(*cmd, args->listen, false);
+  cmd->add_option("--health", *health,
+                  "Health status of SERVICE (\"\" is the server): SERVING, NOT_SERVING, UNKNOWN (repeatable)")
+      ->type_name("SERVICE=STATUS");
+  core::add_size_option(*cmd, "--max-msg-size", args->max_message, "Largest message received or sent")
+      ->default_str("64MiB");
+  core::add_common_options(*cmd, args->common);
+  cmd->footer(
+      "Examples:\n"
+      "  nettool grpc serve 50051\n"
+      "  nettool grpc serve 0 --port-file port --health grpc.testing.TestService=NOT_SERVING\n");
+  cmd->callback([args, health] {
+    for (const auto& spec : *health) {
+      const auto eq = spec.rfind('=');
+      if (eq == std::string::npos) throw CLI::ValidationError("--health", "'" + spec + "' is not SERVICE=STATUS");
+      args->health[spec.substr(0, eq)] = serving_status(spec.substr(eq + 1));
+    }
+  });
+  verbs.add(cmd, args->common, [args](core::run_context& ctx) { return run_serve(ctx, *args); });
+}
+
+void configure(CLI::App& app, verb_table& verbs, std::string_view only) {
+  register_status_exit_codes();
+  const bool known = only == "call" || only == "list" || only == "describe" || only == "serve";
+  if (!known || only == "call") add_call(app, verbs);
+  if (!known || only == "list") add_list(app, verbs);
+  if (!known || only == "describe") add_describe(app, verbs);
+  if (!known || only == "serve") add_serve(app, verbs);
+}
+
+}  // namespace
+
+constexpr core::protocol_descriptor descriptor{"grpc", "gRPC: call, list, describe, serve", &configure};
+
+}  // namespace nettool::grpc
+
+extern "C" const nettool::core::protocol_descriptor* nettool_protocol_v1() { return &nettool::grpc::descriptor; }

@@ -1,0 +1,87 @@
+// grpc adapter (SPEC §2 grpc): verbs on grpc++'s callback API and
+// protobuf's dynamic messages. grpc++ runs its own threads; every verb
+// waits for them through the core's foreign_call, on the io_context, so
+// stdin, signals, --timeout and stdout behave as in every protocol.
+#pragma once
+
+#include "nettool/core/context.hpp"
+#include "nettool/core/error.hpp"
+#include "nettool/core/options.hpp"
+
+#include <grpcpp/support/status.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace grpc {
+class Channel;
+}
+
+namespace nettool::grpc {
+
+using core::awaitable;
+
+inline constexpr std::uint64_t default_max_message = 64 * 1024 * 1024;
+
+// Where message types come from: server reflection unless a file is given.
+struct schema_options {
+  std::vector<std::string> protos;        // --proto FILE
+  std::vector<std::string> import_paths;  // -I DIR
+  std::vector<std::string> protosets;     // --protoset FILE
+  bool reflection() const { return protos.empty() && protosets.empty(); }
+};
+
+// What every client verb shares.
+struct client_args {
+  core::common_options common;
+  core::timeout_options timeouts;
+  core::connect_options connect;
+  std::string target;                // HOST:PORT or unix:PATH
+  std::vector<std::string> headers;  // -H 'key: value'
+  std::uint64_t max_message = default_max_message;
+  schema_options schema;
+};
+
+struct call_args : client_args {
+  std::string method;  // SERVICE/METHOD (or SERVICE.METHOD, as grpcurl takes)
+  std::string data;    // -d: JSON, @FILE or @- (stdin); empty: one empty message
+  bool emit_defaults = false;
+};
+
+awaitable<int> run_call(core::run_context& ctx, const call_args& args);
+
+struct list_args : client_args {
+  std::string symbol;  // list: a service (its methods); describe: any symbol
+};
+
+awaitable<int> run_list(core::run_context& ctx, const list_args& args);
+awaitable<int> run_describe(core::run_context& ctx, const list_args& args);
+
+struct serve_args {
+  core::common_options common;
+  core::listen_options listen;
+  std::map<std::string, int> health;  // --health SERVICE=STATUS (a ServingStatus number)
+  std::uint64_t max_message = default_max_message;
+};
+
+awaitable<int> run_serve(core::run_context& ctx, const serve_args& args);
+
+// The channel every client verb calls over: plaintext connections are made
+// by the core (so --resolve, -4/-6, --connect-timeout and retries work as in
+// every protocol) and handed to grpc++.
+awaitable<std::shared_ptr<::grpc::Channel>> open_channel(const client_args& args);
+
+// Status codes: names, and errors that exit 64+code (core::register_exit_codes).
+std::string status_name(int code);
+std::optional<int> status_code_named(std::string_view name);
+const boost::system::error_category& status_category() noexcept;
+void register_status_exit_codes();
+core::error status_error(const ::grpc::Status& status, std::string phase, std::string where);
+
+// Metadata from -H 'key: value' (keys lower-cased; -bin values base64).
+std::vector<std::pair<std::string, std::string>> parse_metadata(const std::vector<std::string>& headers);
+
+}  // namespace nettool::grpc

@@ -1,0 +1,425 @@
+// grpc serve: grpc.testing.TestService with the interop semantics of grpc's
+// interop-test-descriptions, grpc.health.v1.Health and server reflection.
+// The handlers are grpc++ callback reactors on grpc++'s own threads: a call
+// never touches the io_context, which only waits for the stop.
+#include "grpc.hpp"
+
+#include "nettool/core/listen.hpp"
+#include "nettool/core/log.hpp"
+
+#include <grpc/health/v1/health.grpc.pb.h>
+#include <grpc/testing/test.grpc.pb.h>
+#include <grpcpp/alarm.h>
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server.h>
+#include <grpcpp/server_builder.h>
+
+#include <deque>
+#include <mutex>
+
+namespace nettool::grpc {
+namespace {
+
+namespace gt = ::grpc::testing;
+namespace health = ::grpc::health::v1;
+using ::grpc::CallbackServerContext;
+using ::grpc::Status;
+
+constexpr const char* echo_initial = "x-grpc-test-echo-initial";
+constexpr const char* echo_trailing = "x-grpc-test-echo-trailing-bin";
+
+// The interop cases' metadata echo: the client's values come back as
+// initial and trailing metadata.
+void echo_metadata(CallbackServerContext& ctx) {
+  const auto& md = ctx.client_metadata();
+  if (auto it = md.find(echo_initial); it != md.end())
+    ctx.AddInitialMetadata(echo_initial, std::string(it->second.data(), it->second.size()));
+  if (auto it = md.find(echo_trailing); it != md.end())
+    ctx.AddTrailingMetadata(echo_trailing, std::string(it->second.data(), it->second.size()));
+}
+
+Status requested_status(const gt::EchoStatus& s) {
+  return Status(static_cast<::grpc::StatusCode>(s.code()), s.message());
+}
+
+void fill_payload(gt::Payload& payload, std::int32_t size) {
+  payload.set_type(gt::COMPRESSABLE);
+  payload.mutable_body()->assign(static_cast<std::size_t>(size > 0 ? size : 0), '\0');
+}
+
+// Sizes come from the client: a negative or huge one is its mistake.
+bool size_ok(std::int32_t size, std::uint64_t max) { return size >= 0 && static_cast<std::uint64_t>(size) <= max; }
+
+class test_service final : public gt::TestService::CallbackService {
+ public:
+  explicit test_service(std::uint64_t max) : max_(max) {}
+
+  ::grpc::ServerUnaryReactor* EmptyCall(CallbackServerContext* ctx, const gt::Empty*, gt::Empty*) override {
+    echo_metadata(*ctx);
+    auto* r = ctx->DefaultReactor();
+    r->Finish(Status::OK);
+    return r;
+  }
+
+  ::grpc::ServerUnaryReactor* UnaryCall(CallbackServerContext* ctx, const gt::SimpleRequest* req,
+                                        gt::SimpleResponse* resp) override {
+    echo_metadata(*ctx);
+    auto* r = ctx->DefaultReactor();
+    r->Finish(unary(*ctx, *req, *resp));
+    return r;
+  }
+
+  ::grpc::ServerUnaryReactor* CacheableUnaryCall(CallbackServerContext* ctx, const gt::SimpleRequest* req,
+                                                 gt::SimpleResponse* resp) override {
+    echo_metadata(*ctx);
+    ctx->AddInitialMetadata("cache-control", "max-age=60, public");
+    auto* r = ctx->DefaultReactor();
+    r->Finish(unary(*ctx, *req, *resp));
+    return r;
+  }
+
+  ::grpc::ServerWriteReactor<gt::StreamingOutputCallResponse>* StreamingOutputCall(
+      CallbackServerContext* ctx, const gt::StreamingOutputCallRequest* req) override;
+  ::grpc::ServerReadReactor<gt::StreamingInputCallRequest>* StreamingInputCall(
+      CallbackServerContext* ctx, gt::StreamingInputCallResponse* resp) override;
+  ::grpc::ServerBidiReactor<gt::StreamingOutputCallRequest, gt::StreamingOutputCallResponse>* FullDuplexCall(
+      CallbackServerContext* ctx) override;
+  ::grpc::ServerBidiReactor<gt::StreamingOutputCallRequest, gt::StreamingOutputCallResponse>* HalfDuplexCall(
+      CallbackServerContext* ctx) override;
+
+  std::uint64_t max() const { return max_; }
+
+ private:
+  Status unary(CallbackServerContext& ctx, const gt::SimpleRequest& req, gt::SimpleResponse& resp) const {
+    if (req.has_response_status() && req.response_status().code() != 0) return requested_status(req.response_status());
+    if (!size_ok(req.response_size(), max_))
+      return Status(::grpc::StatusCode::INVALID_ARGUMENT, "response_size is negative or larger than --max-msg-size");
+    if (req.response_compressed().value()) ctx.set_compression_algorithm(GRPC_COMPRESS_GZIP);
+    fill_payload(*resp.mutable_payload(), req.response_size());
+    if (req.fill_server_id()) resp.set_server_id("nettool");
+    return Status::OK;
+  }
+
+  std::uint64_t max_;
+};
+
+// Writes queued responses, each after its interval (interval_us), one at a
+// time as grpc++ requires. Used by the streaming methods' reactors, whose
+// callbacks may run on several of grpc++'s threads at once: hence the lock.
+template <class Base>
+class paced_writer : public Base {
+ public:
+  explicit paced_writer(CallbackServerContext& ctx) : ctx_(ctx) {}
+
+ protected:
+  struct pending {
+    std::int32_t size;
+    std::int32_t interval_us;
+    bool compressed;
+  };
+
+  // Queues the responses one request asks for. Caller holds mu_.
+  bool queue(const google::protobuf::RepeatedPtrField<gt::ResponseParameters>& params, std::uint64_t max) {
+    for (const auto& p : params) {
+      if (!size_ok(p.size(), max)) return false;
+      if (p.compressed().value()) ctx_.set_compression_algorithm(GRPC_COMPRESS_GZIP);
+      queue_.push_back({p.size(), p.interval_us(), p.compressed().value()});
+    }
+    return true;
+  }
+
+  // Starts the next write if none is in flight. Caller holds mu_.
+  void pump() {
+    if (writing_ || finished_ || queue_.empty()) {
+      if (!writing_ && queue_.empty()) drained();
+      return;
+    }
+    writing_ = true;
+    const auto next = queue_.front();
+    queue_.pop_front();
+    fill_payload(*out_.mutable_payload(), next.size);
+    if (next.interval_us > 0) {
+      alarm_ = std::make_unique<::grpc::Alarm>();
+      alarm_->Set(std::chrono::system_clock::now() + std::chrono::microseconds(next.interval_us),
+                  [this, next](bool ok) {
+                    std::lock_guard lock(mu_);
+                    if (!ok || finished_) {
+                      writing_ = false;
+                      finish_locked(Status::CANCELLED);
+                      return;
+                    }
+                    start_write(next.compressed);
+                  });
+      return;
+    }
+    start_write(next.compressed);
+  }
+
+  void start_write(bool compressed) {
+    ::grpc::WriteOptions options;
+    if (!compressed) options.set_no_compression();
+    this->StartWrite(&out_, options);
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::lock_guard lock(mu_);
+    writing_ = false;
+    if (!ok) {
+      finish_locked(Status::CANCELLED);
+      return;
+    }
+    pump();
+  }
+
+  // The alarm's callback takes mu_: cancel it unlocked.
+  void OnCancel() override {
+    ::grpc::Alarm* alarm = nullptr;
+    {
+      std::lock_guard lock(mu_);
+      alarm = alarm_.get();
+    }
+    if (alarm) alarm->Cancel();
+  }
+
+  void OnDone() override { delete this; }
+
+  // Called with mu_ held when nothing is queued or being written.
+  virtual void drained() = 0;
+
+  void finish_locked(const Status& status) {
+    if (finished_ || writing_) return;
+    finished_ = true;
+    this->Finish(status);
+  }
+
+  std::mutex mu_;
+  CallbackServerContext& ctx_;
+  gt::StreamingOutputCallResponse out_;
+  std::deque<pending> queue_;
+  std::unique_ptr<::grpc::Alarm> alarm_;  // a new one per interval
+  bool writing_ = false;
+  bool finished_ = false;
+};
+
+class output_stream final : public paced_writer<::grpc::ServerWriteReactor<gt::StreamingOutputCallResponse>> {
+ public:
+  output_stream(CallbackServerContext& ctx, const gt::StreamingOutputCallRequest& req, std::uint64_t max)
+      : paced_writer(ctx) {
+    echo_metadata(ctx);
+    std::lock_guard lock(mu_);
+    if (req.has_response_status() && req.response_status().code() != 0) end_ = requested_status(req.response_status());
+    if (!queue(req.response_parameters(), max))
+      end_ = Status(::grpc::StatusCode::INVALID_ARGUMENT, "a response size is negative or larger than --max-msg-size");
+    if (!end_.ok()) queue_.clear();
+    pump();
+  }
+
+ private:
+  void drained() override { finish_locked(end_); }
+  Status end_ = Status::OK;
+};
+
+class input_stream final : public ::grpc::ServerReadReactor<gt::StreamingInputCallRequest> {
+ public:
+  input_stream(CallbackServerContext& ctx, gt::StreamingInputCallResponse& resp) : resp_(resp) {
+    echo_metadata(ctx);
+    StartRead(&in_);
+  }
+
+ private:
+  void OnReadDone(bool ok) override {
+    if (ok) {
+      total_ += static_cast<std::int64_t>(in_.payload().body().size());
+      StartRead(&in_);
+      return;
+    }
+    resp_.set_aggregated_payload_size(static_cast<std::int32_t>(std::min<std::int64_t>(total_, INT32_MAX)));
+    Finish(Status::OK);
+  }
+  void OnDone() override { delete this; }
+
+  gt::StreamingInputCallResponse& resp_;
+  gt::StreamingInputCallRequest in_;
+  std::int64_t total_ = 0;
+};
+
+// FullDuplexCall answers each request as it is read; HalfDuplexCall keeps
+// them until the client half-closes.
+class duplex final
+    : public paced_writer<::grpc::ServerBidiReactor<gt::StreamingOutputCallRequest, gt::StreamingOutputCallResponse>> {
+ public:
+  duplex(CallbackServerContext& ctx, bool half, std::uint64_t max) : paced_writer(ctx), half_(half), max_(max) {
+    echo_metadata(ctx);
+    StartRead(&in_);
+  }
+
+ private:
+  void OnReadDone(bool ok) override {
+    std::lock_guard lock(mu_);
+    if (finished_) return;
+    if (!ok) {
+      reading_ = false;
+      for (const auto& req : held_)
+        if (!queue(req.response_parameters(), max_)) return fail_size();
+      held_.clear();
+      pump();
+      return;
+    }
+    if (in_.has_response_status() && in_.response_status().code() != 0) {
+      reading_ = false;
+      queue_.clear();
+      end_ = requested_status(in_.response_status());
+      pump();
+      return;
+    }
+    if (half_)
+      held_.push_back(in_);
+    else if (!queue(in_.response_parameters(), max_))
+      return fail_size();
+    StartRead(&in_);
+    pump();
+  }
+
+  void fail_size() {
+    queue_.clear();
+    end_ = Status(::grpc::StatusCode::INVALID_ARGUMENT, "a response size is negative or larger than --max-msg-size");
+    reading_ = false;
+    pump();
+  }
+
+  void drained() override {
+    if (!reading_ || !end_.ok()) finish_locked(end_);
+  }
+
+  const bool half_;
+  const std::uint64_t max_;
+  gt::StreamingOutputCallRequest in_;
+  std::vector<gt::StreamingOutputCallRequest> held_;
+  bool reading_ = true;
+  Status end_ = Status::OK;
+};
+
+::grpc::ServerWriteReactor<gt::StreamingOutputCallResponse>* test_service::StreamingOutputCall(
+    CallbackServerContext* ctx, const gt::StreamingOutputCallRequest* req) {
+  return new output_stream(*ctx, *req, max_);
+}
+
+::grpc::ServerReadReactor<gt::StreamingInputCallRequest>* test_service::StreamingInputCall(
+    CallbackServerContext* ctx, gt::StreamingInputCallResponse* resp) {
+  return new input_stream(*ctx, *resp);
+}
+
+::grpc::ServerBidiReactor<gt::StreamingOutputCallRequest, gt::StreamingOutputCallResponse>*
+test_service::FullDuplexCall(CallbackServerContext* ctx) {
+  return new duplex(*ctx, false, max_);
+}
+
+::grpc::ServerBidiReactor<gt::StreamingOutputCallRequest, gt::StreamingOutputCallResponse>*
+test_service::HalfDuplexCall(CallbackServerContext* ctx) {
+  return new duplex(*ctx, true, max_);
+}
+
+// grpc.health.v1.Health: statuses fixed at start (--health), so Watch sends
+// the current one and then holds the stream until the client leaves.
+class health_service final : public health::Health::CallbackService {
+ public:
+  explicit health_service(std::map<std::string, int> statuses) : statuses_(std::move(statuses)) {}
+
+  ::grpc::ServerUnaryReactor* Check(CallbackServerContext* ctx, const health::HealthCheckRequest* req,
+                                    health::HealthCheckResponse* resp) override {
+    auto* r = ctx->DefaultReactor();
+    const auto it = statuses_.find(req->service());
+    if (it == statuses_.end()) {
+      r->Finish(Status(::grpc::StatusCode::NOT_FOUND, "unknown service"));
+      return r;
+    }
+    resp->set_status(static_cast<health::HealthCheckResponse::ServingStatus>(it->second));
+    r->Finish(Status::OK);
+    return r;
+  }
+
+  ::grpc::ServerWriteReactor<health::HealthCheckResponse>* Watch(CallbackServerContext*,
+                                                                 const health::HealthCheckRequest* req) override {
+    class watcher final : public ::grpc::ServerWriteReactor<health::HealthCheckResponse> {
+     public:
+      explicit watcher(int status) {
+        out_.set_status(static_cast<health::HealthCheckResponse::ServingStatus>(status));
+        StartWrite(&out_);
+      }
+      void OnWriteDone(bool ok) override {
+        if (!ok) finish(Status::CANCELLED);
+      }
+      void OnCancel() override { finish(Status::CANCELLED); }
+      void OnDone() override { delete this; }
+
+     private:
+      void finish(const Status& s) {
+        std::lock_guard lock(mu_);
+        if (finished_) return;
+        finished_ = true;
+        Finish(s);
+      }
+      std::mutex mu_;
+      bool finished_ = false;
+      health::HealthCheckResponse out_;
+    };
+    const auto it = statuses_.find(req->service());
+    return new watcher(it == statuses_.end() ? health::HealthCheckResponse::SERVICE_UNKNOWN : it->second);
+  }
+
+ private:
+  const std::map<std::string, int> statuses_;
+};
+
+std::string listen_address(const core::listen_options& l) {
+  if (!l.unix_path.empty()) return "unix:" + l.unix_path;
+  const bool v6 = l.bind.find(':') != std::string::npos;
+  return (v6 ? "[" + l.bind + "]" : l.bind) + ":" + std::to_string(l.port);
+}
+
+}  // namespace
+
+awaitable<int> run_serve(core::run_context& ctx, const serve_args& args) {
+  test_service tests(args.max_message);
+  std::map<std::string, int> statuses{{"", health::HealthCheckResponse::SERVING},
+                                      {"grpc.testing.TestService", health::HealthCheckResponse::SERVING},
+                                      {"grpc.health.v1.Health", health::HealthCheckResponse::SERVING}};
+  for (const auto& [name, status] : args.health) statuses[name] = status;
+  health_service health_checks(std::move(statuses));
+
+  ::grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  ::grpc::ServerBuilder builder;
+  int port = 0;
+  const auto address = listen_address(args.listen);
+  builder.AddListeningPort(address, ::grpc::InsecureServerCredentials(), &port);
+  const int max =
+      args.max_message > static_cast<std::uint64_t>(INT32_MAX) ? INT32_MAX : static_cast<int>(args.max_message);
+  builder.SetMaxReceiveMessageSize(max);
+  builder.SetMaxSendMessageSize(max);
+  builder.RegisterService(&tests);
+  builder.RegisterService(&health_checks);
+  auto server = builder.BuildAndStart();
+  if (!server || (args.listen.unix_path.empty() && port == 0))
+    throw core::error(core::errc::local_failure, core::phase::bind, address,
+                      "cannot listen there (in use, or not an address of this host)");
+  if (args.listen.unix_path.empty())
+    core::announce_listening(ctx.out(), ctx.json(), args.listen.bind, static_cast<std::uint16_t>(port),
+                             args.listen.port_file);
+  else
+    core::announce_listening(ctx.out(), ctx.json(), args.listen.unix_path, std::nullopt, args.listen.port_file);
+
+  std::exception_ptr stop;
+  try {
+    co_await core::sleep_for(std::chrono::hours(24 * 365 * 100));
+  } catch (...) {
+    stop = std::current_exception();
+  }
+  // SPEC §1: a stopped server finishes or closes open calls within 2 s.
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  server->Wait();
+  if (stop) std::rethrow_exception(stop);
+  co_return 0;
+}
+
+}  // namespace nettool::grpc

@@ -1,0 +1,266 @@
+#!/usr/bin/python3
+"""Python grpcio peer for nettool's grpc tests (DEPS.md pitfall 10: stubs
+are generated flat, at test time, from grpc-proto's files).
+
+  grpc_peer.py serve STUBDIR PORTFILE      a grpc.testing.TestService server
+  grpc_peer.py client STUBDIR TARGET CASE  an interop case against TARGET
+  grpc_peer.py stubs STUBDIR               only generate the stubs
+
+The server follows the interop semantics (as nettool grpc serve does), so
+the same nettool calls work against both.
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from concurrent import futures
+
+PROTO_DIR = "/usr/share/grpc-proto"
+
+
+def generate(stubdir):
+    os.makedirs(stubdir, exist_ok=True)
+    if os.path.exists(os.path.join(stubdir, "test_pb2_grpc.py")):
+        sys.path.insert(0, stubdir)
+        return
+    for sub, name in [("grpc/testing", "empty.proto"), ("grpc/testing", "messages.proto"),
+                      ("grpc/testing", "test.proto"), ("grpc/health/v1", "health.proto")]:
+        text = open(os.path.join(PROTO_DIR, sub, name)).read()
+        text = re.sub(r'import "grpc/testing/([a-z_]+\.proto)"', r'import "\1"', text)
+        open(os.path.join(stubdir, name), "w").write(text)
+    subprocess.run(["protoc", "-I", stubdir, "--python_out", stubdir, "--grpc_python_out", stubdir,
+                    "--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin",
+                    "empty.proto", "messages.proto", "test.proto", "health.proto"], check=True)
+    # A FileDescriptorSet for --protoset, and the flat .proto files for --proto.
+    subprocess.run(["protoc", "-I", stubdir, "--include_imports",
+                    "--descriptor_set_out", os.path.join(stubdir, "test.protoset"), "test.proto"], check=True)
+    sys.path.insert(0, stubdir)
+
+
+def serve(stubdir, portfile):
+    import grpc
+    import messages_pb2
+    import empty_pb2
+    import test_pb2_grpc
+
+    def echo(context):
+        md = dict(context.invocation_metadata())
+        if "x-grpc-test-echo-initial" in md:
+            context.send_initial_metadata((("x-grpc-test-echo-initial", md["x-grpc-test-echo-initial"]),))
+        if "x-grpc-test-echo-trailing-bin" in md:
+            context.set_trailing_metadata((("x-grpc-test-echo-trailing-bin", md["x-grpc-test-echo-trailing-bin"]),))
+
+    def payload(size):
+        return messages_pb2.Payload(body=b"\0" * size)
+
+    def maybe_abort(req, context):
+        if req.HasField("response_status") and req.response_status.code != 0:
+            context.abort(grpc.StatusCode(_code(req.response_status.code)), req.response_status.message)
+
+    class Service(test_pb2_grpc.TestServiceServicer):
+        def EmptyCall(self, req, context):
+            echo(context)
+            return empty_pb2.Empty()
+
+        def UnaryCall(self, req, context):
+            echo(context)
+            maybe_abort(req, context)
+            return messages_pb2.SimpleResponse(payload=payload(req.response_size), server_id="python")
+
+        def StreamingOutputCall(self, req, context):
+            echo(context)
+            for p in req.response_parameters:
+                if p.interval_us:
+                    time.sleep(p.interval_us / 1e6)
+                yield messages_pb2.StreamingOutputCallResponse(payload=payload(p.size))
+            maybe_abort(req, context)
+
+        def StreamingInputCall(self, reqs, context):
+            echo(context)
+            total = sum(len(r.payload.body) for r in reqs)
+            return messages_pb2.StreamingInputCallResponse(aggregated_payload_size=total)
+
+        def FullDuplexCall(self, reqs, context):
+            echo(context)
+            for req in reqs:
+                maybe_abort(req, context)
+                for p in req.response_parameters:
+                    if p.interval_us:
+                        time.sleep(p.interval_us / 1e6)
+                    yield messages_pb2.StreamingOutputCallResponse(payload=payload(p.size))
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8),
+                         options=[("grpc.max_receive_message_length", 64 << 20),
+                                  ("grpc.max_send_message_length", 64 << 20)])
+    test_pb2_grpc.add_TestServiceServicer_to_server(Service(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    with open(portfile + ".tmp", "w") as f:
+        f.write(str(port))
+    os.rename(portfile + ".tmp", portfile)
+    server.wait_for_termination()
+
+
+def _code(n):
+    import grpc
+    for c in grpc.StatusCode:
+        if c.value[0] == n:
+            return c.value
+    raise ValueError(n)
+
+
+def client(stubdir, target, case):
+    """grpc's interop-test-descriptions, as far as a plaintext server goes."""
+    import grpc
+    import empty_pb2
+    import messages_pb2
+    import test_pb2_grpc
+    import health_pb2
+    import health_pb2_grpc
+
+    channel = grpc.insecure_channel(target)
+    stub = test_pb2_grpc.TestServiceStub(channel)
+
+    def check(cond, what):
+        if not cond:
+            print("FAIL", case, what, flush=True)
+            sys.exit(1)
+
+    if case == "empty_unary":
+        check(stub.EmptyCall(empty_pb2.Empty()) == empty_pb2.Empty(), "empty response")
+    elif case == "large_unary":
+        r = stub.UnaryCall(messages_pb2.SimpleRequest(response_size=314159, payload=messages_pb2.Payload(body=b"\0" * 271828)))
+        check(len(r.payload.body) == 314159 and r.payload.body == b"\0" * 314159, "314159 zero bytes")
+    elif case == "client_compressed_unary":
+        r = stub.UnaryCall(messages_pb2.SimpleRequest(response_size=314159, payload=messages_pb2.Payload(body=b"\0" * 271828)),
+                           compression=grpc.Compression.Gzip)
+        check(len(r.payload.body) == 314159, "314159 bytes")
+    elif case == "server_compressed_unary":
+        r = stub.UnaryCall(messages_pb2.SimpleRequest(response_size=314159, response_compressed=messages_pb2.BoolValue(value=True),
+                                                      payload=messages_pb2.Payload(body=b"\0" * 271828)))
+        check(len(r.payload.body) == 314159, "314159 bytes")
+    elif case == "client_streaming":
+        sizes = [27182, 8, 1828, 45904]
+        r = stub.StreamingInputCall(iter(messages_pb2.StreamingInputCallRequest(payload=messages_pb2.Payload(body=b"\0" * s)) for s in sizes))
+        check(r.aggregated_payload_size == 74922, "aggregated 74922")
+    elif case == "server_streaming":
+        sizes = [31415, 9, 2653, 58979]
+        req = messages_pb2.StreamingOutputCallRequest(response_parameters=[messages_pb2.ResponseParameters(size=s) for s in sizes])
+        got = [len(r.payload.body) for r in stub.StreamingOutputCall(req)]
+        check(got == sizes, "sizes %r" % got)
+    elif case == "ping_pong":
+        import queue
+        sizes = [(31415, 27182), (9, 8), (2653, 1828), (58979, 45904)]
+        requests = queue.Queue()
+        responses = stub.FullDuplexCall(iter(requests.get, None))
+        for out, inp in sizes:
+            requests.put(messages_pb2.StreamingOutputCallRequest(response_parameters=[messages_pb2.ResponseParameters(size=out)],
+                                                                 payload=messages_pb2.Payload(body=b"\0" * inp)))
+            r = next(responses)
+            check(len(r.payload.body) == out, "ping-pong size %d" % out)
+        requests.put(None)
+        check(next(responses, None) is None, "the stream ends after half-close")
+    elif case == "empty_stream":
+        check(list(stub.FullDuplexCall(iter([]))) == [], "no responses")
+    elif case == "custom_metadata":
+        md = (("x-grpc-test-echo-initial", "test_initial_metadata_value"),
+              ("x-grpc-test-echo-trailing-bin", b"\x0a\x0b\x0a\x0b\x0a\x0b"))
+        r, call = stub.UnaryCall.with_call(messages_pb2.SimpleRequest(response_size=314159, payload=messages_pb2.Payload(body=b"\0" * 271828)), metadata=md)
+        check(("x-grpc-test-echo-initial", "test_initial_metadata_value") in call.initial_metadata(), "initial echo")
+        check(("x-grpc-test-echo-trailing-bin", b"\x0a\x0b\x0a\x0b\x0a\x0b") in call.trailing_metadata(), "trailing echo")
+        responses = stub.FullDuplexCall(iter([messages_pb2.StreamingOutputCallRequest(response_parameters=[messages_pb2.ResponseParameters(size=314159)])]), metadata=md)
+        for _ in responses:
+            pass
+        check(("x-grpc-test-echo-initial", "test_initial_metadata_value") in responses.initial_metadata(), "duplex initial echo")
+        check(("x-grpc-test-echo-trailing-bin", b"\x0a\x0b\x0a\x0b\x0a\x0b") in responses.trailing_metadata(), "duplex trailing echo")
+    elif case == "status_code_and_message":
+        msg = "test status message"
+        try:
+            stub.UnaryCall(messages_pb2.SimpleRequest(response_status=messages_pb2.EchoStatus(code=2, message=msg)))
+            check(False, "UnaryCall must fail")
+        except grpc.RpcError as e:
+            check(e.code() == grpc.StatusCode.UNKNOWN and e.details() == msg, "unary status %s %s" % (e.code(), e.details()))
+        try:
+            list(stub.FullDuplexCall(iter([messages_pb2.StreamingOutputCallRequest(response_status=messages_pb2.EchoStatus(code=2, message=msg))])))
+            check(False, "FullDuplexCall must fail")
+        except grpc.RpcError as e:
+            check(e.code() == grpc.StatusCode.UNKNOWN and e.details() == msg, "duplex status %s %s" % (e.code(), e.details()))
+    elif case == "special_status_message":
+        msg = "\t\ntest with whitespace\r\nand Unicode BMP \u263a and non-BMP \U0001f608\t\n"
+        try:
+            stub.UnaryCall(messages_pb2.SimpleRequest(response_status=messages_pb2.EchoStatus(code=2, message=msg)))
+            check(False, "UnaryCall must fail")
+        except grpc.RpcError as e:
+            check(e.code() == grpc.StatusCode.UNKNOWN and e.details() == msg, "status message %r" % e.details())
+    elif case == "unimplemented_method":
+        try:
+            stub.UnimplementedCall(empty_pb2.Empty())
+            check(False, "must fail")
+        except grpc.RpcError as e:
+            check(e.code() == grpc.StatusCode.UNIMPLEMENTED, "code %s" % e.code())
+    elif case == "unimplemented_service":
+        try:
+            channel.unary_unary("/grpc.testing.UnimplementedService/UnimplementedCall")(b"")
+            check(False, "must fail")
+        except grpc.RpcError as e:
+            check(e.code() == grpc.StatusCode.UNIMPLEMENTED, "code %s" % e.code())
+    elif case == "cancel_after_begin":
+        import queue
+        requests = queue.Queue()
+        future = stub.StreamingInputCall.future(iter(requests.get, None))
+        future.cancel()
+        check(future.cancelled(), "cancelled")
+    elif case == "cancel_after_first_response":
+        import queue
+        requests = queue.Queue()
+        responses = stub.FullDuplexCall(iter(requests.get, None))
+        requests.put(messages_pb2.StreamingOutputCallRequest(response_parameters=[messages_pb2.ResponseParameters(size=31415)],
+                                                             payload=messages_pb2.Payload(body=b"\0" * 27182)))
+        next(responses)
+        responses.cancel()
+        try:
+            next(responses)
+            check(False, "must be cancelled")
+        except grpc.RpcError as e:
+            check(e.code() == grpc.StatusCode.CANCELLED, "code %s" % e.code())
+    elif case == "timeout_on_sleeping_server":
+        import queue
+        requests = queue.Queue()  # never half-closed: the server keeps waiting
+        requests.put(messages_pb2.StreamingOutputCallRequest(payload=messages_pb2.Payload(body=b"\0" * 27182)))
+        try:
+            list(stub.FullDuplexCall(iter(requests.get, None), timeout=0.001))
+            check(False, "must time out")
+        except grpc.RpcError as e:
+            check(e.code() == grpc.StatusCode.DEADLINE_EXCEEDED, "code %s" % e.code())
+    elif case == "health":
+        h = health_pb2_grpc.HealthStub(channel)
+        check(h.Check(health_pb2.HealthCheckRequest(service="")).status == health_pb2.HealthCheckResponse.SERVING, "server SERVING")
+        check(h.Check(health_pb2.HealthCheckRequest(service="grpc.testing.TestService")).status
+              == health_pb2.HealthCheckResponse.SERVING, "TestService SERVING")
+        try:
+            h.Check(health_pb2.HealthCheckRequest(service="no.such.Service"))
+            check(False, "unknown service must be NOT_FOUND")
+        except grpc.RpcError as e:
+            check(e.code() == grpc.StatusCode.NOT_FOUND, "code %s" % e.code())
+        watch = h.Watch(health_pb2.HealthCheckRequest(service="down.Service"))
+        check(next(watch).status == health_pb2.HealthCheckResponse.NOT_SERVING, "Watch sends NOT_SERVING")
+        watch.cancel()
+        unknown = h.Watch(health_pb2.HealthCheckRequest(service="no.such.Service"))
+        check(next(unknown).status == health_pb2.HealthCheckResponse.SERVICE_UNKNOWN, "Watch sends SERVICE_UNKNOWN")
+        unknown.cancel()
+    else:
+        print("unknown case", case)
+        sys.exit(2)
+    print("PASS", case, flush=True)
+
+
+if __name__ == "__main__":
+    mode, stubdir = sys.argv[1], sys.argv[2]
+    generate(stubdir)
+    if mode == "serve":
+        serve(stubdir, sys.argv[3])
+    elif mode == "client":
+        for case in sys.argv[4:]:
+            client(stubdir, sys.argv[3], case)
