@@ -14,20 +14,24 @@ using core::verb_table;
 void add_schema_options(CLI::App& cmd, schema_options& schema) {
   cmd.add_option("--proto", schema.protos,
                  "Message types from this .proto file instead of server reflection (repeatable)")
-      ->type_name("FILE");
+      ->type_name("FILE")
+      ->allow_extra_args(false);
   cmd.add_option("-I,--import-path", schema.import_paths,
                  "Folder that --proto files and their imports are found in, as protoc's -I (repeatable; default: "
                  "the --proto file's own folder)")
-      ->type_name("DIR");
+      ->type_name("DIR")
+      ->allow_extra_args(false);
   cmd.add_option("--protoset", schema.protosets,
                  "Message types from a FileDescriptorSet (protoc --include_imports --descriptor_set_out) (repeatable)")
-      ->type_name("FILE");
+      ->type_name("FILE")
+      ->allow_extra_args(false);
 }
 
 void add_client_options(CLI::App& cmd, client_args& args) {
   cmd.add_option("target", args.target, "HOST:PORT, or unix:PATH")->required()->type_name("TARGET");
   cmd.add_option("-H,--header", args.headers, "Request metadata 'key: value' (repeatable; -bin keys take base64)")
-      ->type_name("HEADER");
+      ->type_name("HEADER")
+      ->allow_extra_args(false);
   core::add_size_option(cmd, "--max-msg-size", args.max_message, "Largest message sent or received")
       ->default_str("64MiB");
   add_schema_options(cmd, args.schema);

@@ -5,6 +5,8 @@ are generated flat, at test time, from grpc-proto's files).
   grpc_peer.py serve STUBDIR PORTFILE      a grpc.testing.TestService server
   grpc_peer.py client STUBDIR TARGET CASE  an interop case against TARGET
   grpc_peer.py stubs STUBDIR               only generate the stubs
+  grpc_peer.py interleave STUBDIR CMD...   drive a bidi `nettool grpc call -d @-`:
+                                           each request only after the previous response
 
 The server follows the interop semantics (as nettool grpc serve does), so
 the same nettool calls work against both.
@@ -21,10 +23,20 @@ PROTO_DIR = "/usr/share/grpc-proto"
 
 
 def generate(stubdir):
+    """Once per build tree: tests running side by side race to make the
+    folder, and the first complete one wins (made aside, then renamed)."""
+    if not os.path.isdir(stubdir):
+        work = "%s.%d" % (stubdir, os.getpid())
+        _generate_into(work)
+        try:
+            os.rename(work, stubdir)
+        except OSError:
+            shutil.rmtree(work, ignore_errors=True)
+    sys.path.insert(0, stubdir)
+
+
+def _generate_into(stubdir):
     os.makedirs(stubdir, exist_ok=True)
-    if os.path.exists(os.path.join(stubdir, "test_pb2_grpc.py")):
-        sys.path.insert(0, stubdir)
-        return
     for sub, name in [("grpc/testing", "empty.proto"), ("grpc/testing", "messages.proto"),
                       ("grpc/testing", "test.proto"), ("grpc/health/v1", "health.proto")]:
         text = open(os.path.join(PROTO_DIR, sub, name)).read()
@@ -36,7 +48,6 @@ def generate(stubdir):
     # A FileDescriptorSet for --protoset, and the flat .proto files for --proto.
     subprocess.run(["protoc", "-I", stubdir, "--include_imports",
                     "--descriptor_set_out", os.path.join(stubdir, "test.protoset"), "test.proto"], check=True)
-    sys.path.insert(0, stubdir)
 
 
 def serve(stubdir, portfile):
@@ -256,11 +267,35 @@ def client(stubdir, target, case):
     print("PASS", case, flush=True)
 
 
+def interleave(cmd):
+    """Writes one FullDuplexCall request at a time to CMD's stdin and waits
+    (up to 10 s) for its response line before writing the next."""
+    import select
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    got = 0
+    for size in (1, 2, 3):
+        proc.stdin.write(b'{"responseParameters":[{"size":%d}]}\n' % size)
+        proc.stdin.flush()
+        ready, _, _ = select.select([proc.stdout], [], [], 10)
+        if not ready:
+            print("no response to request", size, "before the next was written", flush=True)
+            proc.kill()
+            sys.exit(1)
+        line = proc.stdout.readline()
+        print("response", size, line.decode().strip(), flush=True)
+        got += 1
+    proc.stdin.close()
+    rest = proc.stdout.read()
+    print("after close:", rest.decode().strip() or "nothing", "rc", proc.wait(), flush=True)
+
+
 if __name__ == "__main__":
     mode, stubdir = sys.argv[1], sys.argv[2]
     generate(stubdir)
     if mode == "serve":
         serve(stubdir, sys.argv[3])
+    elif mode == "interleave":
+        interleave(sys.argv[3:])
     elif mode == "client":
         for case in sys.argv[4:]:
             client(stubdir, sys.argv[3], case)

@@ -1,0 +1,195 @@
+// grpc call, list and describe against Python's grpcio server (--proto,
+// --protoset) and against grpc serve (reflection); grpc serve driven by
+// grpcio's client through grpc's interop cases.
+#include "harness.hpp"
+
+#include <catch2/catch.hpp>
+
+using nettool::test::sh;
+
+static const char* const peers = R"sh(
+STUBS=$PEER_BIN/grpc_stubs
+$PY "$PEERS/grpc_peer.py" stubs $STUBS
+py_server() {  # py_server NAME: grpcio's TestService, port in NAME.port
+  $PY "$PEERS/grpc_peer.py" serve $STUBS $1.port 2> $1.log & wait_file $1.port
+}
+nt_server() {  # nt_server NAME ARGS...: grpc serve, port in NAME.port
+  local name=$1; shift
+  $NT grpc serve 0 --port-file $name.port "$@" > $name.out 2> $name.log & echo $! > $name.pid
+  wait_file $name.port
+}
+T=grpc.testing.TestService
+)sh";
+
+static nettool::test::result grpc_sh(const std::string& script, int limit = 120) {
+  return sh(std::string(peers) + script, limit);
+}
+
+TEST_CASE("grpc call: the four streaming modes against grpcio, from --proto and --protoset", "[grpc][call]") {
+  auto r = grpc_sh(R"sh(
+    py_server py
+    P=$(cat py.port)
+    $NT grpc call 127.0.0.1:$P $T/UnaryCall --proto $STUBS/test.proto -d '{"responseSize":3}'; echo "rc=$?"
+    $NT grpc call 127.0.0.1:$P $T.UnaryCall --protoset $STUBS/test.protoset -d '{"response_size":2}'; echo "rc=$?"
+    $NT grpc call 127.0.0.1:$P $T/EmptyCall -I $STUBS --proto $STUBS/test.proto; echo "rc=$?"
+    $NT grpc call 127.0.0.1:$P $T/StreamingOutputCall --proto $STUBS/test.proto \
+      -d '{"responseParameters":[{"size":1},{"size":2,"intervalUs":20000},{"size":0}]}'; echo "rc=$?"
+    printf '{"payload":{"body":"AAAA"}}\n{"payload":{"body":"AA=="}} {"payload":{}}' |
+      $NT grpc call 127.0.0.1:$P $T/StreamingInputCall --proto $STUBS/test.proto -d @-; echo "rc=$?"
+    $NT grpc call 127.0.0.1:$P $T/StreamingInputCall --proto $STUBS/test.proto \
+      -d '{"payload":{"body":"AAAA"}} {"payload":{"body":"AAAA"}}'; echo "rc=$?"
+    printf '%s\n' '{"responseParameters":[{"size":1}]}' '{"responseParameters":[{"size":2},{"size":3}]}' > reqs.json
+    $NT grpc call 127.0.0.1:$P $T/FullDuplexCall --proto $STUBS/test.proto -d @reqs.json; echo "rc=$?"
+    $NT grpc call 127.0.0.1:$P $T/UnaryCall --proto $STUBS/test.proto -d '{"responseSize":1}' --emit-defaults; echo "rc=$?"
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out ==
+        "{\"payload\":{\"body\":\"AAAA\"},\"serverId\":\"python\"}\nrc=0\n"
+        "{\"payload\":{\"body\":\"AAA=\"},\"serverId\":\"python\"}\nrc=0\n"
+        "{}\nrc=0\n"
+        "{\"payload\":{\"body\":\"AA==\"}}\n{\"payload\":{\"body\":\"AAA=\"}}\n{\"payload\":{}}\nrc=0\n"
+        "{\"aggregatedPayloadSize\":4}\nrc=0\n"
+        "{\"aggregatedPayloadSize\":6}\nrc=0\n"
+        "{\"payload\":{\"body\":\"AA==\"}}\n{\"payload\":{\"body\":\"AAA=\"}}\n{\"payload\":{\"body\":\"AAAA\"}}\nrc=0\n"
+        "{\"payload\":{\"type\":\"COMPRESSABLE\",\"body\":\"AA==\"},\"username\":\"\",\"oauthScope\":\"\",\"serverId\":\"python\","
+        "\"grpclbRouteType\":\"GRPCLB_ROUTE_TYPE_UNKNOWN\",\"hostname\":\"\"}\nrc=0\n");
+}
+
+TEST_CASE("grpc call: metadata both ways, statuses exit 64+code, 4 MiB messages, --timeout", "[grpc][call]") {
+  auto r = grpc_sh(R"sh(
+    py_server py
+    P=$(cat py.port)
+    A="127.0.0.1:$P --proto $STUBS/test.proto"
+    $NT grpc call $A $T/UnaryCall -H 'x-grpc-test-echo-initial: hello' -H 'X-Grpc-Test-Echo-Trailing-Bin: AAEC/w==' -v \
+      > md.out 2> md.err; echo "rc=$?"
+    grep -c '< x-grpc-test-echo-initial: hello$' md.err
+    grep -c '< trailer x-grpc-test-echo-trailing-bin: AAEC/w==$' md.err
+    $NT grpc call $A $T/UnaryCall -d '{"responseStatus":{"code":5,"message":"no such thing"}}'; echo "rc=$?"
+    $NT grpc call $A $T/UnaryCall -d '{"responseStatus":{"code":14,"message":"down"}}' 2>/dev/null; echo "rc=$?"
+    $NT grpc call $A $T/UnimplementedCall 2>/dev/null; echo "rc=$?"
+    $NT grpc call $A $T/UnaryCall -d '{"responseSize":4194304}' | wc -c
+    B=$($PY -c 'import base64; print(base64.b64encode(bytes(4194304)).decode())')
+    echo "{\"payload\":{\"body\":\"$B\"}}" > big.json
+    $NT grpc call $A $T/StreamingInputCall -d @big.json; echo "rc=$?"
+    start=$(date +%s%N)
+    $NT grpc call $A $T/FullDuplexCall -d @- --timeout 500ms < <(sleep 10); echo "rc=$?"
+    echo "fast=$(( ($(date +%s%N) - start) / 1000000 < 5000 ))"
+    $NT grpc call $A $T/UnaryCall -d '{"responseSize":1}' --json; echo "rc=$?"
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out ==
+        "rc=0\n1\n1\n"
+        "rc=69\nrc=78\nrc=76\n"
+        "5592452\n"  // 4 MiB of zeros in base64 (5 592 408), the JSON around it and a line feed
+        "{\"aggregatedPayloadSize\":4194304}\nrc=0\n"
+        "rc=124\nfast=1\n"
+        "{\"event\":\"message\",\"message\":{\"payload\":{\"body\":\"AA==\"},\"serverId\":\"python\"}}\n"
+        "{\"event\":\"status\",\"code\":0,\"status\":\"OK\",\"message\":\"\"}\nrc=0\n");
+  CHECK(r.err.find("nettool: grpc call: call /grpc.testing.TestService/UnaryCall: NOT_FOUND: no such thing\n") !=
+        std::string::npos);
+}
+
+TEST_CASE("grpc serve passes grpcio's interop cases and health checks", "[grpc][serve]") {
+  auto r = grpc_sh(R"sh(
+    nt_server nt --health down.Service=NOT_SERVING
+    $PY "$PEERS/grpc_peer.py" client $STUBS 127.0.0.1:$(cat nt.port) empty_unary large_unary client_compressed_unary \
+      server_compressed_unary client_streaming server_streaming ping_pong empty_stream custom_metadata \
+      status_code_and_message special_status_message unimplemented_method unimplemented_service cancel_after_begin \
+      cancel_after_first_response timeout_on_sleeping_server health; echo "rc=$?"
+    kill -TERM $(cat nt.pid); wait $(cat nt.pid); echo "serve rc=$?"
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out ==
+        "PASS empty_unary\nPASS large_unary\nPASS client_compressed_unary\nPASS server_compressed_unary\n"
+        "PASS client_streaming\nPASS server_streaming\nPASS ping_pong\nPASS empty_stream\nPASS custom_metadata\n"
+        "PASS status_code_and_message\nPASS special_status_message\nPASS unimplemented_method\n"
+        "PASS unimplemented_service\nPASS cancel_after_begin\nPASS cancel_after_first_response\n"
+        "PASS timeout_on_sleeping_server\nPASS health\nrc=0\nserve rc=143\n");
+}
+
+TEST_CASE("grpc list and describe through grpc serve's reflection, and calls without a .proto", "[grpc][serve][call]") {
+  auto r = grpc_sh(R"sh(
+    nt_server nt --json
+    P=$(cat nt.port)
+    head -1 nt.out | grep -c '"event":"listening"'
+    $NT grpc list 127.0.0.1:$P; echo "rc=$?"
+    $NT grpc list 127.0.0.1:$P $T | head -3; echo "rc=${PIPESTATUS[0]}"
+    $NT grpc describe 127.0.0.1:$P $T.UnaryCall; echo "rc=$?"
+    $NT grpc describe 127.0.0.1:$P grpc.testing.EchoStatus; echo "rc=$?"
+    $NT grpc describe 127.0.0.1:$P grpc.testing.PayloadType --json; echo "rc=$?"
+    $NT grpc call 127.0.0.1:$P $T/UnaryCall -d '{"responseSize":2,"fillServerId":true}'; echo "rc=$?"
+    $NT grpc list --proto $STUBS/test.proto 127.0.0.1:1; echo "rc=$?"
+    $PY "$PEERS/grpc_peer.py" interleave $STUBS $NT grpc call 127.0.0.1:$P $T/FullDuplexCall -d @-
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out ==
+        "1\n"
+        "grpc.health.v1.Health\ngrpc.reflection.v1alpha.ServerReflection\ngrpc.testing.TestService\nrc=0\n"
+        "grpc.testing.TestService.EmptyCall\ngrpc.testing.TestService.UnaryCall\n"
+        "grpc.testing.TestService.CacheableUnaryCall\nrc=0\n"
+        "grpc.testing.TestService.UnaryCall is a method:\n"
+        "rpc UnaryCall(.grpc.testing.SimpleRequest) returns (.grpc.testing.SimpleResponse);\nrc=0\n"
+        "grpc.testing.EchoStatus is a message:\nmessage EchoStatus {\n  int32 code = 1;\n  string message = 2;\n}\nrc=0\n"
+        "{\"symbol\":\"grpc.testing.PayloadType\",\"kind\":\"enum\",\"descriptor\":{\"name\":\"PayloadType\","
+        "\"value\":[{\"name\":\"COMPRESSABLE\",\"number\":0}]}}\nrc=0\n"
+        "{\"payload\":{\"body\":\"AAA=\"},\"serverId\":\"nettool\"}\nrc=0\n"
+        "grpc.testing.LoadBalancerStatsService\ngrpc.testing.ReconnectService\ngrpc.testing.TestService\n"
+        "grpc.testing.UnimplementedService\ngrpc.testing.XdsUpdateClientConfigureService\n"
+        "grpc.testing.XdsUpdateHealthService\nrc=0\n"
+        "response 1 {\"payload\":{\"body\":\"AA==\"}}\nresponse 2 {\"payload\":{\"body\":\"AAA=\"}}\n"
+        "response 3 {\"payload\":{\"body\":\"AAAA\"}}\nafter close: nothing rc 0\n");
+}
+
+TEST_CASE("grpc: bad input exits with SPEC's codes and names what was wrong", "[grpc][errors]") {
+  auto r = grpc_sh(R"sh(
+    nt_server nt
+    P=$(cat nt.port)
+    $NT grpc call 127.0.0.1:$P $T/NoSuchMethod 2>&1; echo "rc=$?"
+    $NT grpc call 127.0.0.1:$P no.such.Service/Call 2>&1; echo "rc=$?"
+    $NT grpc call 127.0.0.1:$P $T/UnaryCall -d '{"responseSize":"many"}' 2>&1; echo "rc=$?"
+    $NT grpc call 127.0.0.1:$P $T/UnaryCall -d '{"nosuchField":1}' 2>&1; echo "rc=$?"
+    $NT grpc call 127.0.0.1:$P $T/UnaryCall -d '{"responseSize":1' 2>&1; echo "rc=$?"
+    $NT grpc call 127.0.0.1:$P $T/UnaryCall -d '{} {}' 2>&1; echo "rc=$?"
+    $NT grpc call 127.0.0.1:$P $T/UnaryCall -H 'bad key: x' 2>&1; echo "rc=$?"
+    $NT grpc call 127.0.0.1:$P $T/UnaryCall --proto missing.proto 2>&1; echo "rc=$?"
+    echo 'syntax = "proto3"; message { }' > broken.proto
+    $NT grpc call 127.0.0.1:$P $T/UnaryCall --proto broken.proto 2>&1; echo "rc=$?"
+    $NT grpc call 127.0.0.1:$(free_port) $T/UnaryCall 2>&1; echo "rc=$?"
+    $NT grpc call nosuch.invalid:1 $T/UnaryCall 2>/dev/null; echo "rc=$?"
+    $NT grpc call 127.0.0.1 $T/UnaryCall 2>/dev/null; echo "rc=$?"
+    $NT grpc call 127.0.0.1:$(free_port) $T/UnaryCall --retries 2 --retry-delay 10ms -v 2>&1 | grep -c 'retrying in'
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out.find("nettool: grpc call: method grpc.testing.TestService/NoSuchMethod: no such method in the schema\nrc=2\n") !=
+        std::string::npos);
+  CHECK(r.out.find("nettool: grpc call: method no.such.Service/Call: no such method in the schema\nrc=2\n") !=
+        std::string::npos);
+  CHECK(r.out.find("request grpc.testing.SimpleRequest: (response_size): invalid value \"many\" for type TYPE_INT32\nrc=2\n") !=
+        std::string::npos);
+  CHECK(r.out.find("request grpc.testing.SimpleRequest: nosuchField: Cannot find field.\nrc=2\n") != std::string::npos);
+  CHECK(r.out.find("request message 1: the JSON text is cut short\nrc=2\n") != std::string::npos);
+  CHECK(r.out.find("this method takes one request message, got more\nrc=2\n") != std::string::npos);
+  CHECK(r.out.find("nettool: grpc call: -H: a metadata key has only a-z, 0-9, '-', '_' and '.'; see --help\nrc=2\n") != std::string::npos);
+  CHECK(r.out.find("file missing.proto: No such file or directory\nrc=8\n") != std::string::npos);
+  CHECK(r.out.find("--proto broken.proto: broken.proto:1:28: Expected message name.\nrc=2\n") != std::string::npos);
+  CHECK(r.out.find("Connection refused\nrc=4\n") != std::string::npos);
+  CHECK(r.out.find("rc=3\nrc=2\n2\n") != std::string::npos);
+}
+
+TEST_CASE("grpc call: SIGINT mid-stream exits 130 and cancels the call", "[grpc][call]") {
+  auto r = grpc_sh(R"sh(
+    nt_server nt
+    P=$(cat nt.port)
+    mkfifo in
+    $NT grpc call 127.0.0.1:$P $T/FullDuplexCall -d @- < in > out & C=$!
+    exec 3> in
+    echo '{"responseParameters":[{"size":1}]}' >&3
+    for i in $(seq 100); do [ -s out ] && break; sleep 0.05; done
+    cat out
+    kill -INT $C; wait $C; echo "rc=$?"
+    exec 3>&-
+    $NT grpc call 127.0.0.1:$P $T/EmptyCall; echo "rc=$?"
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "{\"payload\":{\"body\":\"AA==\"}}\nrc=130\n{}\nrc=0\n");
+}
