@@ -9,12 +9,14 @@ build_pkgs=(
   libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev
   libssl-dev libcli11-dev libfmt-dev zlib1g-dev catch2
   libzmq3-dev cppzmq-dev libpugixml-dev
+  libgrpc++-dev libgrpc-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev libprotoc-dev grpc-proto
   clang libclang-rt-14-dev  # the libFuzzer targets (scripts/fuzz.sh)
 )
 peer_pkgs=(
   curl socat netcat-openbsd ncat openssl iperf3 microsocks tinyproxy nginx-light wrk jq
   iproute2 procps time hyperfine python3 python3-zmq python3-websockets libwebsockets-test-server
   libxmlrpc-core-c3-dev  # xmlrpc-c, whose client library drives the tests' xmlrpc-c peer
+  python3-grpcio python3-protobuf  # grpcio's server and client (stubs made at test time with protoc)
   node-ws  # Node's ws library and wscat (pulls Debian's nodejs where none is installed)
 )
 

@@ -125,4 +125,24 @@ void output::close() {
 
 bool output::is_terminal() const { return ::isatty(fd_) == 1; }
 
+std::string read_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw error(error_code(errno, boost::system::system_category()), core::phase::file, path);
+  std::string out;
+  char chunk[65536];
+  while (true) {
+    const auto n = ::read(fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int e = errno;
+      ::close(fd);
+      throw error(error_code(e, boost::system::system_category()), core::phase::file, path);
+    }
+    if (n == 0) break;
+    out.append(chunk, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
 }  // namespace nettool::core

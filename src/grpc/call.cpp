@@ -10,12 +10,19 @@
 #include "nettool/core/stdio.hpp"
 
 #include <grpcpp/channel.h>
+#include <grpcpp/create_channel.h>
 #include <grpcpp/create_channel_posix.h>
+#include <grpcpp/security/credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_certificate_verifier.h>
+#include <grpcpp/security/tls_credentials_options.h>
 #include <grpcpp/support/channel_arguments.h>
 #include <boost/json.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <cctype>
-#include <fstream>
 
 namespace nettool::grpc {
 
@@ -66,7 +73,51 @@ core::target parse_target(const std::string& text) {
   return to;
 }
 
+std::shared_ptr<::grpc::ChannelCredentials> tls_credentials(const core::tls_client_options& tls) {
+  const auto key = tls.key.empty() ? std::string() : core::read_file(tls.key);
+  const auto cert = tls.cert.empty() ? std::string() : core::read_file(tls.cert);
+  const auto roots = tls.cacert.empty() ? std::string() : core::read_file(tls.cacert);
+  if (!tls.insecure) return ::grpc::SslCredentials({roots, key, cert});
+  // --insecure: grpc++'s TLS credentials with no verification at all.
+  namespace ex = ::grpc::experimental;
+  ex::TlsChannelCredentialsOptions options;
+  if (!cert.empty()) {
+    std::vector<ex::IdentityKeyCertPair> pairs{{key, cert}};
+    options.set_certificate_provider(std::make_shared<ex::StaticDataCertificateProvider>(pairs));
+    options.watch_identity_key_cert_pairs();
+  }
+  options.set_verify_server_certs(false);
+  options.set_certificate_verifier(std::make_shared<ex::NoOpCertificateVerifier>());
+  options.set_check_call_host(false);
+  return ex::TlsCredentials(options);
+}
+
+// grpc++'s name for the address the core reached.
+std::string grpc_address(core::connection& conn, const core::target& to) {
+  if (!to.unix_path.empty()) return "unix:" + to.unix_path;
+  const auto ep = conn.socket().remote_endpoint();
+  char text[INET6_ADDRSTRLEN] = {};
+  if (ep.data()->sa_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(ep.data());
+    ::inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text);
+    return fmt::format("ipv6:[{}]:{}", text, ntohs(in6->sin6_port));
+  }
+  const auto* in4 = reinterpret_cast<const sockaddr_in*>(ep.data());
+  ::inet_ntop(AF_INET, &in4->sin_addr, text, sizeof text);
+  return fmt::format("ipv4:{}:{}", text, ntohs(in4->sin_port));
+}
+
 }  // namespace
+
+bool tls_failure(const ::grpc::Status& status) {
+  if (status.error_code() != ::grpc::StatusCode::UNAVAILABLE) return false;
+  // Only TLS channels connect by themselves (plaintext ones get the core's
+  // connected socket), and the core had just reached the address: grpc++
+  // failing "to connect" there means the handshake failed.
+  const auto& m = status.error_message();
+  return m.find("failed to connect to all addresses") != std::string::npos || m.find("andshake") != std::string::npos ||
+         m.find("SSL_ERROR") != std::string::npos || m.find("peer certificate") != std::string::npos;
+}
 
 awaitable<std::shared_ptr<::grpc::Channel>> open_channel(const client_args& args) {
   const auto to = parse_target(args.target);
@@ -79,12 +130,30 @@ awaitable<std::shared_ptr<::grpc::Channel>> open_channel(const client_args& args
       args.max_message > static_cast<std::uint64_t>(INT32_MAX) ? INT32_MAX : static_cast<int>(args.max_message);
   channel_args.SetMaxReceiveMessageSize(max);
   channel_args.SetMaxSendMessageSize(max);
+  // No memory quota here: grpc++ 1.51 reads a whole response before it
+  // compares it with the limit, and a client channel's quota does not stop
+  // that (measured: a 60 MB response past a 1 MiB limit costs 60 MB before
+  // RESOURCE_EXHAUSTED). docs/security.md says so.
   // Proxies are the core's business (SPEC §1), never grpc++'s own reading
   // of http_proxy.
   channel_args.SetInt(GRPC_ARG_ENABLE_HTTP_PROXY, 0);
-  const auto authority = to.unix_path.empty() ? args.target : std::string("localhost");
-  const int fd = conn.socket().release();
-  co_return ::grpc::CreateCustomInsecureChannelFromFd(authority, fd, channel_args);
+  const auto authority = !args.authority.empty() ? args.authority
+                         : to.unix_path.empty()  ? args.target
+                                                 : std::string("localhost");
+  if (!args.tls.enabled) {
+    const int fd = conn.socket().release();
+    co_return ::grpc::CreateCustomInsecureChannelFromFd(authority, fd, channel_args);
+  }
+  // The core's connection proved the address reachable (exit 3/4 as
+  // everywhere); grpc++ opens its own to that address for the handshake.
+  const auto address = grpc_address(conn, to);
+  conn.close();
+  channel_args.SetString(GRPC_ARG_DEFAULT_AUTHORITY, authority);
+  const auto name = !args.tls.servername.empty() ? args.tls.servername
+                    : to.unix_path.empty()       ? to.host
+                                                 : std::string("localhost");
+  channel_args.SetSslTargetNameOverride(name);
+  co_return ::grpc::CreateCustomChannel(address, tls_credentials(args.tls), channel_args);
 }
 
 namespace {
@@ -99,14 +168,6 @@ std::string service_of(const std::string& method) {
   auto service = method.substr(0, cut);
   if (service.front() == '.') service.erase(0, 1);
   return service;
-}
-
-std::string read_whole_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw core::error(core::error_code(errno, boost::system::system_category()), core::phase::file, path);
-  std::string out((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw core::error(errc::local_failure, core::phase::file, path, "read error");
-  return out;
 }
 
 void show_metadata(const char* what, const std::multimap<::grpc::string_ref, ::grpc::string_ref>& md) {
@@ -155,7 +216,7 @@ awaitable<void> send_requests(call_state& st, stream& s) {
       open = co_await send_ready();
     }
   } else {
-    const auto text = data.empty() ? std::string("{}") : data.starts_with('@') ? read_whole_file(data.substr(1)) : data;
+    const auto text = data.empty() ? std::string("{}") : data.starts_with('@') ? core::read_file(data.substr(1)) : data;
     splitter.feed(text, texts);
   }
   if (!open) co_return;
@@ -235,6 +296,12 @@ awaitable<void> call_once(core::run_context& ctx, const call_args& args, schema*
                               {"message", status.error_message()}};
     ctx.out().line(core::to_json(event));
   }
+  // grpc++'s generic stream does not check cardinality as its unary calls
+  // do: an OK with no response (a peer that is no gRPC server can get one)
+  // must not pass for success.
+  if (status.ok() && !method.server_streaming() && st.received != 1)
+    throw core::error(errc::protocol, "call", path,
+                      fmt::format("the server ended the call with {} responses; the method has one", st.received));
   if (status.ok()) co_return;
   if (status.error_code() == ::grpc::StatusCode::DEADLINE_EXCEEDED && deadline_passed(ctx, start))
     throw core::error(errc::timed_out, core::phase::timeout, {}, "--timeout reached (the call's deadline)");

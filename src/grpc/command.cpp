@@ -35,6 +35,8 @@ void add_client_options(CLI::App& cmd, client_args& args) {
   core::add_size_option(cmd, "--max-msg-size", args.max_message, "Largest message sent or received")
       ->default_str("64MiB");
   add_schema_options(cmd, args.schema);
+  cmd.add_option("--authority", args.authority, "The :authority header (default: TARGET)")->type_name("HOST[:PORT]");
+  core::add_tls_client_options(cmd, args.tls);
   core::add_connect_options(cmd, args.connect);
   core::add_timeout_options(cmd, args.timeouts, false);
   core::add_common_options(cmd, args.common);
@@ -94,6 +96,45 @@ void add_describe(CLI::App& app, verb_table& verbs) {
   verbs.add(cmd, args->common, [args](core::run_context& ctx) { return run_describe(ctx, *args); });
 }
 
+void add_health(CLI::App& app, verb_table& verbs) {
+  auto args = std::make_shared<health_args>();
+  auto* cmd =
+      app.add_subcommand("health", "Ask grpc.health.v1 Check: exit 0 when SERVING, 7 when not, 69 when unknown");
+  add_client_options(*cmd, *args);
+  cmd->add_option("--service", args->service, "The service to ask about (default \"\": the server)")->type_name("NAME");
+  cmd->add_flag("--watch", args->watch, "Follow the Watch stream: print each status as it changes");
+  cmd->footer(
+      "Examples:\n"
+      "  nettool grpc health 127.0.0.1:50051\n"
+      "  nettool grpc health 127.0.0.1:50051 --service grpc.testing.TestService --json\n"
+      "  nettool grpc health 127.0.0.1:50051 --watch\n");
+  cmd->callback([args] { check_client(*args); });
+  verbs.add(cmd, args->common, [args](core::run_context& ctx) { return run_health(ctx, *args); });
+}
+
+void add_wait(CLI::App& app, verb_table& verbs) {
+  auto args = std::make_shared<health_args>();
+  auto* cmd = app.add_subcommand("wait",
+                                 "Wait until TARGET's health is SERVING (or, without a health service, it "
+                                 "accepts a connection), then run CMD");
+  add_client_options(*cmd, *args);
+  cmd->add_option("--service", args->service, "The service that must be SERVING (default: the server)")
+      ->type_name("NAME");
+  core::add_duration_option(*cmd, "--interval", args->interval, "Pause between attempts")->default_str("250ms");
+  cmd->footer(
+      "Examples:\n"
+      "  nettool grpc wait 127.0.0.1:50051 --timeout 60s\n"
+      "  nettool grpc wait 127.0.0.1:50051 -- ./run-tests\n"
+      "Exit 124 when it is not ready within --timeout (default 30s). Anything after -- runs once it is.\n");
+  cmd->callback([args] {
+    check_client(*args);
+    args->limit = args->common.timeout.value_or(std::chrono::seconds(30));
+    args->common.timeout.reset();  // the verb bounds itself, to name the target
+  });
+  verbs.add(
+      cmd, args->common, [args](core::run_context& ctx) { return run_wait(ctx, *args); }, &args->command);
+}
+
 // --health SERVICE=STATUS, STATUS a grpc.health.v1 ServingStatus name.
 int serving_status(const std::string& name) {
   static const std::pair<const char*, int> names[] = {
@@ -114,12 +155,15 @@ void add_serve(CLI::App& app, verb_table& verbs) {
       ->type_name("SERVICE=STATUS");
   core::add_size_option(*cmd, "--max-msg-size", args->max_message, "Largest message received or sent")
       ->default_str("64MiB");
+  core::add_tls_server_options(*cmd, args->tls);
   core::add_common_options(*cmd, args->common);
   cmd->footer(
       "Examples:\n"
       "  nettool grpc serve 50051\n"
       "  nettool grpc serve 0 --port-file port --health grpc.testing.TestService=NOT_SERVING\n");
   cmd->callback([args, health] {
+    if (args->tls.enabled && (args->tls.cert.empty() || args->tls.key.empty()))
+      throw CLI::ValidationError("--tls", "grpc serve needs --cert FILE --key FILE (no ephemeral certificate yet)");
     for (const auto& spec : *health) {
       const auto eq = spec.rfind('=');
       if (eq == std::string::npos) throw CLI::ValidationError("--health", "'" + spec + "' is not SERVICE=STATUS");
@@ -131,16 +175,19 @@ void add_serve(CLI::App& app, verb_table& verbs) {
 
 void configure(CLI::App& app, verb_table& verbs, std::string_view only) {
   register_status_exit_codes();
-  const bool known = only == "call" || only == "list" || only == "describe" || only == "serve";
+  const bool known =
+      only == "call" || only == "list" || only == "describe" || only == "health" || only == "wait" || only == "serve";
   if (!known || only == "call") add_call(app, verbs);
   if (!known || only == "list") add_list(app, verbs);
   if (!known || only == "describe") add_describe(app, verbs);
+  if (!known || only == "health") add_health(app, verbs);
+  if (!known || only == "wait") add_wait(app, verbs);
   if (!known || only == "serve") add_serve(app, verbs);
 }
 
 }  // namespace
 
-constexpr core::protocol_descriptor descriptor{"grpc", "gRPC: call, list, describe, serve", &configure};
+constexpr core::protocol_descriptor descriptor{"grpc", "gRPC: call, list, describe, health, wait, serve", &configure};
 
 }  // namespace nettool::grpc
 

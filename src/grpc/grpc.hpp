@@ -10,6 +10,7 @@
 
 #include <grpcpp/support/status.h>
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <string>
@@ -26,6 +27,13 @@ using core::awaitable;
 
 inline constexpr std::uint64_t default_max_message = 64 * 1024 * 1024;
 
+// grpc++ reads a whole message before it compares its size with the limit:
+// grpc serve's memory quota is what bounds a client that sends more (twice
+// the largest message, plus room for the transport).
+inline std::size_t memory_quota(std::uint64_t max_message) {
+  return static_cast<std::size_t>(std::min<std::uint64_t>(max_message, 1ull << 30)) * 2 + (16u << 20);
+}
+
 // Where message types come from: server reflection unless a file is given.
 struct schema_options {
   std::vector<std::string> protos;        // --proto FILE
@@ -39,6 +47,8 @@ struct client_args {
   core::common_options common;
   core::timeout_options timeouts;
   core::connect_options connect;
+  core::tls_client_options tls;      // --tls, --cacert, --cert/--key, --servername, --insecure
+  std::string authority;             // --authority: the :authority header
   std::string target;                // HOST:PORT or unix:PATH
   std::vector<std::string> headers;  // -H 'key: value'
   std::uint64_t max_message = default_max_message;
@@ -60,18 +70,33 @@ struct list_args : client_args {
 awaitable<int> run_list(core::run_context& ctx, const list_args& args);
 awaitable<int> run_describe(core::run_context& ctx, const list_args& args);
 
+// health and wait.
+struct health_args : client_args {
+  std::string service;                                       // --service: "" is the whole server
+  bool watch = false;                                        // health --watch
+  core::duration interval = std::chrono::milliseconds(250);  // wait
+  core::duration limit = std::chrono::seconds(30);           // wait: --timeout
+  std::vector<std::string> command;                          // wait: -- CMD
+};
+
+awaitable<int> run_health(core::run_context& ctx, const health_args& args);
+awaitable<int> run_wait(core::run_context& ctx, const health_args& args);
+
 struct serve_args {
   core::common_options common;
   core::listen_options listen;
+  core::tls_server_options tls;
   std::map<std::string, int> health;  // --health SERVICE=STATUS (a ServingStatus number)
   std::uint64_t max_message = default_max_message;
 };
 
 awaitable<int> run_serve(core::run_context& ctx, const serve_args& args);
 
-// The channel every client verb calls over: plaintext connections are made
-// by the core (so --resolve, -4/-6, --connect-timeout and retries work as in
-// every protocol) and handed to grpc++.
+// The channel every client verb calls over. Connections are made by the
+// core, so --resolve, -4/-6, --connect-timeout, retries and exit codes 3/4
+// are as in every protocol: a plaintext one is handed to grpc++ as it is;
+// under TLS grpc++ connects to the address the core reached and does the
+// handshake itself (its failures exit 5, see tls_failure).
 awaitable<std::shared_ptr<::grpc::Channel>> open_channel(const client_args& args);
 
 // Status codes: names, and errors that exit 64+code (core::register_exit_codes).
@@ -80,6 +105,10 @@ std::optional<int> status_code_named(std::string_view name);
 const boost::system::error_category& status_category() noexcept;
 void register_status_exit_codes();
 core::error status_error(const ::grpc::Status& status, std::string phase, std::string where);
+
+// A call that failed UNAVAILABLE before reaching the server because the
+// TLS handshake did: grpc++ only says so in the status message.
+bool tls_failure(const ::grpc::Status& status);
 
 // Metadata from -H 'key: value' (keys lower-cased; -bin values base64).
 std::vector<std::pair<std::string, std::string>> parse_metadata(const std::vector<std::string>& headers);

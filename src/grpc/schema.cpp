@@ -4,6 +4,7 @@
 
 #include "nettool/core/log.hpp"
 #include "nettool/core/output.hpp"
+#include "nettool/core/stdio.hpp"
 
 #include <google/protobuf/compiler/importer.h>
 #include <google/protobuf/descriptor.pb.h>
@@ -178,19 +179,6 @@ std::string virtual_name(pb::compiler::DiskSourceTree& tree, const std::string& 
                     default_path ? "cannot be read" : "is in none of the -I folders (add its folder with -I)");
 }
 
-std::string read_file(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) throw core::error(core::error_code(errno, boost::system::system_category()), core::phase::file, path);
-  std::string out;
-  char chunk[65536];
-  std::size_t n;
-  while ((n = std::fread(chunk, 1, sizeof chunk, f)) > 0) out.append(chunk, n);
-  const bool failed = std::ferror(f) != 0;
-  std::fclose(f);
-  if (failed) throw core::error(errc::local_failure, core::phase::file, path, "read error");
-  return out;
-}
-
 }  // namespace
 
 std::unique_ptr<schema> load_files(const schema_options& options) {
@@ -213,7 +201,7 @@ std::unique_ptr<schema> load_files(const schema_options& options) {
   }
   for (const auto& path : options.protosets) {
     pb::FileDescriptorSet set;
-    if (!set.ParseFromString(read_file(path)))
+    if (!set.ParseFromString(core::read_file(path)))
       throw core::error(errc::usage, "--protoset", path, "not a FileDescriptorSet (protoc --descriptor_set_out)");
     for (const auto& file : set.file()) {
       if (self.fetched_names.insert(file.name()).second) self.fetched.Add(file);

@@ -6,11 +6,13 @@
 
 #include "nettool/core/listen.hpp"
 #include "nettool/core/log.hpp"
+#include "nettool/core/stdio.hpp"
 
 #include <grpc/health/v1/health.grpc.pb.h>
 #include <grpc/testing/test.grpc.pb.h>
 #include <grpcpp/alarm.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/resource_quota.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
@@ -372,6 +374,16 @@ class health_service final : public health::Health::CallbackService {
   const std::map<std::string, int> statuses_;
 };
 
+std::shared_ptr<::grpc::ServerCredentials> server_credentials(const core::tls_server_options& tls) {
+  if (!tls.enabled) return ::grpc::InsecureServerCredentials();
+  ::grpc::SslServerCredentialsOptions options(tls.client_ca.empty()
+                                                  ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                                                  : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  options.pem_key_cert_pairs.push_back({core::read_file(tls.key), core::read_file(tls.cert)});
+  if (!tls.client_ca.empty()) options.pem_root_certs = core::read_file(tls.client_ca);
+  return ::grpc::SslServerCredentials(options);
+}
+
 std::string listen_address(const core::listen_options& l) {
   if (!l.unix_path.empty()) return "unix:" + l.unix_path;
   const bool v6 = l.bind.find(':') != std::string::npos;
@@ -392,10 +404,13 @@ awaitable<int> run_serve(core::run_context& ctx, const serve_args& args) {
   ::grpc::ServerBuilder builder;
   int port = 0;
   const auto address = listen_address(args.listen);
-  builder.AddListeningPort(address, ::grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(address, server_credentials(args.tls), &port);
   const int max =
       args.max_message > static_cast<std::uint64_t>(INT32_MAX) ? INT32_MAX : static_cast<int>(args.max_message);
   builder.SetMaxReceiveMessageSize(max);
+  ::grpc::ResourceQuota quota("nettool-grpc-serve");
+  quota.Resize(memory_quota(args.max_message));
+  builder.SetResourceQuota(quota);
   builder.SetMaxSendMessageSize(max);
   builder.RegisterService(&tests);
   builder.RegisterService(&health_checks);

@@ -193,3 +193,71 @@ TEST_CASE("grpc call: SIGINT mid-stream exits 130 and cancels the call", "[grpc]
   REQUIRE(r.rc == 0);
   CHECK(r.out == "{\"payload\":{\"body\":\"AA==\"}}\nrc=130\n{}\nrc=0\n");
 }
+
+TEST_CASE("grpc TLS both ways with a CA made now: --cacert, mutual TLS, wrong CA or name exits 5", "[grpc][tls]") {
+  auto r = grpc_sh(R"sh(
+    make_ca
+    nt_server tls --tls --cert server.pem --key server.key
+    P=$(cat tls.port)
+    $NT grpc call 127.0.0.1:$P $T/UnaryCall --tls --cacert ca.pem -d '{"responseSize":1}'; echo "rc=$?"
+    $NT grpc call localhost:$P $T/EmptyCall --tls --cacert ca.pem; echo "rc=$?"
+    $NT grpc call 127.0.0.1:$P $T/EmptyCall --tls --cacert other-ca.pem 2>/dev/null; echo "wrong CA rc=$?"
+    $NT grpc call 127.0.0.1:$P $T/EmptyCall --tls --cacert ca.pem --servername wrong.example 2>/dev/null; echo "wrong name rc=$?"
+    $NT grpc call 127.0.0.1:$P $T/EmptyCall --tls --insecure; echo "insecure rc=$?"
+    $NT grpc call 127.0.0.1:$P $T/EmptyCall 2>/dev/null; echo "plaintext to TLS rc=$?"
+    $PY -c '
+import grpc, sys
+sys.path.insert(0, sys.argv[2])
+import empty_pb2, test_pb2_grpc
+creds = grpc.ssl_channel_credentials(open("ca.pem", "rb").read())
+stub = test_pb2_grpc.TestServiceStub(grpc.secure_channel("127.0.0.1:" + sys.argv[1], creds))
+print("grpcio over TLS:", stub.EmptyCall(empty_pb2.Empty()) == empty_pb2.Empty())
+' $P $STUBS
+    nt_server mtls --tls --cert server.pem --key server.key --client-ca ca.pem
+    M=$(cat mtls.port)
+    $NT grpc call 127.0.0.1:$M $T/EmptyCall --tls --cacert ca.pem --cert client.pem --key client.key; echo "mtls rc=$?"
+    $NT grpc call 127.0.0.1:$M $T/EmptyCall --tls --cacert ca.pem 2>/dev/null; echo "no client cert rc=$?"
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out ==
+        "{\"payload\":{\"body\":\"AA==\"}}\nrc=0\n"
+        "{}\nrc=0\n"
+        "wrong CA rc=5\nwrong name rc=5\n"
+        "{}\ninsecure rc=0\n"
+        "plaintext to TLS rc=78\n"  // the server closes the socket: UNAVAILABLE, as grpcurl says
+        "grpcio over TLS: True\n"
+        "{}\nmtls rc=0\nno client cert rc=5\n");
+}
+
+TEST_CASE("grpc health and grpc wait: statuses, unknown services, readiness, timeouts", "[grpc][health][wait]") {
+  auto r = grpc_sh(R"sh(
+    nt_server nt --health down.Service=NOT_SERVING --health odd.Service=UNKNOWN
+    P=$(cat nt.port)
+    $NT grpc health 127.0.0.1:$P; echo "rc=$?"
+    $NT grpc health 127.0.0.1:$P --service grpc.testing.TestService --json; echo "rc=$?"
+    $NT grpc health 127.0.0.1:$P --service down.Service 2>&1; echo "rc=$?"
+    $NT grpc health 127.0.0.1:$P --service odd.Service 2>/dev/null; echo "rc=$?"
+    $NT grpc health 127.0.0.1:$P --service no.such.Service 2>&1; echo "rc=$?"
+    $NT grpc health 127.0.0.1:$P --watch --timeout 500ms; echo "rc=$?"
+    $NT grpc wait 127.0.0.1:$P --json | sed "s/\"elapsed\":[0-9.]*/\"elapsed\":S/; s/:$P/:PORT/"; echo "rc=${PIPESTATUS[0]}"
+    $NT grpc wait 127.0.0.1:$P --service down.Service --timeout 600ms 2>&1 | sed "s/:$P/:PORT/"; echo "rc=${PIPESTATUS[0]}"
+    $PY "$PEERS/grpc_peer.py" serve $STUBS py.port 2> py.log & wait_file py.port
+    $NT grpc wait 127.0.0.1:$(cat py.port) -- echo "ran after ready"; echo "rc=$?"
+    F=$(free_port)
+    ( sleep 1; exec $NT grpc serve $F ) 2>/dev/null & LATE=$!
+    $NT grpc wait 127.0.0.1:$F --timeout 20s --interval 100ms; echo "late rc=$?"
+    kill $LATE
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out ==
+        "SERVING\nrc=0\n"
+        "{\"event\":\"health\",\"service\":\"grpc.testing.TestService\",\"status\":\"SERVING\"}\nrc=0\n"
+        "NOT_SERVING\nnettool: grpc health: health 'down.Service': is NOT_SERVING\nrc=7\n"
+        "UNKNOWN\nrc=7\n"
+        "nettool: grpc health: health 'no.such.Service': NOT_FOUND: unknown service\nrc=69\n"
+        "SERVING\nrc=124\n"
+        "{\"event\":\"ready\",\"target\":\"127.0.0.1:PORT\",\"elapsed\":S,\"attempts\":1}\nrc=0\n"
+        "nettool: grpc wait: wait: not ready after 600.00ms: 127.0.0.1:PORT\nrc=124\n"
+        "ran after ready\nrc=0\n"
+        "late rc=0\n");
+}

@@ -5,6 +5,7 @@ are generated flat, at test time, from grpc-proto's files).
   grpc_peer.py serve STUBDIR PORTFILE      a grpc.testing.TestService server
   grpc_peer.py client STUBDIR TARGET CASE  an interop case against TARGET
   grpc_peer.py stubs STUBDIR               only generate the stubs
+  grpc_peer.py evil STUBDIR MODE PORTFILE  a server that is not gRPC (see evil())
   grpc_peer.py interleave STUBDIR CMD...   drive a bidi `nettool grpc call -d @-`:
                                            each request only after the previous response
 
@@ -112,6 +113,45 @@ def serve(stubdir, portfile):
         f.write(str(port))
     os.rename(portfile + ".tmp", portfile)
     server.wait_for_termination()
+
+
+def _varint(n):
+    out = b""
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        if n:
+            out += bytes([byte | 0x80])
+        else:
+            return out + bytes([byte])
+
+
+def evil(mode, portfile):
+    """Servers that are not what a gRPC client hopes for:
+    http1   answers an HTTP/1.1 response to anything
+    silent  accepts and never sends a byte
+    huge    speaks HTTP/2 only as far as a 100 MiB response frame header"""
+    import socket
+    import threading
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    with open(portfile + ".tmp", "w") as f:
+        f.write(str(srv.getsockname()[1]))
+    os.rename(portfile + ".tmp", portfile)
+    held = []
+
+    def handle(conn):
+        if mode == "http1":
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+            conn.close()
+        else:
+            held.append(conn)
+
+    while True:
+        conn, _ = srv.accept()
+        threading.Thread(target=handle, args=(conn,), daemon=True).start()
 
 
 def _code(n):
@@ -245,6 +285,15 @@ def client(stubdir, target, case):
             check(False, "must time out")
         except grpc.RpcError as e:
             check(e.code() == grpc.StatusCode.DEADLINE_EXCEEDED, "code %s" % e.code())
+    elif case.startswith("oversized="):
+        # One raw request of SIZE bytes, past the server's limit.
+        size = int(case.split("=")[1])
+        big = grpc.insecure_channel(target, options=[("grpc.max_send_message_length", -1)])
+        try:
+            big.unary_unary("/grpc.testing.TestService/UnaryCall")(b"\x1a" + _varint(size) + b"\0" * size, timeout=60)
+            check(False, "must be refused")
+        except grpc.RpcError as e:
+            check(e.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, "code %s" % e.code())
     elif case == "health":
         h = health_pb2_grpc.HealthStub(channel)
         check(h.Check(health_pb2.HealthCheckRequest(service="")).status == health_pb2.HealthCheckResponse.SERVING, "server SERVING")
@@ -294,6 +343,8 @@ if __name__ == "__main__":
     generate(stubdir)
     if mode == "serve":
         serve(stubdir, sys.argv[3])
+    elif mode == "evil":
+        evil(sys.argv[3], sys.argv[4])
     elif mode == "interleave":
         interleave(sys.argv[3:])
     elif mode == "client":

@@ -52,6 +52,10 @@ class stdin_reader final : public input {
   std::optional<asio::posix::stream_descriptor> waiter_;
 };
 
+// A whole file read at start-up (certificates, schemas, request bodies):
+// a failure is the errno error in phase "file" (exit 8), naming the path.
+std::string read_file(const std::string& path);
+
 // stdout: payload only. Writes are synchronous (as nc and socat do): output
 // is the back-pressure. EPIPE ends the program quietly (errc::stdout_closed).
 class output {
