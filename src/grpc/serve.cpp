@@ -411,6 +411,13 @@ awaitable<int> run_serve(core::run_context& ctx, const serve_args& args) {
   ::grpc::ResourceQuota quota("nettool-grpc-serve");
   quota.Resize(memory_quota(args.max_message));
   builder.SetResourceQuota(quota);
+  // Time and streams per client (docs/security.md): a client must finish
+  // its handshake (HTTP/2 preface, TLS) within 10 s, may keep 100 calls
+  // open on one connection, and a connection with none is closed after 5
+  // minutes.
+  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, 10'000);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 100);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 5 * 60'000);
   builder.SetMaxSendMessageSize(max);
   builder.RegisterService(&tests);
   builder.RegisterService(&health_checks);

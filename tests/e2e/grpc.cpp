@@ -261,3 +261,17 @@ TEST_CASE("grpc health and grpc wait: statuses, unknown services, readiness, tim
         "ran after ready\nrc=0\n"
         "late rc=0\n");
 }
+
+TEST_CASE("grpc++ and protobuf load only for nettool grpc", "[grpc][startup]") {
+  auto r = grpc_sh(R"sh(
+    $NT tcp listen 0 -k --discard --port-file tport 2>/dev/null & wait_file tport
+    LD_DEBUG=libs $NT tcp connect 127.0.0.1 $(cat tport) --send x 2> tcp.log > /dev/null
+    LD_DEBUG=libs $NT --version 2> version.log > /dev/null
+    echo "tcp: $(grep -c -E 'calling init: .*lib(grpc|protobuf)' tcp.log) version: $(grep -c -E 'calling init: .*lib(grpc|protobuf)' version.log)"
+    nt_server nt
+    LD_DEBUG=libs $NT grpc call 127.0.0.1:$(cat nt.port) $T/EmptyCall 2> grpc.log > /dev/null
+    echo "grpc: $(grep -c -E 'calling init: .*nettool-grpc.so' grpc.log) $(grep -c -E 'calling init: .*libgrpc\+\+\.so' grpc.log)"
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "tcp: 0 version: 0\ngrpc: 1 1\n");
+}
