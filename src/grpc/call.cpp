@@ -119,6 +119,17 @@ bool tls_failure(const ::grpc::Status& status) {
          m.find("SSL_ERROR") != std::string::npos || m.find("peer certificate") != std::string::npos;
 }
 
+std::string service_of(const std::string& method) {
+  auto cut = method.rfind('/');
+  if (cut == std::string::npos) cut = method.rfind('.');
+  if (cut == std::string::npos || cut == 0 || cut + 1 == method.size())
+    throw core::error(errc::usage, "method", method,
+                      "expected SERVICE/METHOD, e.g. grpc.testing.TestService/UnaryCall");
+  auto service = method.substr(0, cut);
+  if (service.front() == '.') service.erase(0, 1);
+  return service;
+}
+
 awaitable<std::shared_ptr<::grpc::Channel>> open_channel(const client_args& args) {
   const auto to = parse_target(args.target);
   auto options = args.connect;
@@ -157,18 +168,6 @@ awaitable<std::shared_ptr<::grpc::Channel>> open_channel(const client_args& args
 }
 
 namespace {
-
-// The service part of SERVICE/METHOD (or SERVICE.METHOD), for reflection.
-std::string service_of(const std::string& method) {
-  auto cut = method.rfind('/');
-  if (cut == std::string::npos) cut = method.rfind('.');
-  if (cut == std::string::npos || cut == 0 || cut + 1 == method.size())
-    throw core::error(errc::usage, "method", method,
-                      "expected SERVICE/METHOD, e.g. grpc.testing.TestService/UnaryCall");
-  auto service = method.substr(0, cut);
-  if (service.front() == '.') service.erase(0, 1);
-  return service;
-}
 
 void show_metadata(const char* what, const std::multimap<::grpc::string_ref, ::grpc::string_ref>& md) {
   if (!core::log::enabled(core::log::level::info)) return;

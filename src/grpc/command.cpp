@@ -135,6 +135,31 @@ void add_wait(CLI::App& app, verb_table& verbs) {
       cmd, args->common, [args](core::run_context& ctx) { return run_wait(ctx, *args); }, &args->command);
 }
 
+void add_bench(CLI::App& app, verb_table& verbs) {
+  auto args = std::make_shared<bench_args>();
+  auto* cmd = app.add_subcommand("bench",
+                                 "Load a unary METHOD: -c calls in flight over --connections channels; "
+                                 "calls/s, latency percentiles, status counts");
+  add_client_options(*cmd, *args);
+  cmd->add_option("method", args->method, "SERVICE/METHOD (unary)")->required()->type_name("METHOD");
+  cmd->add_option("-d,--data", args->data, "The request every call sends, as JSON (default {})")->type_name("JSON");
+  cmd->add_option("--connections", args->connections, "Channels (connections) the calls are spread over")
+      ->check(CLI::PositiveNumber)
+      ->default_str("1");
+  core::add_bench_options(*cmd, args->bench);
+  cmd->footer(
+      "Examples:\n"
+      "  nettool grpc bench 127.0.0.1:50051 grpc.testing.TestService/UnaryCall -c 16 -z 10s\n"
+      "  nettool grpc bench 127.0.0.1:50051 grpc.testing.TestService/EmptyCall -n 100000 --connections 4 -c 64 --json\n"
+      "  nettool grpc bench 127.0.0.1:50051 grpc.testing.TestService/UnaryCall --rate 1000 -z 30s --fail-if "
+      "'p99>20ms'\n");
+  cmd->callback([args] {
+    check_client(*args);
+    if (args->data.starts_with('@')) throw CLI::ValidationError("-d", "grpc bench takes the request itself as JSON");
+  });
+  verbs.add(cmd, args->common, [args](core::run_context& ctx) { return run_bench(ctx, *args); });
+}
+
 // --health SERVICE=STATUS, STATUS a grpc.health.v1 ServingStatus name.
 int serving_status(const std::string& name) {
   static const std::pair<const char*, int> names[] = {
@@ -175,19 +200,21 @@ void add_serve(CLI::App& app, verb_table& verbs) {
 
 void configure(CLI::App& app, verb_table& verbs, std::string_view only) {
   register_status_exit_codes();
-  const bool known =
-      only == "call" || only == "list" || only == "describe" || only == "health" || only == "wait" || only == "serve";
+  const bool known = only == "call" || only == "list" || only == "describe" || only == "health" || only == "wait" ||
+                     only == "serve" || only == "bench";
   if (!known || only == "call") add_call(app, verbs);
   if (!known || only == "list") add_list(app, verbs);
   if (!known || only == "describe") add_describe(app, verbs);
   if (!known || only == "health") add_health(app, verbs);
   if (!known || only == "wait") add_wait(app, verbs);
   if (!known || only == "serve") add_serve(app, verbs);
+  if (!known || only == "bench") add_bench(app, verbs);
 }
 
 }  // namespace
 
-constexpr core::protocol_descriptor descriptor{"grpc", "gRPC: call, list, describe, health, wait, serve", &configure};
+constexpr core::protocol_descriptor descriptor{"grpc", "gRPC: call, list, describe, health, wait, serve, bench",
+                                               &configure};
 
 }  // namespace nettool::grpc
 

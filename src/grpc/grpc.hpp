@@ -4,6 +4,7 @@
 // stdin, signals, --timeout and stdout behave as in every protocol.
 #pragma once
 
+#include "nettool/core/bench.hpp"
 #include "nettool/core/context.hpp"
 #include "nettool/core/error.hpp"
 #include "nettool/core/options.hpp"
@@ -62,6 +63,19 @@ struct call_args : client_args {
 };
 
 awaitable<int> run_call(core::run_context& ctx, const call_args& args);
+
+struct bench_args : client_args {
+  std::string method;
+  std::string data;  // -d: the one request every call sends
+  core::bench_options bench;
+  std::size_t connections = 1;
+};
+
+awaitable<int> run_bench(core::run_context& ctx, const bench_args& args);
+
+// "pkg.Service" of "pkg.Service/Method" (or pkg.Service.Method); throws
+// errc::usage for anything else.
+std::string service_of(const std::string& method);
 
 struct list_args : client_args {
   std::string symbol;  // list: a service (its methods); describe: any symbol

@@ -275,3 +275,25 @@ TEST_CASE("grpc++ and protobuf load only for nettool grpc", "[grpc][startup]") {
   REQUIRE(r.rc == 0);
   CHECK(r.out == "tcp: 0 version: 0\ngrpc: 1 1\n");
 }
+
+TEST_CASE("grpc bench: -n calls over --connections, status counts, --fail-if, --rate", "[grpc][bench]") {
+  auto r = grpc_sh(R"sh(
+    nt_server nt
+    P=$(cat nt.port)
+    $NT grpc bench 127.0.0.1:$P $T/UnaryCall -d '{"responseSize":8}' -n 500 -c 8 --connections 2 --json > b.json; echo "rc=$?"
+    jq -c '{count, errors, status, connections}' b.json
+    jq -e '.latency.p50 > 0 and .latency.p99 >= .latency.p50 and .rate > 0' b.json > /dev/null && echo "latency ok"
+    $NT grpc bench 127.0.0.1:$P $T/UnimplementedCall -n 20 --fail-if 'errors>0' > u.out 2> u.err; echo "rc=$?"
+    grep -c 'UNIMPLEMENTED 20' u.out
+    $NT grpc bench 127.0.0.1:$P $T/EmptyCall --rate 200 -z 1s --json | jq -c '{count, errors}'
+    $NT grpc bench 127.0.0.1:$P $T/StreamingOutputCall -n 1 2>&1; echo "rc=$?"
+    $NT grpc bench 127.0.0.1:$(free_port) $T/EmptyCall -n 1 2>/dev/null; echo "rc=$?"
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out ==
+        "rc=0\n{\"count\":500,\"errors\":{},\"status\":{\"OK\":500},\"connections\":2}\nlatency ok\n"
+        "rc=10\n1\n"
+        "{\"count\":200,\"errors\":{}}\n"
+        "nettool: grpc bench: method grpc.testing.TestService/StreamingOutputCall: grpc bench runs unary methods\nrc=2\n"
+        "rc=4\n");
+}
