@@ -29,3 +29,15 @@ export DEBIAN_FRONTEND=noninteractive
 "${sudo_cmd[@]}" apt-get update -qq
 "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 \
   apt-get install -y -qq --no-install-recommends "${build_pkgs[@]}" "${peer_pkgs[@]}" >/dev/null
+
+# Node's @grpc/grpc-js (a test peer, and bench/grpc.sh's Node client) from
+# the npm registry into build/peers, which git ignores; no lockfile is
+# written, so no registry address lands in the repository. Debian's npm
+# only where there is none.
+command -v npm >/dev/null ||
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null
+if [ ! -d build/peers/node_modules/@grpc/grpc-js ] || [ ! -d build/peers/node_modules/@grpc/proto-loader ]; then
+  mkdir -p build/peers
+  npm install --prefix build/peers --no-save --no-package-lock --no-audit --no-fund --loglevel=error \
+    @grpc/grpc-js@1 @grpc/proto-loader@0 >/dev/null
+fi
