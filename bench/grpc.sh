@@ -30,9 +30,9 @@ g++ -std=c++20 -O2 -Igen "$HERE/grpc_ref.cpp" gen/grpc/testing/*.cc -o grpc_ref 
   $(pkg-config --cflags --libs grpc++ protobuf) -lpthread
 
 /usr/bin/python3 "$PEERS/grpc_peer.py" stubs stubs
-"$NT" grpc serve 0 --port-file nt.port -q & wait_file nt.port
-./grpc_ref server ref.port & wait_file ref.port
-/usr/bin/python3 "$PEERS/grpc_peer.py" serve stubs py.port 2>/dev/null & wait_file py.port
+"$NT" grpc serve 0 --port-file nt.port -q & NTPID=$!; wait_file nt.port
+./grpc_ref server ref.port & REFPID=$!; wait_file ref.port
+/usr/bin/python3 "$PEERS/grpc_peer.py" serve stubs py.port 2>/dev/null & PYPID=$!; wait_file py.port
 NTP=$(cat nt.port) REFP=$(cat ref.port) PYP=$(cat py.port)
 M=grpc.testing.TestService/UnaryCall
 REQ='{"responseSize":10}'
@@ -42,10 +42,23 @@ bench_rate() {  # bench_rate PORT: calls/s from `grpc bench`
     /usr/bin/python3 -c 'import json,sys; print(int(json.load(sys.stdin)["rate"]))'
 }
 
+# The server's own CPU per call (/proc: user + system), whoever is the
+# bottleneck: client and server share this machine's cores.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+served() {  # served PID PORT: "calls/s us-of-CPU-per-call"
+  local before after rate
+  before=$(cpu_ticks "$1")
+  rate=$(bench_rate "$2")
+  after=$(cpu_ticks "$1")
+  echo "$rate $(echo "scale=1; ($after - $before) * 1000000 / $(getconf CLK_TCK) / ($rate * $DUR)" | bc)"
+}
 echo "== servers, each driven by grpc bench (-c $C, --connections $CONNS, ${DUR}s)"
-nt=$(bench_rate "$NTP"); ref=$(bench_rate "$REFP"); py=$(bench_rate "$PYP")
+read -r nt ntcpu < <(served "$NTPID" "$NTP")
+read -r ref refcpu < <(served "$REFPID" "$REFP")
+read -r py pycpu < <(served "$PYPID" "$PYP")
 echo "grpc serve $nt calls/s, grpc++ reference server $ref: $(ratio "$nt" "$ref")x (target >= 0.9x)"
 echo "grpc serve $nt calls/s, Python grpcio server $py: $(ratio "$nt" "$py")x (target >= 5x)"
+echo "server CPU per call: grpc serve ${ntcpu} us, reference ${refcpu} us, Python ${pycpu} us (theirs/ours: $(ratio "$refcpu" "$ntcpu")x, $(ratio "$pycpu" "$ntcpu")x)"
 
 echo "== clients, against the grpc++ reference server (-c $C over $CONNS connections, ${DUR}s)"
 nt=$(bench_rate "$REFP")

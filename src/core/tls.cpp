@@ -18,5 +18,6 @@ const tls_engine& engine() {
 
 tls_context_ptr make_client_context(const tls_client_options& options) { return engine().client(options); }
 tls_context_ptr make_server_context(const tls_server_options& options) { return engine().server(options); }
+pem_pair make_ephemeral_pem() { return engine().ephemeral_pem(); }
 
 }  // namespace nettool::core

@@ -11,12 +11,13 @@
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <unistd.h>
 
-#include <cstring>
 #include <openssl/x509v3.h>
+#include <cstring>
 
 #include <cerrno>
 
@@ -53,7 +54,8 @@ ssl_ctx_ptr new_context(const SSL_METHOD* method) {
 // OpenSSL reports a missing file as "OpenSSL error 0x80000002": say which
 // file and why, as the system does.
 void require_readable(const std::string& path) {
-  if (::access(path.c_str(), R_OK) != 0) throw error(errc::local_failure, core::phase::file, path, std::strerror(errno));
+  if (::access(path.c_str(), R_OK) != 0)
+    throw error(errc::local_failure, core::phase::file, path, std::strerror(errno));
 }
 
 void load_cert_and_key(SSL_CTX* ctx, const std::string& cert, const std::string& key) {
@@ -87,8 +89,9 @@ void add_extension(X509* cert, int nid, const char* value) {
   X509_EXTENSION_free(ext);
 }
 
-// A P-256 certificate for localhost, 127.0.0.1 and ::1, valid for 30 days.
-void use_ephemeral_certificate(SSL_CTX* ctx) {
+// A P-256 certificate for localhost, 127.0.0.1 and ::1, valid for 30 days;
+// its fingerprint is logged.
+std::pair<pkey_ptr, x509_ptr> make_ephemeral_certificate() {
   pkey_ptr key(EVP_EC_gen("P-256"));
   x509_ptr cert(X509_new());
   if (!key || !cert) throw error(errc::tls_failed, core::phase::tls, {}, openssl_error_string());
@@ -104,16 +107,31 @@ void use_ephemeral_certificate(SSL_CTX* ctx) {
   X509_set_pubkey(cert.get(), key.get());
   X509_NAME* name = X509_get_subject_name(cert.get());
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
-  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("nettool ephemeral"), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("nettool ephemeral"), -1,
+                             -1, 0);
   X509_set_issuer_name(cert.get(), name);
   add_extension(cert.get(), NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1,IP:::1");
   add_extension(cert.get(), NID_basic_constraints, "critical,CA:FALSE");
   if (X509_sign(cert.get(), key.get(), EVP_sha256()) == 0)
     throw error(errc::tls_failed, core::phase::tls, {}, "cannot sign certificate: " + openssl_error_string());
-  SSL_CTX_use_certificate(ctx, cert.get());
-  SSL_CTX_use_PrivateKey(ctx, key.get());
   log::notice("TLS: ephemeral self-signed certificate for localhost, SHA-256 fingerprint {}",
               sha256_fingerprint(cert.get()));
+  return {std::move(key), std::move(cert)};
+}
+
+void use_ephemeral_certificate(SSL_CTX* ctx) {
+  auto [key, cert] = make_ephemeral_certificate();
+  SSL_CTX_use_certificate(ctx, cert.get());
+  SSL_CTX_use_PrivateKey(ctx, key.get());
+}
+
+std::string pem_of(int (*write)(BIO*, void*), void* object) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), &BIO_free);
+  if (!bio || write(bio.get(), object) != 1)
+    throw error(errc::tls_failed, core::phase::tls, {}, openssl_error_string());
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(size));
 }
 
 ssl_ctx_ptr openssl_client_context(const tls_client_options& options) {
@@ -123,7 +141,8 @@ ssl_ctx_ptr openssl_client_context(const tls_client_options& options) {
     if (!options.cacert.empty()) {
       require_readable(options.cacert);
       if (SSL_CTX_load_verify_locations(ctx.get(), options.cacert.c_str(), nullptr) != 1)
-        throw error(errc::local_failure, core::phase::file, options.cacert, "cannot load CA file: " + openssl_error_string());
+        throw error(errc::local_failure, core::phase::file, options.cacert,
+                    "cannot load CA file: " + openssl_error_string());
     } else if (SSL_CTX_set_default_verify_paths(ctx.get()) != 1) {
       throw error(errc::tls_failed, core::phase::tls, {}, "cannot load the system certificate store");
     }
@@ -134,19 +153,21 @@ ssl_ctx_ptr openssl_client_context(const tls_client_options& options) {
 
 ssl_ctx_ptr openssl_server_context(const tls_server_options& options) {
   auto ctx = new_context(TLS_server_method());
-  if (!options.cert.empty()) load_cert_and_key(ctx.get(), options.cert, options.key);
-  else use_ephemeral_certificate(ctx.get());
+  if (!options.cert.empty())
+    load_cert_and_key(ctx.get(), options.cert, options.key);
+  else
+    use_ephemeral_certificate(ctx.get());
   if (!options.client_ca.empty()) {
     require_readable(options.client_ca);
     if (SSL_CTX_load_verify_locations(ctx.get(), options.client_ca.c_str(), nullptr) != 1)
-      throw error(errc::local_failure, core::phase::file, options.client_ca, "cannot load client CA: " + openssl_error_string());
+      throw error(errc::local_failure, core::phase::file, options.client_ca,
+                  "cannot load client CA: " + openssl_error_string());
     SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
     // Tell clients which CAs we accept, as openssl s_server -Verify does.
     if (auto* names = SSL_load_client_CA_file(options.client_ca.c_str())) SSL_CTX_set_client_CA_list(ctx.get(), names);
   }
   return ctx;
 }
-
 
 // What OpenSSL says when the bytes that came back are not TLS at all (a
 // plain HTTP server, an echo server): the usual mistake behind them.
@@ -231,7 +252,9 @@ class openssl_session final : public tls_session {
     return tls_status::done;  // the peer is gone already: nothing left to tell it
   }
 
-  std::string summary() const override { return fmt::format("{} {}", SSL_get_version(ssl_), SSL_get_cipher_name(ssl_)); }
+  std::string summary() const override {
+    return fmt::format("{} {}", SSL_get_version(ssl_), SSL_get_cipher_name(ssl_));
+  }
 
   error failure(const std::string& peer) const override {
     const auto& f = failure_;
@@ -292,11 +315,27 @@ class openssl_context final : public tls_context {
   ssl_ctx_ptr ctx_;
 };
 
-tls_context_ptr client(const tls_client_options& o) { return std::make_shared<openssl_context>(openssl_client_context(o)); }
-tls_context_ptr server(const tls_server_options& o) { return std::make_shared<openssl_context>(openssl_server_context(o)); }
+tls_context_ptr client(const tls_client_options& o) {
+  return std::make_shared<openssl_context>(openssl_client_context(o));
+}
+tls_context_ptr server(const tls_server_options& o) {
+  return std::make_shared<openssl_context>(openssl_server_context(o));
+}
 const char* version() { return OpenSSL_version(OPENSSL_VERSION); }
 
-constexpr tls_engine openssl_engine{&client, &server, &version};
+pem_pair ephemeral_pem() {
+  auto [key, cert] = make_ephemeral_certificate();
+  pem_pair out;
+  out.cert = pem_of([](BIO* b, void* x) { return PEM_write_bio_X509(b, static_cast<X509*>(x)); }, cert.get());
+  out.key = pem_of(
+      [](BIO* b, void* k) {
+        return PEM_write_bio_PrivateKey(b, static_cast<EVP_PKEY*>(k), nullptr, nullptr, 0, nullptr, nullptr);
+      },
+      key.get());
+  return out;
+}
+
+constexpr tls_engine openssl_engine{&client, &server, &version, &ephemeral_pem};
 
 }  // namespace
 }  // namespace nettool::core

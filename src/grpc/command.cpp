@@ -2,8 +2,10 @@
 // module's entry point.
 #include "grpc.hpp"
 
+#include "nettool/core/log.hpp"
 #include "nettool/core/protocol.hpp"
 
+#include <grpc/support/log.h>
 #include <CLI/CLI.hpp>
 
 namespace nettool::grpc {
@@ -45,6 +47,8 @@ void add_client_options(CLI::App& cmd, client_args& args) {
 void check_client(const client_args& args) {
   core::check_option([&] { parse_metadata(args.headers); }, "-H");
   core::check_option([&] { core::validate(args.connect); });
+  if (args.tls.enabled && !args.connect.proxy.empty())
+    throw CLI::ValidationError("--proxy", "grpc does not yet go through a proxy with --tls (plaintext targets do)");
   if (!args.schema.import_paths.empty() && args.schema.protos.empty())
     throw CLI::ValidationError("-I", "is for --proto files");
 }
@@ -187,8 +191,6 @@ void add_serve(CLI::App& app, verb_table& verbs) {
       "  nettool grpc serve 50051\n"
       "  nettool grpc serve 0 --port-file port --health grpc.testing.TestService=NOT_SERVING\n");
   cmd->callback([args, health] {
-    if (args->tls.enabled && (args->tls.cert.empty() || args->tls.key.empty()))
-      throw CLI::ValidationError("--tls", "grpc serve needs --cert FILE --key FILE (no ephemeral certificate yet)");
     for (const auto& spec : *health) {
       const auto eq = spec.rfind('=');
       if (eq == std::string::npos) throw CLI::ValidationError("--health", "'" + spec + "' is not SERVICE=STATUS");
@@ -198,8 +200,17 @@ void add_serve(CLI::App& app, verb_table& verbs) {
   verbs.add(cmd, args->common, [args](core::run_context& ctx) { return run_serve(ctx, *args); });
 }
 
+// grpc++ logs to stderr on its own (a failed handshake is an "E1202 …"
+// line before our one-line error): its messages go to our log, at -vv.
+void route_grpc_logs() {
+  gpr_set_log_function([](gpr_log_func_args* args) {
+    if (core::log::enabled(core::log::level::debug)) core::log::debug("grpc++: {}", args->message);
+  });
+}
+
 void configure(CLI::App& app, verb_table& verbs, std::string_view only) {
   register_status_exit_codes();
+  route_grpc_logs();
   const bool known = only == "call" || only == "list" || only == "describe" || only == "health" || only == "wait" ||
                      only == "serve" || only == "bench";
   if (!known || only == "call") add_call(app, verbs);

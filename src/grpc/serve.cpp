@@ -379,7 +379,13 @@ std::shared_ptr<::grpc::ServerCredentials> server_credentials(const core::tls_se
   ::grpc::SslServerCredentialsOptions options(tls.client_ca.empty()
                                                   ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
                                                   : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-  options.pem_key_cert_pairs.push_back({core::read_file(tls.key), core::read_file(tls.cert)});
+  if (tls.cert.empty()) {
+    // --tls alone: the core's ephemeral certificate, as for every server.
+    auto pem = core::make_ephemeral_pem();
+    options.pem_key_cert_pairs.push_back({std::move(pem.key), std::move(pem.cert)});
+  } else {
+    options.pem_key_cert_pairs.push_back({core::read_file(tls.key), core::read_file(tls.cert)});
+  }
   if (!tls.client_ca.empty()) options.pem_root_certs = core::read_file(tls.client_ca);
   return ::grpc::SslServerCredentials(options);
 }

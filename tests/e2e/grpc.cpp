@@ -229,7 +229,8 @@ TEST_CASE("grpc TLS both ways with a CA made now: --cacert, mutual TLS, wrong CA
     P=$(cat tls.port)
     $NT grpc call 127.0.0.1:$P $T/UnaryCall --tls --cacert ca.pem -d '{"responseSize":1}'; echo "rc=$?"
     $NT grpc call localhost:$P $T/EmptyCall --tls --cacert ca.pem; echo "rc=$?"
-    $NT grpc call 127.0.0.1:$P $T/EmptyCall --tls --cacert other-ca.pem 2>/dev/null; echo "wrong CA rc=$?"
+    $NT grpc call 127.0.0.1:$P $T/EmptyCall --tls --cacert other-ca.pem 2> wrong.err; echo "wrong CA rc=$?"
+    wc -l < wrong.err  # one line: grpc++'s own log lines are routed to -vv
     $NT grpc call 127.0.0.1:$P $T/EmptyCall --tls --cacert ca.pem --servername wrong.example 2>/dev/null; echo "wrong name rc=$?"
     $NT grpc call 127.0.0.1:$P $T/EmptyCall --tls --insecure; echo "insecure rc=$?"
     $NT grpc call 127.0.0.1:$P $T/EmptyCall 2>/dev/null; echo "plaintext to TLS rc=$?"
@@ -245,16 +246,20 @@ print("grpcio over TLS:", stub.EmptyCall(empty_pb2.Empty()) == empty_pb2.Empty()
     M=$(cat mtls.port)
     $NT grpc call 127.0.0.1:$M $T/EmptyCall --tls --cacert ca.pem --cert client.pem --key client.key; echo "mtls rc=$?"
     $NT grpc call 127.0.0.1:$M $T/EmptyCall --tls --cacert ca.pem 2>/dev/null; echo "no client cert rc=$?"
+    nt_server eph --tls
+    $NT grpc call 127.0.0.1:$(cat eph.port) $T/EmptyCall --tls --insecure; echo "ephemeral rc=$?"
+    grep -c 'ephemeral self-signed certificate for localhost, SHA-256 fingerprint' eph.log
   )sh");
   REQUIRE(r.rc == 0);
   CHECK(r.out ==
         "{\"payload\":{\"body\":\"AA==\"}}\nrc=0\n"
         "{}\nrc=0\n"
-        "wrong CA rc=5\nwrong name rc=5\n"
+        "wrong CA rc=5\n1\nwrong name rc=5\n"
         "{}\ninsecure rc=0\n"
         "plaintext to TLS rc=78\n"  // the server closes the socket: UNAVAILABLE, as grpcurl says
         "grpcio over TLS: True\n"
-        "{}\nmtls rc=0\nno client cert rc=5\n");
+        "{}\nmtls rc=0\nno client cert rc=5\n"
+        "{}\nephemeral rc=0\n1\n");
 }
 
 TEST_CASE("grpc health and grpc wait: statuses, unknown services, readiness, timeouts", "[grpc][health][wait]") {
@@ -324,4 +329,24 @@ TEST_CASE("grpc bench: -n calls over --connections, status counts, --fail-if, --
         "{\"count\":200,\"errors\":{}}\n"
         "nettool: grpc bench: method grpc.testing.TestService/StreamingOutputCall: grpc bench runs unary methods\nrc=2\n"
         "rc=4\n");
+}
+
+TEST_CASE("grpc call reaches plaintext servers through SOCKS5 and HTTP CONNECT proxies, and unix: sockets", "[grpc][proxy]") {
+  auto r = grpc_sh(R"sh(
+    nt_server nt
+    P=$(cat nt.port)
+    s=$(free_port); microsocks -i 127.0.0.1 -p $s > /dev/null 2>&1 & wait_listen $s
+    $NT grpc call 127.0.0.1:$P $T/UnaryCall -d '{"responseSize":1}' --proxy socks5://127.0.0.1:$s; echo "socks rc=$?"
+    t=$(free_port); printf 'Port %s\nListen 127.0.0.1\nAllow 127.0.0.1\nConnectPort %s\nLogLevel Critical\n' $t $P > tp.conf
+    tinyproxy -d -c tp.conf > /dev/null 2>&1 & wait_listen $t
+    $NT grpc list 127.0.0.1:$P --proxy http://127.0.0.1:$t | head -1; echo "http proxy rc=${PIPESTATUS[0]}"
+    socat UNIX-LISTEN:g.sock,fork TCP:127.0.0.1:$P & wait_unix g.sock
+    $NT grpc call unix:g.sock $T/EmptyCall; echo "unix rc=$?"
+    $NT grpc call unix://$PWD/g.sock $T/EmptyCall; echo "unix:// rc=$?"
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out ==
+        "{\"payload\":{\"body\":\"AA==\"}}\nsocks rc=0\n"
+        "grpc.health.v1.Health\nhttp proxy rc=0\n"
+        "{}\nunix rc=0\n{}\nunix:// rc=0\n");
 }

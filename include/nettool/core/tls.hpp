@@ -70,11 +70,20 @@ tls_context_ptr make_client_context(const tls_client_options& options);
 // whose SHA-256 fingerprint is logged. client_ca requires client certificates.
 tls_context_ptr make_server_context(const tls_server_options& options);
 
+// The ephemeral certificate of make_server_context, as PEM, for servers
+// whose TLS another library does (grpc++); its fingerprint is logged.
+struct pem_pair {
+  std::string cert;
+  std::string key;
+};
+pem_pair make_ephemeral_pem();
+
 // What the TLS module exports as `nettool_tls_engine_v1`.
 struct tls_engine {
   tls_context_ptr (*client)(const tls_client_options&);
   tls_context_ptr (*server)(const tls_server_options&);
   const char* (*version)();
+  pem_pair (*ephemeral_pem)();
 };
 
 }  // namespace nettool::core
