@@ -17,6 +17,16 @@ find_package(pugixml CONFIG REQUIRED)
 # nettool-grpc.so only; grpc++ alone costs several ms of start-up.
 find_package(Protobuf REQUIRED)
 find_package(gRPC CONFIG REQUIRED)
+# gRPC's targets name ZLIB::ZLIB, which is the static libz.a chosen above:
+# a shared module cannot take it in, and libgrpc.so needs no copy (it links
+# libz.so.1 itself). Only the binary's own zlib users keep ZLIB::ZLIB.
+foreach(target gRPC::grpc gRPC::grpc_unsecure)
+  if(TARGET ${target})
+    get_target_property(libs ${target} INTERFACE_LINK_LIBRARIES)
+    list(REMOVE_ITEM libs ZLIB::ZLIB)
+    set_target_properties(${target} PROPERTIES INTERFACE_LINK_LIBRARIES "${libs}")
+  endif()
+endforeach()
 if(NETTOOL_TESTS)
   find_package(Catch2 2 CONFIG REQUIRED)
 endif()

@@ -14,7 +14,7 @@ py_server() {  # py_server NAME: grpcio's TestService, port in NAME.port
   $PY "$PEERS/grpc_peer.py" serve $STUBS $1.port 2> $1.log & wait_file $1.port
 }
 node_server() {  # node_server NAME: @grpc/grpc-js's TestService, port in NAME.port
-  NODE_PATH=$PEER_BIN/node_modules node "$PEERS/grpc_node_peer.js" serve $STUBS $1.port 2> $1.log & wait_file $1.port
+  NODE_PATH=$NODE_MODULES node "$PEERS/grpc_node_peer.js" serve $STUBS $1.port 2> $1.log & wait_file $1.port
 }
 nt_server() {  # nt_server NAME ARGS...: grpc serve, port in NAME.port
   local name=$1; shift

@@ -30,6 +30,7 @@ result sh(const std::string& script, int limit_s) {
       << "export NT='" << NETTOOL_BIN << "'\n"
       << "export PEERS='" << NETTOOL_PEERS << "'\n"
       << "export PEER_BIN='" << NETTOOL_PEER_BIN << "'\n"
+      << "export NODE_MODULES='" << NETTOOL_NODE_MODULES << "'\n"
 #ifdef NETTOOL_SANITIZED
       << "export NETTOOL_SANITIZED=1\n"  // lib.sh's rss_below: ASan's quarantine and shadow inflate RSS
 #endif
