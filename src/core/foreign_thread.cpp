@@ -35,6 +35,10 @@ awaitable<void> on_own_thread(std::function<void()> blocking) {
   };
   auto op = foreign_call<std::exception_ptr>(std::move(start), std::move(cancel));
   auto failure = co_await std::move(op);
+  {
+    std::lock_guard lock(done_slot->first);
+    done_slot->second = nullptr;  // it holds the call's state: no cycle left
+  }
   if (failure) std::rethrow_exception(failure);
 }
 

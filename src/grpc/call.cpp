@@ -182,6 +182,7 @@ struct call_state {
   const call_args& args;
   schema& types;
   const pb::MethodDescriptor& method;
+  bool& read_stdin;  // set once stdin was read: an attempt after that has nothing to send
   std::uint64_t sent = 0, received = 0;
 };
 
@@ -206,6 +207,7 @@ awaitable<void> send_requests(call_state& st, stream& s) {
   const auto& data = st.args.data;
   bool open = true;
   if (data == "@-") {
+    st.read_stdin = true;
     core::stdin_reader in(st.ctx.executor());
     std::vector<char> chunk(64 * 1024);
     while (open) {
@@ -213,10 +215,12 @@ awaitable<void> send_requests(call_state& st, stream& s) {
       if (n == 0) break;
       splitter.feed({chunk.data(), n}, texts);
       open = co_await send_ready();
+      splitter.throw_if_failed();  // after sending the texts that were whole
     }
   } else {
     const auto text = data.empty() ? std::string("{}") : data.starts_with('@') ? core::read_file(data.substr(1)) : data;
     splitter.feed(text, texts);
+    splitter.throw_if_failed();
   }
   if (!open) co_return;
   splitter.finish(texts);
@@ -258,7 +262,7 @@ bool deadline_passed(const core::run_context& ctx, std::chrono::steady_clock::ti
 }
 
 awaitable<void> call_once(core::run_context& ctx, const call_args& args, schema* files, const metadata_list& metadata,
-                          bool& reached, std::chrono::steady_clock::time_point start) {
+                          bool& reached, bool& read_stdin, std::chrono::steady_clock::time_point start) {
   auto channel = co_await open_channel(args);
   std::unique_ptr<schema> fetched;
   if (!files) {
@@ -277,7 +281,7 @@ awaitable<void> call_once(core::run_context& ctx, const call_args& args, schema*
     context.set_deadline(std::chrono::system_clock::now() +
                          std::chrono::duration_cast<std::chrono::system_clock::duration>(
                              *ctx.common().timeout - (std::chrono::steady_clock::now() - start)));
-  call_state st{ctx, args, types, method};
+  call_state st{ctx, args, types, method, read_stdin};
   const auto began = std::chrono::steady_clock::now();
   stream s(stub, path, context);
   std::function<awaitable<void>(stream&)> body = [&st](stream& str) { return exchange(st, str); };
@@ -316,13 +320,15 @@ awaitable<int> run_call(core::run_context& ctx, const call_args& args) {
   std::unique_ptr<schema> files;
   if (!args.schema.reflection()) files = load_files(args.schema);
   // SPEC §1: UNAVAILABLE is transient, but only before anything arrived.
-  bool reached = false;
+  // Nor once stdin was read: another attempt would send nothing.
+  bool reached = false, read_stdin = false;
   auto transient = [&](const core::error& e) {
+    if (read_stdin) return false;
     if (e.code().category() == status_category()) return !reached && core::is_transient(e);
     return core::is_transient(e);
   };
   auto attempt = [&]() -> awaitable<int> {
-    auto op = call_once(ctx, args, files.get(), metadata, reached, start);
+    auto op = call_once(ctx, args, files.get(), metadata, reached, read_stdin, start);
     co_await std::move(op);
     co_return 0;
   };

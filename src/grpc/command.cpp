@@ -71,7 +71,10 @@ void add_call(CLI::App& app, verb_table& verbs) {
       "  nettool grpc call 127.0.0.1:50051 my.pkg.Greeter/SayHello --proto greeter.proto -d '{\"name\":\"x\"}'\n"
       "  nettool grpc call unix:/run/app.sock grpc.testing.TestService/FullDuplexCall -d @-\n"
       "A non-OK status prints 'CODE: message' on stderr and exits 64+code (UNAVAILABLE 78, UNIMPLEMENTED 76).\n");
-  cmd->callback([args] { check_client(*args); });
+  cmd->callback([args] {
+    check_client(*args);
+    if (args->data == "@") throw CLI::ValidationError("-d", "'@' is grpcurl's stdin: nettool reads stdin with -d @-");
+  });
   verbs.add(cmd, args->common, [args](core::run_context& ctx) { return run_call(ctx, *args); });
 }
 

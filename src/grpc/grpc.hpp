@@ -124,6 +124,9 @@ core::error status_error(const ::grpc::Status& status, std::string phase, std::s
 // TLS handshake did: grpc++ only says so in the status message.
 bool tls_failure(const ::grpc::Status& status);
 
+// A peer's text for a one-line error: printable, line feeds as \n.
+std::string one_line(std::string_view peer_text);
+
 // Metadata from -H 'key: value' (keys lower-cased; -bin values base64).
 std::vector<std::pair<std::string, std::string>> parse_metadata(const std::vector<std::string>& headers);
 

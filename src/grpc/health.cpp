@@ -57,9 +57,11 @@ awaitable<void> ask_health(std::shared_ptr<::grpc::Channel> channel, const clien
     const bool sent = co_await st.write(request);
     if (!sent) co_return;
     (void)co_await st.writes_done();
+    int answers = 0;
     while (true) {
       auto message = co_await st.read();
       if (!message) co_return;
+      if (!watch && ++answers > 1) throw core::error(errc::protocol, "health", {}, "Check answered more than once");
       each(status_of(*message));
     }
   };

@@ -52,7 +52,7 @@ boost::json::parse_options parse_limits() {
 json_texts::json_texts() : parser_(boost::json::storage_ptr(), parse_limits()) {}
 
 void json_texts::feed(std::string_view bytes, std::vector<std::string>& out) {
-  while (!bytes.empty()) {
+  while (!bytes.empty() && !failure_) {
     if (!started_) {
       // Whitespace between texts belongs to none of them.
       std::size_t skip = 0;
@@ -63,9 +63,11 @@ void json_texts::feed(std::string_view bytes, std::vector<std::string>& out) {
     }
     boost::system::error_code ec;
     const auto used = parser_.write_some(bytes.data(), bytes.size(), ec);
-    if (ec)
-      throw core::error(errc::usage, "request", fmt::format("message {}", count_ + 1),
-                        "malformed JSON: " + ec.message());
+    if (ec) {
+      failure_.emplace(errc::usage, "request", fmt::format("message {}", count_ + 1),
+                       "malformed JSON: " + ec.message());
+      return;
+    }
     current_.append(bytes.data(), used);
     bytes.remove_prefix(used);
     if (parser_.done()) {
@@ -79,6 +81,7 @@ void json_texts::feed(std::string_view bytes, std::vector<std::string>& out) {
 }
 
 void json_texts::finish(std::vector<std::string>& out) {
+  throw_if_failed();
   if (!started_) return;
   // A number at the very end is complete only now.
   boost::system::error_code ec;

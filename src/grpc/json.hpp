@@ -24,9 +24,13 @@ std::string response_to_json(schema& s, const pb::Descriptor& type, const ::grpc
 class json_texts {
  public:
   json_texts();
-  // Appends every text `bytes` completes to `out`; throws errc::usage at
-  // malformed JSON.
+  // Appends every text `bytes` completes to `out`. At malformed JSON it
+  // stops: the texts before it are in `out`, and throw_if_failed() says
+  // what was wrong (errc::usage), so they can be sent first.
   void feed(std::string_view bytes, std::vector<std::string>& out);
+  void throw_if_failed() const {
+    if (failure_) throw *failure_;
+  }
   // At end of input: the last text, if only the end completes it (a bare
   // number); throws errc::usage if a text was cut short.
   void finish(std::vector<std::string>& out);
@@ -36,6 +40,7 @@ class json_texts {
   std::string current_;
   bool started_ = false;
   std::uint64_t count_ = 0;
+  std::optional<core::error> failure_;
 };
 
 }  // namespace nettool::grpc

@@ -39,6 +39,26 @@ class error_collector final : public pb::compiler::MultiFileErrorCollector, publ
   std::string first;
 };
 
+// The linked library's files, but only protobuf's own (well-known types):
+// the linked test, health and reflection files must not stand in for what
+// a server or a file does not define.
+class library_types final : public pb::DescriptorDatabase {
+ public:
+  bool FindFileByName(const std::string& name, pb::FileDescriptorProto* out) override {
+    return ours(name) && all_.FindFileByName(name, out);
+  }
+  bool FindFileContainingSymbol(const std::string& symbol, pb::FileDescriptorProto* out) override {
+    return all_.FindFileContainingSymbol(symbol, out) && ours(out->name());
+  }
+  bool FindFileContainingExtension(const std::string& type, int number, pb::FileDescriptorProto* out) override {
+    return all_.FindFileContainingExtension(type, number, out) && ours(out->name());
+  }
+
+ private:
+  static bool ours(const std::string& name) { return name.starts_with("google/protobuf/"); }
+  pb::DescriptorPoolDatabase all_{*pb::DescriptorPool::generated_pool()};
+};
+
 }  // namespace
 
 struct schema::impl {
@@ -47,7 +67,7 @@ struct schema::impl {
   pb::SimpleDescriptorDatabase fetched;  // protosets and reflection answers
   std::set<std::string> fetched_names;
   // Well-known types (google/protobuf/*.proto) from the linked library.
-  pb::DescriptorPoolDatabase generated{*pb::DescriptorPool::generated_pool()};
+  library_types generated;
   std::unique_ptr<pb::MergedDescriptorDatabase> merged;
   error_collector errors;
   std::unique_ptr<pb::DescriptorPool> pool;
@@ -247,7 +267,7 @@ awaitable<refl::ServerReflectionResponse> ask(stream& s, const refl::ServerRefle
   if (response.has_error_response()) {
     const auto& e = response.error_response();
     throw core::error(core::error_code(e.error_code(), status_category()), "reflection", {},
-                      status_name(e.error_code()) + ": " + core::printable(e.error_message()));
+                      status_name(e.error_code()) + ": " + one_line(e.error_message()));
   }
   co_return response;
 }

@@ -142,20 +142,35 @@ class paced_writer : public Base {
     queue_.pop_front();
     fill_payload(*out_.mutable_payload(), next.size);
     if (next.interval_us > 0) {
+      // A cancelled call arms no more alarms: OnCancel has already looked.
+      if (cancelled_) {
+        writing_ = false;
+        finish_locked(Status::CANCELLED);
+        return;
+      }
       alarm_ = std::make_unique<::grpc::Alarm>();
       alarm_->Set(std::chrono::system_clock::now() + std::chrono::microseconds(next.interval_us),
-                  [this, next](bool ok) {
-                    std::lock_guard lock(mu_);
-                    if (!ok || finished_) {
-                      writing_ = false;
-                      finish_locked(Status::CANCELLED);
-                      return;
-                    }
-                    start_write(next.compressed);
-                  });
+                  [this, next](bool fired) { on_alarm(fired, next.compressed); });
       return;
     }
     start_write(next.compressed);
+  }
+
+  // Not a grpc++ reaction: OnDone may run (and delete this) as soon as
+  // Finish is called, so Finish comes after the lock is released.
+  void on_alarm(bool fired, bool compressed) {
+    bool finish_now = false;
+    {
+      std::lock_guard lock(mu_);
+      if (fired && !finished_ && !cancelled_) {
+        start_write(compressed);
+        return;
+      }
+      writing_ = false;
+      finish_now = !finished_;
+      finished_ = true;
+    }
+    if (finish_now) this->Finish(Status::CANCELLED);
   }
 
   void start_write(bool compressed) {
@@ -174,11 +189,13 @@ class paced_writer : public Base {
     pump();
   }
 
-  // The alarm's callback takes mu_: cancel it unlocked.
+  // The alarm's callback takes mu_: cancel it unlocked. No later pump()
+  // replaces alarm_ once cancelled_ is set, so the pointer stays valid.
   void OnCancel() override {
     ::grpc::Alarm* alarm = nullptr;
     {
       std::lock_guard lock(mu_);
+      cancelled_ = true;
       alarm = alarm_.get();
     }
     if (alarm) alarm->Cancel();
@@ -202,6 +219,7 @@ class paced_writer : public Base {
   std::unique_ptr<::grpc::Alarm> alarm_;  // a new one per interval
   bool writing_ = false;
   bool finished_ = false;
+  bool cancelled_ = false;
 };
 
 class output_stream final : public paced_writer<::grpc::ServerWriteReactor<gt::StreamingOutputCallResponse>> {
@@ -298,6 +316,7 @@ class duplex final
   const std::uint64_t max_;
   gt::StreamingOutputCallRequest in_;
   std::vector<gt::StreamingOutputCallRequest> held_;
+  std::uint64_t held_bytes_ = 0;
   bool reading_ = true;
   Status end_ = Status::OK;
 };
@@ -422,6 +441,9 @@ awaitable<int> run_serve(core::run_context& ctx, const serve_args& args) {
   // open on one connection, and a connection with none is closed after 5
   // minutes.
   builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, 10'000);
+  // grpc++ sets SO_REUSEPORT by default: a busy port would be shared with
+  // its other listener, not refused (exit 8).
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 100);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 5 * 60'000);
   builder.SetMaxSendMessageSize(max);

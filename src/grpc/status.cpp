@@ -44,13 +44,23 @@ void register_status_exit_codes() {
                              [](int code) { return code == static_cast<int>(::grpc::StatusCode::UNAVAILABLE); }});
 }
 
+std::string one_line(std::string_view peer_text) {
+  std::string out;
+  for (const char c : core::printable(peer_text)) {
+    if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
+  }
+  return out;
+}
+
 core::error status_error(const ::grpc::Status& status, std::string phase, std::string where) {
   // SPEC: a TLS failure exits 5 whatever grpc++ calls it.
   if (tls_failure(status))
-    return core::error(core::errc::tls_failed, core::phase::tls, std::move(where),
-                       core::printable(status.error_message()));
+    return core::error(core::errc::tls_failed, core::phase::tls, std::move(where), one_line(status.error_message()));
   auto reason = status_name(status.error_code());
-  if (!status.error_message().empty()) reason += ": " + core::printable(status.error_message());
+  if (!status.error_message().empty()) reason += ": " + one_line(status.error_message());
   return core::error(core::error_code(status.error_code(), category), std::move(phase), std::move(where), reason);
 }
 

@@ -42,21 +42,31 @@ namespace {
 
 std::string describe_event(std::uint16_t event, std::uint32_t value, const std::string& ep) {
   switch (event) {
-    case ZMQ_EVENT_CONNECTED: return fmt::format("connected to {}", ep);
-    case ZMQ_EVENT_CONNECT_RETRIED: return fmt::format("no connection to {} yet; retrying in {} ms", ep, value);
-    case ZMQ_EVENT_LISTENING: return fmt::format("listening on {}", ep);
-    case ZMQ_EVENT_BIND_FAILED: return fmt::format("bind {} failed: {}", ep, std::strerror(static_cast<int>(value)));
-    case ZMQ_EVENT_ACCEPTED: return fmt::format("accepted a connection on {}", ep);
-    case ZMQ_EVENT_ACCEPT_FAILED: return fmt::format("accept on {} failed: {}", ep, std::strerror(static_cast<int>(value)));
-    case ZMQ_EVENT_DISCONNECTED: return fmt::format("{}: disconnected", ep);
-    case ZMQ_EVENT_HANDSHAKE_SUCCEEDED: return fmt::format("{}: handshake done", ep);
+    case ZMQ_EVENT_CONNECTED:
+      return fmt::format("connected to {}", ep);
+    case ZMQ_EVENT_CONNECT_RETRIED:
+      return fmt::format("no connection to {} yet; retrying in {} ms", ep, value);
+    case ZMQ_EVENT_LISTENING:
+      return fmt::format("listening on {}", ep);
+    case ZMQ_EVENT_BIND_FAILED:
+      return fmt::format("bind {} failed: {}", ep, std::strerror(static_cast<int>(value)));
+    case ZMQ_EVENT_ACCEPTED:
+      return fmt::format("accepted a connection on {}", ep);
+    case ZMQ_EVENT_ACCEPT_FAILED:
+      return fmt::format("accept on {} failed: {}", ep, std::strerror(static_cast<int>(value)));
+    case ZMQ_EVENT_DISCONNECTED:
+      return fmt::format("{}: disconnected", ep);
+    case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+      return fmt::format("{}: handshake done", ep);
     case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
       return fmt::format("{}: handshake failed (with CURVE: a wrong --curve-serverkey, or one side is not CURVE)", ep);
     case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
       return fmt::format("{}: handshake failed: ZMTP protocol error {:#x} (a mechanism mismatch or a wrong key)", ep,
                          value);
-    case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH: return fmt::format("{}: the peer refused our credentials ({})", ep, value);
-    default: return {};  // CONNECT_DELAYED, CLOSED, …: nothing a user needs
+    case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+      return fmt::format("{}: the peer refused our credentials ({})", ep, value);
+    default:
+      return {};  // CONNECT_DELAYED, CLOSED, …: nothing a user needs
   }
 }
 
@@ -85,8 +95,9 @@ awaitable<void> async_socket::wait_for(short event) {
   for (;;) {
     log_pending_events();
     if (can(event)) co_return;
-    co_await core::first_of(fd_.until([this, event] { return can(event); }),
-                            events_fd_->until([this] { return (events_->get(::zmq::sockopt::events) & ZMQ_POLLIN) != 0; }));
+    co_await core::first_of(fd_.until([this, event] { return can(event); }), events_fd_->until([this] {
+      return (events_->get(::zmq::sockopt::events) & ZMQ_POLLIN) != 0;
+    }));
   }
 }
 
@@ -104,8 +115,9 @@ bool async_socket::try_send_frames(const Frames& msg) {
   // EAGAIN, so a multipart message is never cut.
   std::optional<std::size_t> sent;
   try {
-    sent = socket_.send(::zmq::buffer(msg.front()), last == 0 ? ::zmq::send_flags::dontwait
-                                                            : ::zmq::send_flags::dontwait | ::zmq::send_flags::sndmore);
+    sent =
+        socket_.send(::zmq::buffer(msg.front()), last == 0 ? ::zmq::send_flags::dontwait
+                                                           : ::zmq::send_flags::dontwait | ::zmq::send_flags::sndmore);
   } catch (const ::zmq::error_t& e) {
     // ROUTER_MANDATORY: the first frame names a peer that is not there.
     if (e.num() == EHOSTUNREACH)
@@ -114,7 +126,8 @@ bool async_socket::try_send_frames(const Frames& msg) {
   }
   if (!sent) return false;
   for (std::size_t i = 1; i <= last; ++i) {
-    const auto flags = i == last ? ::zmq::send_flags::dontwait : ::zmq::send_flags::dontwait | ::zmq::send_flags::sndmore;
+    const auto flags =
+        i == last ? ::zmq::send_flags::dontwait : ::zmq::send_flags::dontwait | ::zmq::send_flags::sndmore;
     socket_.send(::zmq::buffer(msg[i]), flags);
   }
   fd_.touched();
@@ -179,12 +192,15 @@ awaitable<bool> close_lingering(std::unique_ptr<async_socket> socket, std::share
   socket->stop_events();
   auto raw = std::make_shared<::zmq::socket_t>(std::move(socket->raw()));
   socket.reset();  // stops watching its ZMQ_FD, here on the io_context's thread
-  co_await core::on_own_thread([took, raw, context = std::move(context)] {
+  // Named, not a temporary inside co_await (docs/architecture.md).
+  std::function<void()> close = [took, raw, context = std::move(context)] {
     const auto start = std::chrono::steady_clock::now();
     raw->close();
     context->close();
     *took = std::chrono::steady_clock::now() - start;
-  });
+  };
+  auto closing = core::on_own_thread(std::move(close));
+  co_await std::move(closing);
   // zmq_ctx_term returns as soon as every queue is empty; only queues
   // still full when the linger ran out make it wait that long (and libzmq
   // then drops them). Linger 0 drops by the user's choice, -1 never; under

@@ -186,6 +186,11 @@ TEST_CASE("grpc: bad input exits with SPEC's codes and names what was wrong", "[
     $NT grpc call nosuch.invalid:1 $T/UnaryCall 2>/dev/null; echo "rc=$?"
     $NT grpc call 127.0.0.1 $T/UnaryCall 2>/dev/null; echo "rc=$?"
     $NT grpc call 127.0.0.1:$(free_port) $T/UnaryCall --retries 2 --retry-delay 10ms -v 2>&1 | grep -c 'retrying in'
+    $NT grpc call 127.0.0.1:$P $T/UnaryCall -d @ 2>&1; echo "rc=$?"
+    # Stdin is read once: an UNAVAILABLE after it is not retried (a retry would send nothing and pass).
+    echo '{"responseStatus":{"code":14}}' | $NT grpc call 127.0.0.1:$P $T/FullDuplexCall -d @- --retries 2 2>/dev/null; echo "stdin retry rc=$?"
+    $NT grpc call 127.0.0.1:$P $T/UnaryCall -d '{"responseStatus":{"code":3,"message":"two\nlines"}}' 2>&1; echo "rc=$?"
+    $NT grpc serve $P 2>&1; echo "busy rc=$?"
   )sh");
   REQUIRE(r.rc == 0);
   CHECK(r.out.find("nettool: grpc call: method grpc.testing.TestService/NoSuchMethod: no such method in the schema\nrc=2\n") !=
@@ -202,6 +207,11 @@ TEST_CASE("grpc: bad input exits with SPEC's codes and names what was wrong", "[
   CHECK(r.out.find("--proto broken.proto: broken.proto:1:28: Expected message name.\nrc=2\n") != std::string::npos);
   CHECK(r.out.find("Connection refused\nrc=4\n") != std::string::npos);
   CHECK(r.out.find("rc=3\nrc=2\n2\n") != std::string::npos);
+  CHECK(r.out.find("nettool: grpc call: -d: '@' is grpcurl's stdin: nettool reads stdin with -d @-; see --help\nrc=2\n") !=
+        std::string::npos);
+  CHECK(r.out.find("stdin retry rc=78\n") != std::string::npos);
+  CHECK(r.out.find("INVALID_ARGUMENT: two\\nlines\nrc=67\n") != std::string::npos);
+  CHECK(r.out.find("cannot listen there (in use, or not an address of this host)\nbusy rc=8\n") != std::string::npos);
 }
 
 TEST_CASE("grpc call: SIGINT mid-stream exits 130 and cancels the call", "[grpc][call]") {

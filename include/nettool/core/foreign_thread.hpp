@@ -83,6 +83,9 @@ awaitable<T> foreign_call(std::function<void(foreign_done<T>)> start, std::funct
         auto target = state->work.get_executor();
         asio::post(target, [state, slot, value = std::move(value)]() mutable {
           if (slot.is_connected()) slot.clear();
+          // `cancel` may hold what holds `done` (on_own_thread does):
+          // dropped here, that cycle cannot keep the state alive.
+          state->cancel = nullptr;
           auto h = std::move(state->handler);
           state->work.reset();
           std::move(h)(detail::foreign_box<T>{std::move(value)});
