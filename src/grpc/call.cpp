@@ -8,6 +8,7 @@
 #include "nettool/core/output.hpp"
 #include "nettool/core/retry.hpp"
 #include "nettool/core/stdio.hpp"
+#include "nettool/http/proxy.hpp"
 
 #include <grpcpp/channel.h>
 #include <grpcpp/create_channel.h>
@@ -22,7 +23,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <atomic>
 #include <cctype>
+#include <thread>
 
 namespace nettool::grpc {
 
@@ -74,9 +77,9 @@ core::target parse_target(const std::string& text) {
 }
 
 std::shared_ptr<::grpc::ChannelCredentials> tls_credentials(const core::tls_client_options& tls) {
-  const auto key = tls.key.empty() ? std::string() : core::read_file(tls.key);
-  const auto cert = tls.cert.empty() ? std::string() : core::read_file(tls.cert);
-  const auto roots = tls.cacert.empty() ? std::string() : core::read_file(tls.cacert);
+  const auto key = tls.key.empty() ? std::string() : read_pem(tls.key, "--key", pem::key);
+  const auto cert = tls.cert.empty() ? std::string() : read_pem(tls.cert, "--cert", pem::certificate);
+  const auto roots = tls.cacert.empty() ? std::string() : read_pem(tls.cacert, "--cacert", pem::certificate);
   if (!tls.insecure) return ::grpc::SslCredentials({roots, key, cert});
   // --insecure: grpc++'s TLS credentials with no verification at all.
   namespace ex = ::grpc::experimental;
@@ -107,7 +110,60 @@ std::string grpc_address(core::connection& conn, const core::target& to) {
   return fmt::format("ipv4:{}:{}", text, ntohs(in4->sin_port));
 }
 
+// SPEC §1: --proxy, else HTTP_PROXY (HTTPS_PROXY under --tls) or ALL_PROXY,
+// unless --noproxy or NO_PROXY lists the host. Under --tls grpc++ makes the
+// connection itself, and it knows http:// proxies only.
+std::string chosen_proxy(const client_args& args, const core::target& to) {
+  if (!to.unix_path.empty()) return {};
+  auto proxy = http::proxy_for_host(to.host, args.tls.enabled, args.connect.proxy, args.noproxy,
+                                    http::process_environment());
+  if (args.tls.enabled && !proxy.empty() && !proxy.starts_with("http://"))
+    throw core::error(errc::usage, core::phase::proxy, proxy.substr(0, proxy.find("://")),
+                      "a socks5 proxy carries plaintext grpc targets only; with --tls use an http:// proxy");
+  return proxy;
+}
+
+// SPEC: --connect-timeout covers the channel becoming ready, the TLS
+// handshake included. grpc++ makes progress on a connection only while some
+// thread polls for it, and a channel no call uses yet has none: grpc++'s
+// WaitForConnected polls, on a thread of its own, in short slices, so a
+// cancelled wait (the timeout, SIGINT) ends within one. A failed handshake
+// ends the wait too: the call that follows fails with grpc++'s reason
+// (exit 5).
+awaitable<void> wait_until_connected(std::shared_ptr<::grpc::Channel> channel) {
+  auto stop = std::make_shared<std::atomic<bool>>(false);
+  std::function<void(core::foreign_done<bool>)> start = [channel, stop](core::foreign_done<bool> done) {
+    std::thread([channel, stop, done = std::move(done)]() mutable {
+      bool ready = false;
+      while (!stop->load()) {
+        if (channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::milliseconds(50))) {
+          ready = true;
+          break;
+        }
+        if (channel->GetState(false) == GRPC_CHANNEL_TRANSIENT_FAILURE) break;
+      }
+      channel.reset();  // before done: the caller may end the program right after it
+      done(ready);
+    }).detach();
+  };
+  std::function<void()> cancel = [stop] { stop->store(true); };
+  auto op = core::foreign_call<bool>(std::move(start), std::move(cancel));
+  (void)co_await std::move(op);
+}
+
 }  // namespace
+
+std::string read_pem(const std::string& path, std::string_view option, pem kind) {
+  auto text = core::read_file(path);
+  const bool key = kind == pem::key;
+  if (text.find(key ? "PRIVATE KEY-----" : "-----BEGIN CERTIFICATE-----") != std::string::npos) return text;
+  const bool other = text.find(key ? "-----BEGIN CERTIFICATE-----" : "PRIVATE KEY-----") != std::string::npos;
+  throw core::error(errc::usage, std::string(option), path,
+                    std::string(key ? "is no PEM private key" : "holds no PEM certificate") +
+                        (other ? key ? " but a certificate: are --cert and --key swapped?"
+                                     : " but a private key: are --cert and --key swapped?"
+                               : ""));
+}
 
 bool tls_failure(const ::grpc::Status& status) {
   if (status.error_code() != ::grpc::StatusCode::UNAVAILABLE) return false;
@@ -132,9 +188,13 @@ std::string service_of(const std::string& method) {
 
 awaitable<std::shared_ptr<::grpc::Channel>> open_channel(const client_args& args) {
   const auto to = parse_target(args.target);
+  // Files first: a bad one is a usage error before anything connects.
+  const auto credentials = args.tls.enabled ? tls_credentials(args.tls) : nullptr;
   auto options = args.connect;
+  options.proxy = chosen_proxy(args, to);
   options.connect_timeout = args.timeouts.connect_timeout;
   options.nodelay = true;  // as grpc++'s own connections: no Nagle delay on small messages
+  const auto began = std::chrono::steady_clock::now();
   auto conn = co_await core::connect(to, options, nullptr);
   ::grpc::ChannelArguments channel_args;
   const int max =
@@ -145,9 +205,12 @@ awaitable<std::shared_ptr<::grpc::Channel>> open_channel(const client_args& args
   // compares it with the limit, and a client channel's quota does not stop
   // that (measured: a 60 MB response past a 1 MiB limit costs 60 MB before
   // RESOURCE_EXHAUSTED). docs/security.md says so.
-  // Proxies are the core's business (SPEC §1), never grpc++'s own reading
-  // of http_proxy.
-  channel_args.SetInt(GRPC_ARG_ENABLE_HTTP_PROXY, 0);
+  // Proxies follow SPEC §1's rules (chosen_proxy), never grpc++'s own
+  // reading of the environment: grpc++ proxies only a TLS channel, and only
+  // through the proxy chosen here. (Set once: grpc++ reads a repeated
+  // argument's first value.)
+  const bool grpc_proxies = args.tls.enabled && !options.proxy.empty();
+  channel_args.SetInt(GRPC_ARG_ENABLE_HTTP_PROXY, grpc_proxies ? 1 : 0);
   const auto authority = !args.authority.empty() ? args.authority
                          : to.unix_path.empty()  ? args.target
                                                  : std::string("localhost");
@@ -155,16 +218,28 @@ awaitable<std::shared_ptr<::grpc::Channel>> open_channel(const client_args& args
     const int fd = conn.socket().release();
     co_return ::grpc::CreateCustomInsecureChannelFromFd(authority, fd, channel_args);
   }
-  // The core's connection proved the address reachable (exit 3/4 as
-  // everywhere); grpc++ opens its own to that address for the handshake.
-  const auto address = grpc_address(conn, to);
+  // The core's connection proved the address (or the proxy's tunnel to it)
+  // reachable, with exit 3/4 as everywhere; grpc++ opens its own for the
+  // handshake: to the address the core reached, or through the same proxy.
+  auto address = grpc_address(conn, to);
   conn.close();
+  if (grpc_proxies) {
+    channel_args.SetString(GRPC_ARG_HTTP_PROXY, options.proxy);
+    // The proxy resolves the name, as for every protocol's http:// proxy.
+    const bool v6 = to.host.find(':') != std::string::npos;
+    address = v6 ? fmt::format("dns:///[{}]:{}", to.host, to.port) : fmt::format("dns:///{}:{}", to.host, to.port);
+  }
   channel_args.SetString(GRPC_ARG_DEFAULT_AUTHORITY, authority);
   const auto name = !args.tls.servername.empty() ? args.tls.servername
                     : to.unix_path.empty()       ? to.host
                                                  : std::string("localhost");
   channel_args.SetSslTargetNameOverride(name);
-  co_return ::grpc::CreateCustomChannel(address, tls_credentials(args.tls), channel_args);
+  auto channel = ::grpc::CreateCustomChannel(address, credentials, channel_args);
+  const auto left = std::max<core::duration>(options.connect_timeout - (std::chrono::steady_clock::now() - began),
+                                             core::duration::zero());
+  auto ready = core::with_timeout(wait_until_connected(channel), left, core::phase::connect, args.target);
+  co_await std::move(ready);
+  co_return channel;
 }
 
 namespace {
@@ -292,11 +367,16 @@ awaitable<void> call_once(core::run_context& ctx, const call_args& args, schema*
   show_metadata("< trailer", context.GetServerTrailingMetadata());
   core::log::info("{} {} in {}: {} sent, {} received", path, status_name(status.error_code()),
                   core::format_duration(std::chrono::steady_clock::now() - began), st.sent, st.received);
+  const auto details = status.ok() ? std::vector<std::string>{} : types.details_of(status);
   if (ctx.json()) {
     boost::json::object event{{"event", "status"},
                               {"code", static_cast<int>(status.error_code())},
                               {"status", status_name(status.error_code())},
                               {"message", status.error_message()}};
+    if (!details.empty()) {
+      auto& list = event["details"].emplace_array();
+      for (const auto& d : details) list.push_back(boost::json::parse(d));
+    }
     ctx.out().line(core::to_json(event));
   }
   // grpc++'s generic stream does not check cardinality as its unary calls
@@ -308,7 +388,7 @@ awaitable<void> call_once(core::run_context& ctx, const call_args& args, schema*
   if (status.ok()) co_return;
   if (status.error_code() == ::grpc::StatusCode::DEADLINE_EXCEEDED && deadline_passed(ctx, start))
     throw core::error(errc::timed_out, core::phase::timeout, {}, "--timeout reached (the call's deadline)");
-  throw status_error(status, "call", path);
+  throw status_error(status, "call", path, details);
 }
 
 }  // namespace
@@ -355,6 +435,8 @@ awaitable<int> run_list(core::run_context& ctx, const list_args& args) {
   std::vector<std::string> names;
   if (args.symbol.empty()) {
     names = types->services();
+    // Reflection lists itself at least: an empty list is a broken server.
+    if (names.empty() && args.schema.reflection()) throw core::error(errc::protocol, "list", args.target, "the server lists no services");
   } else {
     names = types->methods_of(args.symbol);
   }

@@ -40,6 +40,8 @@ void add_client_options(CLI::App& cmd, client_args& args) {
   cmd.add_option("--authority", args.authority, "The :authority header (default: TARGET)")->type_name("HOST[:PORT]");
   core::add_tls_client_options(cmd, args.tls);
   core::add_connect_options(cmd, args.connect);
+  cmd.add_option("--noproxy", args.noproxy, "Hosts reached directly: 'a.com,.b.org,10.0.0.1' or '*' (replaces NO_PROXY)")
+      ->type_name("LIST");
   core::add_timeout_options(cmd, args.timeouts, false);
   core::add_common_options(cmd, args.common);
 }
@@ -47,8 +49,9 @@ void add_client_options(CLI::App& cmd, client_args& args) {
 void check_client(const client_args& args) {
   core::check_option([&] { parse_metadata(args.headers); }, "-H");
   core::check_option([&] { core::validate(args.connect); });
-  if (args.tls.enabled && !args.connect.proxy.empty())
-    throw CLI::ValidationError("--proxy", "grpc does not yet go through a proxy with --tls (plaintext targets do)");
+  if (args.tls.enabled && args.connect.proxy.starts_with("socks"))
+    throw CLI::ValidationError("--proxy",
+                               "a socks5 proxy carries plaintext grpc targets only; with --tls use an http:// proxy");
   if (!args.schema.import_paths.empty() && args.schema.protos.empty())
     throw CLI::ValidationError("-I", "is for --proto files");
 }

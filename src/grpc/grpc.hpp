@@ -47,7 +47,8 @@ struct schema_options {
 struct client_args {
   core::common_options common;
   core::timeout_options timeouts;
-  core::connect_options connect;
+  core::connect_options connect;     // its proxy is --proxy; the environment's are read as http's (SPEC §1)
+  std::optional<std::string> noproxy;  // --noproxy, replacing NO_PROXY
   core::tls_client_options tls;      // --tls, --cacert, --cert/--key, --servername, --insecure
   std::string authority;             // --authority: the :authority header
   std::string target;                // HOST:PORT or unix:PATH
@@ -118,11 +119,20 @@ std::string status_name(int code);
 std::optional<int> status_code_named(std::string_view name);
 const boost::system::error_category& status_category() noexcept;
 void register_status_exit_codes();
-core::error status_error(const ::grpc::Status& status, std::string phase, std::string where);
+// `details`: the status's rich error details as JSON (schema::details_of),
+// appended to the one-line reason.
+core::error status_error(const ::grpc::Status& status, std::string phase, std::string where,
+                         const std::vector<std::string>& details = {});
 
 // A call that failed UNAVAILABLE before reaching the server because the
 // TLS handshake did: grpc++ only says so in the status message.
 bool tls_failure(const ::grpc::Status& status);
+
+// A PEM file for grpc++ (which takes the text, not the path): a file that
+// holds no certificate (or key) is a usage error naming the option, which
+// says so when --cert and --key look swapped.
+enum class pem { certificate, key };
+std::string read_pem(const std::string& path, std::string_view option, pem kind);
 
 // A peer's text for a one-line error: printable, line feeds as \n.
 std::string one_line(std::string_view peer_text);

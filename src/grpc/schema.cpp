@@ -1,5 +1,7 @@
 #include "schema.hpp"
 
+#include "details.hpp"
+
 #include "stream.hpp"
 
 #include "nettool/core/log.hpp"
@@ -68,6 +70,8 @@ struct schema::impl {
   std::set<std::string> fetched_names;
   // Well-known types (google/protobuf/*.proto) from the linked library.
   library_types generated;
+  // google.rpc.Status and its error details, for rich errors.
+  pb::SimpleDescriptorDatabase status_types;
   std::unique_ptr<pb::MergedDescriptorDatabase> merged;
   error_collector errors;
   std::unique_ptr<pb::DescriptorPool> pool;
@@ -76,12 +80,15 @@ struct schema::impl {
   std::optional<std::vector<std::string>> listed;  // reflection's list of services
 
   // Looked up in this order: the files on disk, protosets and reflection's
-  // answers, then the library's own files.
+  // answers, then the library's own files, then google.rpc's.
   void build() {
     std::vector<pb::DescriptorDatabase*> sources;
     if (source) sources.push_back(source.get());
     sources.push_back(&fetched);
     sources.push_back(&generated);
+    if (pb::FileDescriptorProto known; !status_types.FindFileByName("google/rpc/status.proto", &known))
+      add_status_types(status_types);
+    sources.push_back(&status_types);
     merged = std::make_unique<pb::MergedDescriptorDatabase>(sources);
     pool = std::make_unique<pb::DescriptorPool>(merged.get(), &errors);
     factory.SetDelegateToGeneratedFactory(false);
@@ -90,6 +97,10 @@ struct schema::impl {
 
 schema::schema() : self(std::make_unique<impl>()) {}
 schema::~schema() = default;
+
+std::vector<std::string> schema::details_of(const ::grpc::Status& status) {
+  return status_details(*self->pool, self->factory, status.error_details());
+}
 
 const pb::MethodDescriptor& schema::method(std::string_view name) {
   std::string dotted(name);
@@ -346,9 +357,11 @@ awaitable<void> reflect(::grpc::GenericStub& stub, const char* method,
   } catch (const core::error& e) {
     failed = e;
   }
-  // The call's own status says more than a stream that ended early.
-  if (const auto status = s.final_status(); !status.ok()) throw status_error(status, "reflection", {});
-  if (failed) throw *failed;
+  // The call's own status says more than a stream that ended early, unless
+  // it is only the CANCELLED of our own giving up (a malformed answer).
+  const auto status = s.final_status();
+  if (failed && (status.ok() || status.error_code() == ::grpc::StatusCode::CANCELLED)) throw *failed;
+  if (!status.ok()) throw status_error(status, "reflection", {});
 }
 
 }  // namespace

@@ -41,6 +41,10 @@ class schema {
 
   std::unique_ptr<pb::Message> new_message(const pb::Descriptor& type);
 
+  // A status's rich error details as JSON objects (details.hpp); the
+  // server's own detail types are found when the schema has them.
+  std::vector<std::string> details_of(const ::grpc::Status& status);
+
   // Filled by the loaders in schema.cpp.
   struct impl;
   std::unique_ptr<impl> self;

@@ -3,6 +3,7 @@
 // The handlers are grpc++ callback reactors on grpc++'s own threads: a call
 // never touches the io_context, which only waits for the stop.
 #include "grpc.hpp"
+#include "call_log.hpp"
 
 #include "nettool/core/listen.hpp"
 #include "nettool/core/log.hpp"
@@ -17,6 +18,7 @@
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
 
+#include <atomic>
 #include <deque>
 #include <mutex>
 
@@ -53,9 +55,51 @@ void fill_payload(gt::Payload& payload, std::int32_t size) {
 // Sizes come from the client: a negative or huge one is its mistake.
 bool size_ok(std::int32_t size, std::uint64_t max) { return size >= 0 && static_cast<std::uint64_t>(size) <= max; }
 
+// The bytes of responses that exist at once (built and not yet handed to
+// the transport), for all clients together: grpc++'s memory quota does not
+// see the messages a service builds, so without this many concurrent calls
+// asking for --max-msg-size responses would hold any amount of memory.
+class response_budget {
+ public:
+  explicit response_budget(std::uint64_t limit) : limit_(limit) {}
+  bool take(std::uint64_t n) {
+    auto used = used_.load();
+    do {
+      if (n > limit_ - used) return false;
+    } while (!used_.compare_exchange_weak(used, used + n));
+    return true;
+  }
+  void give(std::uint64_t n) { used_ -= n; }
+  std::uint64_t limit() const { return limit_; }
+
+ private:
+  const std::uint64_t limit_;
+  std::atomic<std::uint64_t> used_ = 0;
+};
+
+Status over_budget(const response_budget& budget) {
+  return Status(::grpc::StatusCode::RESOURCE_EXHAUSTED,
+                fmt::format("responses in flight would pass the server's {} MiB; try again", budget.limit() >> 20));
+}
+
+// A unary call whose response holds budget: given back once grpc++ is done
+// with the call (and so with the response).
+class budgeted_reactor final : public ::grpc::ServerUnaryReactor {
+ public:
+  budgeted_reactor(response_budget& budget, std::uint64_t held) : budget_(budget), held_(held) {}
+  void OnDone() override {
+    budget_.give(held_);
+    delete this;
+  }
+
+ private:
+  response_budget& budget_;
+  const std::uint64_t held_;
+};
+
 class test_service final : public gt::TestService::CallbackService {
  public:
-  explicit test_service(std::uint64_t max) : max_(max) {}
+  explicit test_service(std::uint64_t max) : max_(max), budget_(memory_quota(max)) {}
 
   ::grpc::ServerUnaryReactor* EmptyCall(CallbackServerContext* ctx, const gt::Empty*, gt::Empty*) override {
     echo_metadata(*ctx);
@@ -67,18 +111,14 @@ class test_service final : public gt::TestService::CallbackService {
   ::grpc::ServerUnaryReactor* UnaryCall(CallbackServerContext* ctx, const gt::SimpleRequest* req,
                                         gt::SimpleResponse* resp) override {
     echo_metadata(*ctx);
-    auto* r = ctx->DefaultReactor();
-    r->Finish(unary(*ctx, *req, *resp));
-    return r;
+    return unary(*ctx, *req, *resp);
   }
 
   ::grpc::ServerUnaryReactor* CacheableUnaryCall(CallbackServerContext* ctx, const gt::SimpleRequest* req,
                                                  gt::SimpleResponse* resp) override {
     echo_metadata(*ctx);
     ctx->AddInitialMetadata("cache-control", "max-age=60, public");
-    auto* r = ctx->DefaultReactor();
-    r->Finish(unary(*ctx, *req, *resp));
-    return r;
+    return unary(*ctx, *req, *resp);
   }
 
   ::grpc::ServerWriteReactor<gt::StreamingOutputCallResponse>* StreamingOutputCall(
@@ -93,17 +133,29 @@ class test_service final : public gt::TestService::CallbackService {
   std::uint64_t max() const { return max_; }
 
  private:
-  Status unary(CallbackServerContext& ctx, const gt::SimpleRequest& req, gt::SimpleResponse& resp) const {
-    if (req.has_response_status() && req.response_status().code() != 0) return requested_status(req.response_status());
+  // The default reactor (no budget to give back) unless the response has a body.
+  ::grpc::ServerUnaryReactor* unary(CallbackServerContext& ctx, const gt::SimpleRequest& req,
+                                    gt::SimpleResponse& resp) {
+    auto finish = [&](const Status& status, ::grpc::ServerUnaryReactor* r = nullptr) {
+      if (!r) r = ctx.DefaultReactor();
+      r->Finish(status);
+      return r;
+    };
+    if (req.has_response_status() && req.response_status().code() != 0)
+      return finish(requested_status(req.response_status()));
     if (!size_ok(req.response_size(), max_))
-      return Status(::grpc::StatusCode::INVALID_ARGUMENT, "response_size is negative or larger than --max-msg-size");
+      return finish(
+          Status(::grpc::StatusCode::INVALID_ARGUMENT, "response_size is negative or larger than --max-msg-size"));
+    const auto size = static_cast<std::uint64_t>(req.response_size());
+    if (size > 0 && !budget_.take(size)) return finish(over_budget(budget_));
     if (req.response_compressed().value()) ctx.set_compression_algorithm(GRPC_COMPRESS_GZIP);
     fill_payload(*resp.mutable_payload(), req.response_size());
     if (req.fill_server_id()) resp.set_server_id("nettool");
-    return Status::OK;
+    return finish(Status::OK, size > 0 ? new budgeted_reactor(budget_, size) : nullptr);
   }
 
   std::uint64_t max_;
+  response_budget budget_;
 };
 
 // Writes queued responses, each after its interval (interval_us), one at a
@@ -112,7 +164,7 @@ class test_service final : public gt::TestService::CallbackService {
 template <class Base>
 class paced_writer : public Base {
  public:
-  explicit paced_writer(CallbackServerContext& ctx) : ctx_(ctx) {}
+  paced_writer(CallbackServerContext& ctx, response_budget& budget) : ctx_(ctx), budget_(budget) {}
 
  protected:
   struct pending {
@@ -137,9 +189,15 @@ class paced_writer : public Base {
       if (!writing_ && queue_.empty()) drained();
       return;
     }
-    writing_ = true;
     const auto next = queue_.front();
+    if (!budget_.take(static_cast<std::uint64_t>(next.size))) {
+      queue_.clear();
+      finish_locked(over_budget(budget_));
+      return;
+    }
+    writing_ = true;
     queue_.pop_front();
+    budget_held_ = static_cast<std::uint64_t>(next.size);
     fill_payload(*out_.mutable_payload(), next.size);
     if (next.interval_us > 0) {
       // A cancelled call arms no more alarms: OnCancel has already looked.
@@ -167,6 +225,7 @@ class paced_writer : public Base {
         return;
       }
       writing_ = false;
+      release();
       finish_now = !finished_;
       finished_ = true;
     }
@@ -182,12 +241,24 @@ class paced_writer : public Base {
   void OnWriteDone(bool ok) override {
     std::lock_guard lock(mu_);
     writing_ = false;
+    release();
     if (!ok) {
       finish_locked(Status::CANCELLED);
       return;
     }
     pump();
+    room();
   }
+
+  // The written message's budget, and its memory (clear() would keep it).
+  void release() {
+    budget_.give(budget_held_);
+    budget_held_ = 0;
+    std::string().swap(*out_.mutable_payload()->mutable_body());
+  }
+
+  // After a write, with mu_ held: the queue may have room again.
+  virtual void room() {}
 
   // The alarm's callback takes mu_: cancel it unlocked. No later pump()
   // replaces alarm_ once cancelled_ is set, so the pointer stays valid.
@@ -214,6 +285,8 @@ class paced_writer : public Base {
 
   std::mutex mu_;
   CallbackServerContext& ctx_;
+  response_budget& budget_;
+  std::uint64_t budget_held_ = 0;  // held by out_
   gt::StreamingOutputCallResponse out_;
   std::deque<pending> queue_;
   std::unique_ptr<::grpc::Alarm> alarm_;  // a new one per interval
@@ -224,8 +297,9 @@ class paced_writer : public Base {
 
 class output_stream final : public paced_writer<::grpc::ServerWriteReactor<gt::StreamingOutputCallResponse>> {
  public:
-  output_stream(CallbackServerContext& ctx, const gt::StreamingOutputCallRequest& req, std::uint64_t max)
-      : paced_writer(ctx) {
+  output_stream(CallbackServerContext& ctx, const gt::StreamingOutputCallRequest& req, std::uint64_t max,
+                response_budget& budget)
+      : paced_writer(ctx, budget) {
     echo_metadata(ctx);
     std::lock_guard lock(mu_);
     if (req.has_response_status() && req.response_status().code() != 0) end_ = requested_status(req.response_status());
@@ -269,7 +343,8 @@ class input_stream final : public ::grpc::ServerReadReactor<gt::StreamingInputCa
 class duplex final
     : public paced_writer<::grpc::ServerBidiReactor<gt::StreamingOutputCallRequest, gt::StreamingOutputCallResponse>> {
  public:
-  duplex(CallbackServerContext& ctx, bool half, std::uint64_t max) : paced_writer(ctx), half_(half), max_(max) {
+  duplex(CallbackServerContext& ctx, bool half, std::uint64_t max, response_budget& budget)
+      : paced_writer(ctx, budget), half_(half), max_(max) {
     echo_metadata(ctx);
     StartRead(&in_);
   }
@@ -297,8 +372,26 @@ class duplex final
       held_.push_back(in_);
     else if (!queue(in_.response_parameters(), max_))
       return fail_size();
-    StartRead(&in_);
+    // Backpressure: a client that asks for responses faster than it reads
+    // them is not read from until the queue has drained to half.
+    if (queue_.size() < max_queued)
+      StartRead(&in_);
+    else
+      pause();
     pump();
+  }
+
+  void pause() {
+    paused_ = true;
+    core::log::debug("FullDuplexCall from {}: {} responses wait to be written; not reading until half are",
+                     ctx_.peer(), queue_.size());
+  }
+
+  void room() override {
+    if (!paused_ || finished_ || queue_.size() > max_queued / 2) return;
+    paused_ = false;
+    core::log::debug("FullDuplexCall from {}: reading again", ctx_.peer());
+    StartRead(&in_);
   }
 
   void fail_size() {
@@ -312,8 +405,10 @@ class duplex final
     if (!reading_ || !end_.ok()) finish_locked(end_);
   }
 
+  static constexpr std::size_t max_queued = 1024;  // responses asked for and not yet written
   const bool half_;
   const std::uint64_t max_;
+  bool paused_ = false;
   gt::StreamingOutputCallRequest in_;
   std::vector<gt::StreamingOutputCallRequest> held_;
   std::uint64_t held_bytes_ = 0;
@@ -323,7 +418,7 @@ class duplex final
 
 ::grpc::ServerWriteReactor<gt::StreamingOutputCallResponse>* test_service::StreamingOutputCall(
     CallbackServerContext* ctx, const gt::StreamingOutputCallRequest* req) {
-  return new output_stream(*ctx, *req, max_);
+  return new output_stream(*ctx, *req, max_, budget_);
 }
 
 ::grpc::ServerReadReactor<gt::StreamingInputCallRequest>* test_service::StreamingInputCall(
@@ -333,12 +428,12 @@ class duplex final
 
 ::grpc::ServerBidiReactor<gt::StreamingOutputCallRequest, gt::StreamingOutputCallResponse>*
 test_service::FullDuplexCall(CallbackServerContext* ctx) {
-  return new duplex(*ctx, false, max_);
+  return new duplex(*ctx, false, max_, budget_);
 }
 
 ::grpc::ServerBidiReactor<gt::StreamingOutputCallRequest, gt::StreamingOutputCallResponse>*
 test_service::HalfDuplexCall(CallbackServerContext* ctx) {
-  return new duplex(*ctx, true, max_);
+  return new duplex(*ctx, true, max_, budget_);
 }
 
 // grpc.health.v1.Health: statuses fixed at start (--health), so Watch sends
@@ -403,9 +498,10 @@ std::shared_ptr<::grpc::ServerCredentials> server_credentials(const core::tls_se
     auto pem = core::make_ephemeral_pem();
     options.pem_key_cert_pairs.push_back({std::move(pem.key), std::move(pem.cert)});
   } else {
-    options.pem_key_cert_pairs.push_back({core::read_file(tls.key), core::read_file(tls.cert)});
+    options.pem_key_cert_pairs.push_back(
+        {read_pem(tls.key, "--key", pem::key), read_pem(tls.cert, "--cert", pem::certificate)});
   }
-  if (!tls.client_ca.empty()) options.pem_root_certs = core::read_file(tls.client_ca);
+  if (!tls.client_ca.empty()) options.pem_root_certs = read_pem(tls.client_ca, "--client-ca", pem::certificate);
   return ::grpc::SslServerCredentials(options);
 }
 
@@ -449,6 +545,13 @@ awaitable<int> run_serve(core::run_context& ctx, const serve_args& args) {
   builder.SetMaxSendMessageSize(max);
   builder.RegisterService(&tests);
   builder.RegisterService(&health_checks);
+  // Only when asked for: an interceptor costs every call some time.
+  call_log calls(ctx);
+  if (ctx.json() || core::log::enabled(core::log::level::info)) {
+    std::vector<std::unique_ptr<::grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+    creators.push_back(calls.factory());
+    builder.experimental().SetInterceptorCreators(std::move(creators));
+  }
   auto server = builder.BuildAndStart();
   if (!server || (args.listen.unix_path.empty() && port == 0))
     throw core::error(core::errc::local_failure, core::phase::bind, address,
@@ -461,13 +564,16 @@ awaitable<int> run_serve(core::run_context& ctx, const serve_args& args) {
 
   std::exception_ptr stop;
   try {
-    co_await core::sleep_for(std::chrono::hours(24 * 365 * 100));
+    auto forever = core::sleep_for(std::chrono::hours(24 * 365 * 100));
+    auto until = core::first_of(std::move(forever), calls.wait_failure());
+    co_await std::move(until);
   } catch (...) {
     stop = std::current_exception();
   }
   // SPEC §1: a stopped server finishes or closes open calls within 2 s.
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   server->Wait();
+  co_await calls.drain();
   if (stop) std::rethrow_exception(stop);
   co_return 0;
 }

@@ -55,12 +55,19 @@ std::string one_line(std::string_view peer_text) {
   return out;
 }
 
-core::error status_error(const ::grpc::Status& status, std::string phase, std::string where) {
+core::error status_error(const ::grpc::Status& status, std::string phase, std::string where,
+                         const std::vector<std::string>& details) {
   // SPEC: a TLS failure exits 5 whatever grpc++ calls it.
   if (tls_failure(status))
     return core::error(core::errc::tls_failed, core::phase::tls, std::move(where), one_line(status.error_message()));
   auto reason = status_name(status.error_code());
   if (!status.error_message().empty()) reason += ": " + one_line(status.error_message());
+  // Still one line: the details as a JSON array (each object already compact).
+  if (!details.empty()) {
+    reason += "; details: [";
+    for (std::size_t i = 0; i < details.size(); ++i) reason += (i ? "," : "") + details[i];
+    reason += "]";
+  }
   return core::error(core::error_code(status.error_code(), category), std::move(phase), std::move(where), reason);
 }
 

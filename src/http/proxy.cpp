@@ -59,14 +59,20 @@ bool bypasses_proxy(std::string_view host, std::string_view no_proxy) {
 
 std::string proxy_for(const boost::urls::url_view& url, const std::string& explicit_proxy,
                       const std::optional<std::string>& noproxy, const environment& env) {
+  return proxy_for_host(url.host_address(), url.scheme_id() == boost::urls::scheme::https, explicit_proxy, noproxy,
+                        env);
+}
+
+std::string proxy_for_host(std::string_view host, bool secure, const std::string& explicit_proxy,
+                           const std::optional<std::string>& noproxy, const environment& env) {
   std::optional<std::string> chosen;
   if (!explicit_proxy.empty()) chosen = explicit_proxy;
-  else if (url.scheme_id() == boost::urls::scheme::https) chosen = either_case(env, "https_proxy", "HTTPS_PROXY");
+  else if (secure) chosen = either_case(env, "https_proxy", "HTTPS_PROXY");
   else chosen = either_case(env, "http_proxy", "HTTP_PROXY");
   if (!chosen) chosen = either_case(env, "all_proxy", "ALL_PROXY");
   if (!chosen) return {};
   const auto skip = noproxy ? noproxy : either_case(env, "no_proxy", "NO_PROXY");
-  if (skip && bypasses_proxy(url.host_address(), *skip)) return {};
+  if (skip && bypasses_proxy(host, *skip)) return {};
   if (chosen->find("://") == std::string::npos) return "http://" + *chosen;
   return *chosen;
 }

@@ -75,6 +75,10 @@ TEST_CASE("grpc call: metadata both ways, statuses exit 64+code, 4 MiB messages,
     $NT grpc call $A $T/FullDuplexCall -d @- --timeout 500ms < <(sleep 10); echo "rc=$?"
     echo "fast=$(( ($(date +%s%N) - start) / 1000000 < 5000 ))"
     $NT grpc call $A $T/UnaryCall -d '{"responseSize":1}' --json; echo "rc=$?"
+    R='{"responseStatus":{"code":3,"message":"rich details"}}'
+    $NT grpc call $A $T/UnaryCall -d "$R" 2> rich.err; echo "rc=$?"
+    cat rich.err
+    $NT grpc call $A $T/UnaryCall -d "$R" --json 2>/dev/null | jq -c 'select(.event == "status") | .details'; echo "rc=${PIPESTATUS[0]}"
   )sh");
   REQUIRE(r.rc == 0);
   CHECK(r.out ==
@@ -84,7 +88,15 @@ TEST_CASE("grpc call: metadata both ways, statuses exit 64+code, 4 MiB messages,
         "{\"aggregatedPayloadSize\":4194304}\nrc=0\n"
         "rc=124\nfast=1\n"
         "{\"event\":\"message\",\"message\":{\"payload\":{\"body\":\"AA==\"},\"serverId\":\"python\"}}\n"
-        "{\"event\":\"status\",\"code\":0,\"status\":\"OK\",\"message\":\"\"}\nrc=0\n");
+        "{\"event\":\"status\",\"code\":0,\"status\":\"OK\",\"message\":\"\"}\nrc=0\n"
+        // Rich error details (google.rpc.Status): a type protobuf knows is decoded, one it does not stays base64.
+        "rc=67\n"
+        "nettool: grpc call: call /grpc.testing.TestService/UnaryCall: INVALID_ARGUMENT: rich details; details: "
+        "[{\"@type\":\"type.googleapis.com/google.rpc.BadRequest\",\"fieldViolations\":[{\"field\":\"name\","
+        "\"description\":\"must not be empty\"}]},{\"@type\":\"type.googleapis.com/example.Secret\",\"value\":\"CAE=\"}]\n"
+        "[{\"@type\":\"type.googleapis.com/google.rpc.BadRequest\",\"fieldViolations\":[{\"field\":\"name\","
+        "\"description\":\"must not be empty\"}]},{\"@type\":\"type.googleapis.com/example.Secret\",\"value\":\"CAE=\"}]\n"
+        "rc=67\n");
   CHECK(r.err.find("nettool: grpc call: call /grpc.testing.TestService/UnaryCall: NOT_FOUND: no such thing\n") !=
         std::string::npos);
 }
@@ -215,6 +227,9 @@ TEST_CASE("grpc TLS both ways with a CA made now: --cacert, mutual TLS, wrong CA
     wc -l < wrong.err  # one line: grpc++'s own log lines are routed to -vv
     $NT grpc call 127.0.0.1:$P $T/EmptyCall --tls --cacert ca.pem --servername wrong.example 2>/dev/null; echo "wrong name rc=$?"
     $NT grpc call 127.0.0.1:$P $T/EmptyCall --tls --insecure; echo "insecure rc=$?"
+    $NT grpc call 127.0.0.1:$P $T/EmptyCall --tls --cacert ca.pem --cert client.key --key client.pem 2>&1; echo "swapped rc=$?"
+    $NT grpc serve 0 --tls --cert server.pem --key server.pem 2>&1; echo "serve swapped rc=$?"
+    $NT grpc call 127.0.0.1:$P $T/EmptyCall --tls --cacert client.key 2>&1; echo "key as CA rc=$?"
     $NT grpc call 127.0.0.1:$P $T/EmptyCall 2>/dev/null; echo "plaintext to TLS rc=$?"
     $PY -c '
 import grpc, sys
@@ -238,6 +253,12 @@ print("grpcio over TLS:", stub.EmptyCall(empty_pb2.Empty()) == empty_pb2.Empty()
         "{}\nrc=0\n"
         "wrong CA rc=5\n1\nwrong name rc=5\n"
         "{}\ninsecure rc=0\n"
+        "nettool: grpc call: --key client.pem: is no PEM private key but a certificate: are --cert and --key swapped?\n"
+        "swapped rc=2\n"
+        "nettool: grpc serve: --key server.pem: is no PEM private key but a certificate: are --cert and --key swapped?\n"
+        "serve swapped rc=2\n"
+        "nettool: grpc call: --cacert client.key: holds no PEM certificate but a private key: are --cert and --key "
+        "swapped?\nkey as CA rc=2\n"
         "plaintext to TLS rc=78\n"  // the server closes the socket: UNAVAILABLE, as grpcurl says
         "grpcio over TLS: True\n"
         "{}\nmtls rc=0\nno client cert rc=5\n"
@@ -277,6 +298,42 @@ TEST_CASE("grpc health and grpc wait: statuses, unknown services, readiness, tim
         "late rc=0\n");
 }
 
+TEST_CASE("grpc serve --json logs every call, -v on stderr, and a closed stdout stops it quietly", "[grpc][serve]") {
+  auto r = grpc_sh(R"sh(
+    nt_server j --json
+    P=$(cat j.port)
+    $NT grpc call 127.0.0.1:$P $T/UnaryCall -d '{"responseSize":1}' > /dev/null
+    $NT grpc call 127.0.0.1:$P $T/UnaryCall -d '{"responseStatus":{"code":5,"message":"gone"}}' 2> /dev/null
+    $NT grpc call 127.0.0.1:$P $T/StreamingInputCall -d '{} {} {}' > /dev/null
+    $NT grpc call 127.0.0.1:$P $T/StreamingOutputCall -d '{"responseParameters":[{"size":1},{"size":2}]}' > /dev/null
+    $NT grpc health 127.0.0.1:$P > /dev/null
+    nt_server v -v
+    $NT grpc call 127.0.0.1:$(cat v.port) $T/EmptyCall > /dev/null
+    kill -TERM $(cat j.pid) $(cat v.pid); wait $(cat j.pid) $(cat v.pid)
+    # Each call without --proto asks reflection first: those calls are logged too.
+    jq -c 'select(.event == "call" and (.method | test("Reflection") | not)) |
+      [.method, .status, .message, .requests, .responses]' j.out
+    jq -e 'select(.event == "call") | (.peer | test("^127[.]0[.]0[.]1:[0-9]+$")) and .elapsed >= 0' j.out | sort | uniq -c
+    jq -r 'select(.event == "call") | .method' j.out | grep -c 'ServerReflection/ServerReflectionInfo$' 
+    grep -cE '127.0.0.1:[0-9]+ /grpc.testing.TestService/EmptyCall OK in [0-9.]+.?s [(]1 in, 1 out[)]' v.log
+    ( $NT grpc serve 0 --port-file e.port --json | head -1 > /dev/null; echo "rc=${PIPESTATUS[0]}" > e.rc ) &
+    wait_file e.port
+    $NT grpc call 127.0.0.1:$(cat e.port) $T/EmptyCall > /dev/null
+    wait_file e.rc; cat e.rc
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out ==
+        "[\"/grpc.testing.TestService/UnaryCall\",\"OK\",null,1,1]\n"
+        "[\"/grpc.testing.TestService/UnaryCall\",\"NOT_FOUND\",\"gone\",1,0]\n"
+        "[\"/grpc.testing.TestService/StreamingInputCall\",\"OK\",null,3,1]\n"
+        "[\"/grpc.testing.TestService/StreamingOutputCall\",\"OK\",null,1,2]\n"
+        "[\"/grpc.health.v1.Health/Check\",\"OK\",null,1,1]\n"
+        "     13 true\n"
+        "8\n"  // v1 (UNIMPLEMENTED: grpc serve offers v1alpha), then v1alpha
+        "1\n"
+        "rc=0\n");
+}
+
 TEST_CASE("grpc++ and protobuf load only for nettool grpc", "[grpc][startup]") {
   auto r = grpc_sh(R"sh(
     $NT tcp listen 0 -k --discard --port-file tport 2>/dev/null & wait_file tport
@@ -313,15 +370,37 @@ TEST_CASE("grpc bench: -n calls over --connections, status counts, --fail-if, --
         "rc=4\n");
 }
 
-TEST_CASE("grpc call reaches plaintext servers through SOCKS5 and HTTP CONNECT proxies, and unix: sockets", "[grpc][proxy]") {
+TEST_CASE("grpc call through proxies by SPEC rules (SOCKS5 and HTTP CONNECT, TLS over HTTP CONNECT) and to unix sockets", "[grpc][proxy]") {
   auto r = grpc_sh(R"sh(
     nt_server nt
     P=$(cat nt.port)
     s=$(free_port); microsocks -i 127.0.0.1 -p $s > /dev/null 2>&1 & wait_listen $s
     $NT grpc call 127.0.0.1:$P $T/UnaryCall -d '{"responseSize":1}' --proxy socks5://127.0.0.1:$s; echo "socks rc=$?"
-    t=$(free_port); printf 'Port %s\nListen 127.0.0.1\nAllow 127.0.0.1\nConnectPort %s\nLogLevel Critical\n' $t $P > tp.conf
+    nt_server tls --tls
+    Q=$(cat tls.port)
+    t=$(free_port)
+    printf 'Port %s\nListen 127.0.0.1\nAllow 127.0.0.1\nConnectPort %s\nConnectPort %s\nLogLevel Connect\nLogFile "%s"\n' \
+      $t $P $Q $PWD/tp.log > tp.conf
     tinyproxy -d -c tp.conf > /dev/null 2>&1 & wait_listen $t
     $NT grpc list 127.0.0.1:$P --proxy http://127.0.0.1:$t | head -1; echo "http proxy rc=${PIPESTATUS[0]}"
+    # SPEC §1's rules, as curl's: HTTP_PROXY for plaintext, HTTPS_PROXY under --tls, NO_PROXY and --noproxy.
+    connects() { grep -c 'CONNECT 127.0.0.1' tp.log; }
+    HTTP_PROXY=http://127.0.0.1:$t $NT grpc call 127.0.0.1:$P $T/EmptyCall; echo "HTTP_PROXY rc=$? $(connects)"
+    HTTP_PROXY=http://127.0.0.1:$t NO_PROXY=127.0.0.1 $NT grpc call 127.0.0.1:$P $T/EmptyCall; echo "NO_PROXY rc=$? $(connects)"
+    HTTP_PROXY=http://127.0.0.1:$t $NT grpc call 127.0.0.1:$P $T/EmptyCall --noproxy '*'; echo "--noproxy rc=$? $(connects)"
+    HTTPS_PROXY=http://127.0.0.1:$t $NT grpc call 127.0.0.1:$P $T/EmptyCall; echo "plaintext ignores HTTPS_PROXY rc=$? $(connects)"
+    # Under --tls grpc++ connects through the proxy itself, after the core's check of the tunnel.
+    $NT grpc call 127.0.0.1:$Q $T/EmptyCall --tls --insecure --proxy http://127.0.0.1:$t; echo "tls --proxy rc=$? $(connects)"
+    HTTPS_PROXY=127.0.0.1:$t $NT grpc call 127.0.0.1:$Q $T/EmptyCall --tls --insecure; echo "HTTPS_PROXY rc=$? $(connects)"
+    a=$(free_port)
+    printf 'Port %s\nListen 127.0.0.1\nAllow 127.0.0.1\nConnectPort %s\nBasicAuth user s3cret\nLogLevel Critical\n' $a $Q > tpa.conf
+    tinyproxy -d -c tpa.conf > /dev/null 2>&1 & wait_listen $a
+    $NT grpc call 127.0.0.1:$Q $T/EmptyCall --tls --insecure --proxy http://user:s3cret@127.0.0.1:$a; echo "tls proxy auth rc=$?"
+    $NT grpc call 127.0.0.1:$Q $T/EmptyCall --tls --insecure --proxy http://user:wrong@127.0.0.1:$a 2>/dev/null
+    echo "tls proxy wrong auth rc=$?"
+    $NT grpc call 127.0.0.1:$Q $T/EmptyCall --tls --insecure --proxy socks5://127.0.0.1:$s 2>&1; echo "tls socks rc=$?"
+    ALL_PROXY=socks5://127.0.0.1:$s $NT grpc call 127.0.0.1:$Q $T/EmptyCall --tls --insecure 2>&1; echo "tls ALL_PROXY rc=$?"
+    ALL_PROXY=socks5://127.0.0.1:$s $NT grpc call 127.0.0.1:$P $T/EmptyCall; echo "plaintext ALL_PROXY rc=$?"
     socat UNIX-LISTEN:g.sock,fork TCP:127.0.0.1:$P & wait_unix g.sock
     $NT grpc call unix:g.sock $T/EmptyCall; echo "unix rc=$?"
     $NT grpc call unix://$PWD/g.sock $T/EmptyCall; echo "unix:// rc=$?"
@@ -330,5 +409,13 @@ TEST_CASE("grpc call reaches plaintext servers through SOCKS5 and HTTP CONNECT p
   CHECK(r.out ==
         "{\"payload\":{\"body\":\"AA==\"}}\nsocks rc=0\n"
         "grpc.health.v1.Health\nhttp proxy rc=0\n"
+        "{}\nHTTP_PROXY rc=0 2\n{}\nNO_PROXY rc=0 2\n{}\n--noproxy rc=0 2\n{}\nplaintext ignores HTTPS_PROXY rc=0 2\n"
+        "{}\ntls --proxy rc=0 4\n{}\nHTTPS_PROXY rc=0 6\n"
+        "{}\ntls proxy auth rc=0\ntls proxy wrong auth rc=4\n"
+        "nettool: grpc call: --proxy: a socks5 proxy carries plaintext grpc targets only; with --tls use an http:// "
+        "proxy; see --help\ntls socks rc=2\n"
+        "nettool: grpc call: proxy socks5: a socks5 proxy carries plaintext grpc targets only; with --tls use an http:// "
+        "proxy\ntls ALL_PROXY rc=2\n"
+        "{}\nplaintext ALL_PROXY rc=0\n"
         "{}\nunix rc=0\n{}\nunix:// rc=0\n");
 }

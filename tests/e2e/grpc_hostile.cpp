@@ -70,6 +70,25 @@ TEST_CASE("grpc serve: a 100 MiB message is refused at --max-msg-size, memory bo
         "{\"payload\":{\"body\":\"AAA=\"}}\nstill serves rc=0\nrss ok\n");
 }
 
+TEST_CASE("grpc serve: large responses share one budget, and a client that reads nothing is not read", "[grpc][serve][hostile][memory]") {
+  auto r = grpc_sh(R"sh(
+    nt_server nt --max-msg-size 32MiB -vv
+    P=$(cat nt.port)
+    # 8 calls at once for 30 MB each: the budget (2 x 32 MiB + 16 MiB) holds two; the rest are refused.
+    $PY "$PEERS/grpc_peer.py" client $STUBS 127.0.0.1:$P burst=8x30000000
+    rss_below $(cat nt.pid) 300 && echo "rss ok"
+    $PY "$PEERS/grpc_peer.py" client $STUBS 127.0.0.1:$P unread_duplex=1000000
+    grep -c 'FullDuplexCall from ipv4:127.0.0.1:[0-9]*: 1024 responses wait to be written; not reading until half are' nt.log
+    still_serves $P
+    rss_below $(cat nt.pid) 300 && echo "rss ok"
+  )sh", 180);
+  REQUIRE(r.rc == 0);
+  CHECK(r.out ==
+        "PASS burst=8x30000000\nrss ok\n"
+        "PASS unread_duplex=1000000\n1\n"
+        "{\"payload\":{\"body\":\"AAA=\"}}\nstill serves rc=0\nrss ok\n");
+}
+
 TEST_CASE("grpc serve: SIGTERM with calls open exits 143 within the grace", "[grpc][serve][hostile][signal]") {
   auto r = grpc_sh(R"sh(
     nt_server nt
@@ -106,6 +125,16 @@ TEST_CASE("grpc call: servers that are not gRPC, never answer, or vanish mid-str
     start=$(date +%s%N)
     timeout 20 $NT grpc call 127.0.0.1:$(cat quiet.port) $T/EmptyCall --proto $STUBS/test.proto --timeout 1s 2>/dev/null
     echo "silent rc=$? fast=$(( ($(date +%s%N) - start) / 1000000 < 4000 ))"
+    # SPEC: --connect-timeout covers the TLS handshake too.
+    start=$(date +%s%N)
+    timeout 20 $NT grpc call 127.0.0.1:$(cat quiet.port) $T/EmptyCall --proto $STUBS/test.proto --tls --insecure \
+      --connect-timeout 500ms 2> tls.err
+    echo "silent TLS rc=$? fast=$(( ($(date +%s%N) - start) / 1000000 < 4000 ))"
+    sed "s/:$(cat quiet.port)/:PORT/" tls.err
+    $PY "$PEERS/grpc_peer.py" reflect $STUBS malformed bad.port 2> bad.log & wait_file bad.port
+    timeout 20 $NT grpc list 127.0.0.1:$(cat bad.port) 2>&1; echo "malformed reflection rc=$?"
+    $PY "$PEERS/grpc_peer.py" reflect $STUBS empty empty.port 2> empty.log & wait_file empty.port
+    timeout 20 $NT grpc list 127.0.0.1:$(cat empty.port) 2>&1 | sed "s/:$(cat empty.port)/:PORT/"; echo "no services rc=${PIPESTATUS[0]}"
     $PY "$PEERS/grpc_peer.py" serve $STUBS py.port 2> py.log & PY_PID=$!; wait_file py.port
     $NT grpc call 127.0.0.1:$(cat py.port) $T/StreamingOutputCall --proto $STUBS/test.proto \
       -d '{"responseParameters":[{"size":1},{"size":1,"intervalUs":3000000}]}' > vanish.out 2> vanish.err & C=$!
@@ -121,6 +150,11 @@ TEST_CASE("grpc call: servers that are not gRPC, never answer, or vanish mid-str
   const bool h1 = r.out.find("http1 rc=6\n1\nsilent rc=124 fast=1\n") != std::string::npos ||
                   r.out.find("http1 rc=78\n1\nsilent rc=124 fast=1\n") != std::string::npos;
   CHECK(h1);
+  CHECK(r.out.find("silent TLS rc=124 fast=1\n"
+                   "nettool: grpc call: connect 127.0.0.1:PORT: timed out\n"
+                   "nettool: grpc list: reflection: malformed reflection response\nmalformed reflection rc=6\n"
+                   "nettool: grpc list: list 127.0.0.1:PORT: the server lists no services\nno services rc=6\n") !=
+        std::string::npos);
   CHECK(r.out.find("vanish rc=78\n{\"payload\":{\"body\":\"AA==\"}}\n") != std::string::npos);
 }
 

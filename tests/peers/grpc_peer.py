@@ -6,6 +6,7 @@ are generated flat, at test time, from grpc-proto's files).
   grpc_peer.py client STUBDIR TARGET CASE  an interop case against TARGET
   grpc_peer.py stubs STUBDIR               only generate the stubs
   grpc_peer.py evil STUBDIR MODE PORTFILE  a server that is not gRPC (see evil())
+  grpc_peer.py reflect STUBDIR MODE PORTFILE  a reflection service that lies (see lying_reflection())
   grpc_peer.py interleave STUBDIR CMD...   drive a bidi `nettool grpc call -d @-`:
                                            each request only after the previous response
 
@@ -69,6 +70,9 @@ def serve(stubdir, portfile):
 
     def maybe_abort(req, context):
         if req.HasField("response_status") and req.response_status.code != 0:
+            if req.response_status.message == "rich details":
+                context.set_trailing_metadata((("grpc-status-details-bin",
+                                                _rich_status(req.response_status.code, "rich details")),))
             context.abort(grpc.StatusCode(_code(req.response_status.code)), req.response_status.message)
 
     class Service(test_pb2_grpc.TestServiceServicer):
@@ -115,6 +119,48 @@ def serve(stubdir, portfile):
     server.wait_for_termination()
 
 
+_rich_cache = {}
+
+
+def _rich_status(code, message):
+    if (code, message) not in _rich_cache:
+        _rich_cache[(code, message)] = _make_rich_status(code, message)
+    return _rich_cache[(code, message)]
+
+
+def _make_rich_status(code, message):
+    """A google.rpc.Status with a BadRequest and a detail of a type no schema
+    knows, its types built here from descriptors (protobuf's Python library,
+    not nettool's definitions)."""
+    from google.protobuf import any_pb2, descriptor_pb2, descriptor_pool, message_factory
+    F = descriptor_pb2.FieldDescriptorProto
+    pool = descriptor_pool.Default()  # where any_pb2's Any is
+    f = descriptor_pb2.FileDescriptorProto(name="peer/rpc.proto", package="google.rpc", syntax="proto3",
+                                           dependency=["google/protobuf/any.proto"])
+    st = f.message_type.add(name="Status")
+    st.field.add(name="code", number=1, type=F.TYPE_INT32, label=F.LABEL_OPTIONAL)
+    st.field.add(name="message", number=2, type=F.TYPE_STRING, label=F.LABEL_OPTIONAL)
+    st.field.add(name="details", number=3, type=F.TYPE_MESSAGE, label=F.LABEL_REPEATED,
+                 type_name=".google.protobuf.Any")
+    br = f.message_type.add(name="BadRequest")
+    fv = br.nested_type.add(name="FieldViolation")
+    fv.field.add(name="field", number=1, type=F.TYPE_STRING, label=F.LABEL_OPTIONAL)
+    fv.field.add(name="description", number=2, type=F.TYPE_STRING, label=F.LABEL_OPTIONAL)
+    br.field.add(name="field_violations", number=1, type=F.TYPE_MESSAGE, label=F.LABEL_REPEATED,
+                 type_name=".google.rpc.BadRequest.FieldViolation")
+    pool.AddSerializedFile(f.SerializeToString())
+    factory = message_factory.MessageFactory(pool)
+    Status = factory.GetPrototype(pool.FindMessageTypeByName("google.rpc.Status"))
+    BadRequest = factory.GetPrototype(pool.FindMessageTypeByName("google.rpc.BadRequest"))
+    bad = BadRequest()
+    v = bad.field_violations.add()
+    v.field, v.description = "name", "must not be empty"
+    known = any_pb2.Any()
+    known.Pack(bad)
+    unknown = any_pb2.Any(type_url="type.googleapis.com/example.Secret", value=b"\x08\x01")
+    return Status(code=code, message=message, details=[known, unknown]).SerializeToString()
+
+
 def _varint(n):
     out = b""
     while True:
@@ -152,6 +198,30 @@ def evil(mode, portfile):
     while True:
         conn, _ = srv.accept()
         threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
+
+def lying_reflection(mode, portfile):
+    """A grpcio server whose reflection service answers every question with
+    raw bytes: `malformed` ones that are no ServerReflectionResponse, or
+    `empty`, a list of no services."""
+    import grpc
+    answer = {"malformed": b"\x0a\xff", "empty": b"\x32\x00"}[mode]
+
+    def info(requests, context):
+        for _ in requests:
+            yield answer
+
+    handlers = {"ServerReflectionInfo": grpc.stream_stream_rpc_method_handler(info)}
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    for version in ("v1", "v1alpha"):
+        server.add_generic_rpc_handlers(
+            (grpc.method_handlers_generic_handler("grpc.reflection.%s.ServerReflection" % version, handlers),))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    with open(portfile + ".tmp", "w") as f:
+        f.write(str(port))
+    os.rename(portfile + ".tmp", portfile)
+    server.wait_for_termination()
 
 
 def _code(n):
@@ -294,6 +364,38 @@ def client(stubdir, target, case):
             check(False, "must be refused")
         except grpc.RpcError as e:
             check(e.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, "code %s" % e.code())
+    elif case.startswith("burst="):
+        # N unary calls at once, each asking for a SIZE-byte response.
+        n, size = (int(x) for x in case.split("=")[1].split("x"))
+        big = grpc.insecure_channel(target, options=[("grpc.max_receive_message_length", -1)])
+        stub_big = test_pb2_grpc.TestServiceStub(big)
+        futures_ = [stub_big.UnaryCall.future(messages_pb2.SimpleRequest(response_size=size), timeout=60) for _ in range(n)]
+        ok = exhausted = other = 0
+        for f in futures_:
+            try:
+                check(len(f.result().payload.body) == size, "full response")
+                ok += 1
+            except grpc.RpcError as e:
+                if e.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and "try again" in e.details():
+                    exhausted += 1
+                else:
+                    other += 1
+        check(ok >= 1 and exhausted >= 1 and other == 0, "ok=%d exhausted=%d other=%d" % (ok, exhausted, other))
+    elif case.startswith("unread_duplex="):
+        # A FullDuplexCall that asks for N responses and reads none, for 3 s:
+        # the server stops reading it (its -vv log says so).
+        n = int(case.split("=")[1])
+        sent = [0]
+
+        def requests():
+            for _ in range(n):
+                sent[0] += 1
+                yield messages_pb2.StreamingOutputCallRequest(
+                    response_parameters=[messages_pb2.ResponseParameters(size=1000)])
+        call = stub.FullDuplexCall(requests())
+        time.sleep(3)
+        call.cancel()
+        check(sent[0] < n, "flow control held the sender back (%d of %d sent)" % (sent[0], n))
     elif case == "health":
         h = health_pb2_grpc.HealthStub(channel)
         check(h.Check(health_pb2.HealthCheckRequest(service="")).status == health_pb2.HealthCheckResponse.SERVING, "server SERVING")
@@ -345,6 +447,8 @@ if __name__ == "__main__":
         serve(stubdir, sys.argv[3])
     elif mode == "evil":
         evil(sys.argv[3], sys.argv[4])
+    elif mode == "reflect":
+        lying_reflection(sys.argv[3], sys.argv[4])
     elif mode == "interleave":
         interleave(sys.argv[3:])
     elif mode == "client":

@@ -26,4 +26,9 @@ bool bypasses_proxy(std::string_view host, std::string_view no_proxy);
 std::string proxy_for(const boost::urls::url_view& url, const std::string& explicit_proxy,
                       const std::optional<std::string>& noproxy, const environment& env);
 
+// The same for a connection that is no URL (gRPC's HOST:PORT targets):
+// `secure` picks HTTPS_PROXY over HTTP_PROXY, as https:// would.
+std::string proxy_for_host(std::string_view host, bool secure, const std::string& explicit_proxy,
+                           const std::optional<std::string>& noproxy, const environment& env);
+
 }  // namespace nettool::http
