@@ -115,8 +115,8 @@ std::string grpc_address(core::connection& conn, const core::target& to) {
 // connection itself, and it knows http:// proxies only.
 std::string chosen_proxy(const client_args& args, const core::target& to) {
   if (!to.unix_path.empty()) return {};
-  auto proxy = http::proxy_for_host(to.host, args.tls.enabled, args.connect.proxy, args.noproxy,
-                                    http::process_environment());
+  auto proxy =
+      http::proxy_for_host(to.host, args.tls.enabled, args.connect.proxy, args.noproxy, http::process_environment());
   if (args.tls.enabled && !proxy.empty() && !proxy.starts_with("http://"))
     throw core::error(errc::usage, core::phase::proxy, proxy.substr(0, proxy.find("://")),
                       "a socks5 proxy carries plaintext grpc targets only; with --tls use an http:// proxy");
@@ -436,7 +436,8 @@ awaitable<int> run_list(core::run_context& ctx, const list_args& args) {
   if (args.symbol.empty()) {
     names = types->services();
     // Reflection lists itself at least: an empty list is a broken server.
-    if (names.empty() && args.schema.reflection()) throw core::error(errc::protocol, "list", args.target, "the server lists no services");
+    if (names.empty() && args.schema.reflection())
+      throw core::error(errc::protocol, "list", args.target, "the server lists no services");
   } else {
     names = types->methods_of(args.symbol);
   }

@@ -74,7 +74,8 @@ class call_interceptor final : public ex::Interceptor {
   // grpc++ destroys the interceptors when the call is over: the one moment
   // that also covers a call the client cancelled (no status was sent).
   ~call_interceptor() override {
-    const auto code = status_ ? static_cast<int>(status_->error_code()) : static_cast<int>(::grpc::StatusCode::CANCELLED);
+    const auto code =
+        status_ ? static_cast<int>(status_->error_code()) : static_cast<int>(::grpc::StatusCode::CANCELLED);
     const auto elapsed = clock::now() - began_;
     if (core::log::enabled(core::log::level::info))
       core::log::info("{} {} {} in {} ({} in, {} out)", peer_, method_, status_name(code),

@@ -40,7 +40,8 @@ void add_client_options(CLI::App& cmd, client_args& args) {
   cmd.add_option("--authority", args.authority, "The :authority header (default: TARGET)")->type_name("HOST[:PORT]");
   core::add_tls_client_options(cmd, args.tls);
   core::add_connect_options(cmd, args.connect);
-  cmd.add_option("--noproxy", args.noproxy, "Hosts reached directly: 'a.com,.b.org,10.0.0.1' or '*' (replaces NO_PROXY)")
+  cmd.add_option("--noproxy", args.noproxy,
+                 "Hosts reached directly: 'a.com,.b.org,10.0.0.1' or '*' (replaces NO_PROXY)")
       ->type_name("LIST");
   core::add_timeout_options(cmd, args.timeouts, false);
   core::add_common_options(cmd, args.common);

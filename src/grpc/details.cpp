@@ -17,7 +17,7 @@
 namespace nettool::grpc {
 namespace {
 
-constexpr std::string_view status_proto = R"proto(
+constexpr std::string_view status_proto = R"schema(
 syntax = "proto3";
 package google.rpc;
 import "google/protobuf/any.proto";
@@ -26,9 +26,9 @@ message Status {
   string message = 2;
   repeated google.protobuf.Any details = 3;
 }
-)proto";
+)schema";
 
-constexpr std::string_view error_details_proto = R"proto(
+constexpr std::string_view error_details_proto = R"schema(
 syntax = "proto3";
 package google.rpc;
 import "google/protobuf/duration.proto";
@@ -85,7 +85,7 @@ message LocalizedMessage {
   string locale = 1;
   string message = 2;
 }
-)proto";
+)schema";
 
 void add_file(pb::SimpleDescriptorDatabase& into, const char* name, std::string_view text) {
   pb::io::ArrayInputStream input(text.data(), static_cast<int>(text.size()));
@@ -102,8 +102,9 @@ void add_file(pb::SimpleDescriptorDatabase& into, const char* name, std::string_
 std::string opaque(const pb::Message& any) {
   const auto* r = any.GetReflection();
   const auto* d = any.GetDescriptor();
-  return core::to_json(boost::json::object{{"@type", r->GetString(any, d->FindFieldByName("type_url"))},
-                                           {"value", core::base64_encode(r->GetString(any, d->FindFieldByName("value")))}});
+  return core::to_json(
+      boost::json::object{{"@type", r->GetString(any, d->FindFieldByName("type_url"))},
+                          {"value", core::base64_encode(r->GetString(any, d->FindFieldByName("value")))}});
 }
 
 }  // namespace

@@ -47,12 +47,12 @@ struct schema_options {
 struct client_args {
   core::common_options common;
   core::timeout_options timeouts;
-  core::connect_options connect;     // its proxy is --proxy; the environment's are read as http's (SPEC §1)
+  core::connect_options connect;       // its proxy is --proxy; the environment's are read as http's (SPEC §1)
   std::optional<std::string> noproxy;  // --noproxy, replacing NO_PROXY
-  core::tls_client_options tls;      // --tls, --cacert, --cert/--key, --servername, --insecure
-  std::string authority;             // --authority: the :authority header
-  std::string target;                // HOST:PORT or unix:PATH
-  std::vector<std::string> headers;  // -H 'key: value'
+  core::tls_client_options tls;        // --tls, --cacert, --cert/--key, --servername, --insecure
+  std::string authority;               // --authority: the :authority header
+  std::string target;                  // HOST:PORT or unix:PATH
+  std::vector<std::string> headers;    // -H 'key: value'
   std::uint64_t max_message = default_max_message;
   schema_options schema;
 };

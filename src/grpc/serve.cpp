@@ -2,8 +2,8 @@
 // interop-test-descriptions, grpc.health.v1.Health and server reflection.
 // The handlers are grpc++ callback reactors on grpc++'s own threads: a call
 // never touches the io_context, which only waits for the stop.
-#include "grpc.hpp"
 #include "call_log.hpp"
+#include "grpc.hpp"
 
 #include "nettool/core/listen.hpp"
 #include "nettool/core/log.hpp"
@@ -383,8 +383,8 @@ class duplex final
 
   void pause() {
     paused_ = true;
-    core::log::debug("FullDuplexCall from {}: {} responses wait to be written; not reading until half are",
-                     ctx_.peer(), queue_.size());
+    core::log::debug("FullDuplexCall from {}: {} responses wait to be written; not reading until half are", ctx_.peer(),
+                     queue_.size());
   }
 
   void room() override {

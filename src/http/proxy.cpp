@@ -66,9 +66,12 @@ std::string proxy_for(const boost::urls::url_view& url, const std::string& expli
 std::string proxy_for_host(std::string_view host, bool secure, const std::string& explicit_proxy,
                            const std::optional<std::string>& noproxy, const environment& env) {
   std::optional<std::string> chosen;
-  if (!explicit_proxy.empty()) chosen = explicit_proxy;
-  else if (secure) chosen = either_case(env, "https_proxy", "HTTPS_PROXY");
-  else chosen = either_case(env, "http_proxy", "HTTP_PROXY");
+  if (!explicit_proxy.empty())
+    chosen = explicit_proxy;
+  else if (secure)
+    chosen = either_case(env, "https_proxy", "HTTPS_PROXY");
+  else
+    chosen = either_case(env, "http_proxy", "HTTP_PROXY");
   if (!chosen) chosen = either_case(env, "all_proxy", "ALL_PROXY");
   if (!chosen) return {};
   const auto skip = noproxy ? noproxy : either_case(env, "no_proxy", "NO_PROXY");
