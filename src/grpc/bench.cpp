@@ -59,6 +59,12 @@ class slot {
     if (alarm_) alarm_->Cancel();
   }
 
+  // The last slot to finish reports the end while it still holds its lock;
+  // the coroutine may resume at once and destroy the slots. Taking each
+  // lock once first waits for those last unlocks (nothing runs in a slot
+  // after them: no call or alarm is outstanding once all have finished).
+  void quiesce() { std::lock_guard lock(mu_); }
+
   core::histogram latency;
   std::uint64_t ok = 0;
   std::array<std::uint64_t, status_count> statuses{};
@@ -180,6 +186,7 @@ awaitable<int> run_bench(core::run_context& ctx, const bench_args& args) {
   auto all = core::foreign_call<bool>(std::move(begin), std::move(cancel));
   co_await std::move(all);
   const auto end = clock::now();
+  for (auto& s : slots) s.quiesce();
 
   core::bench_result result;
   result.elapsed = end - run.plan.measure_from();

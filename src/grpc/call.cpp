@@ -117,6 +117,11 @@ std::string chosen_proxy(const client_args& args, const core::target& to) {
   if (!to.unix_path.empty()) return {};
   auto proxy =
       http::proxy_for_host(to.host, args.tls.enabled, args.connect.proxy, args.noproxy, http::process_environment());
+  if (!proxy.empty()) {  // from the environment, so not checked by the CLI yet
+    auto checked = args.connect;
+    checked.proxy = proxy;
+    core::validate(checked);
+  }
   if (args.tls.enabled && !proxy.empty() && !proxy.starts_with("http://"))
     throw core::error(errc::usage, core::phase::proxy, proxy.substr(0, proxy.find("://")),
                       "a socks5 proxy carries plaintext grpc targets only; with --tls use an http:// proxy");
@@ -157,12 +162,12 @@ std::string read_pem(const std::string& path, std::string_view option, pem kind)
   auto text = core::read_file(path);
   const bool key = kind == pem::key;
   if (text.find(key ? "PRIVATE KEY-----" : "-----BEGIN CERTIFICATE-----") != std::string::npos) return text;
-  const bool other = text.find(key ? "-----BEGIN CERTIFICATE-----" : "PRIVATE KEY-----") != std::string::npos;
-  throw core::error(errc::usage, std::string(option), path,
-                    std::string(key ? "is no PEM private key" : "holds no PEM certificate") +
-                        (other ? key ? " but a certificate: are --cert and --key swapped?"
-                                     : " but a private key: are --cert and --key swapped?"
-                               : ""));
+  std::string reason = key ? "is no PEM private key" : "holds no PEM certificate";
+  if (text.find(key ? "-----BEGIN CERTIFICATE-----" : "PRIVATE KEY-----") != std::string::npos) {
+    reason += key ? " but a certificate" : " but a private key";
+    if (option == "--cert" || option == "--key") reason += ": are --cert and --key swapped?";
+  }
+  throw core::error(errc::usage, std::string(option), path, reason);
 }
 
 bool tls_failure(const ::grpc::Status& status) {
@@ -237,8 +242,14 @@ awaitable<std::shared_ptr<::grpc::Channel>> open_channel(const client_args& args
   auto channel = ::grpc::CreateCustomChannel(address, credentials, channel_args);
   const auto left = std::max<core::duration>(options.connect_timeout - (std::chrono::steady_clock::now() - began),
                                              core::duration::zero());
-  auto ready = core::with_timeout(wait_until_connected(channel), left, core::phase::connect, args.target);
-  co_await std::move(ready);
+  try {
+    auto ready = core::with_timeout(wait_until_connected(channel), left, core::phase::connect, args.target);
+    co_await std::move(ready);
+  } catch (const core::error& e) {
+    if (e.code() != errc::timed_out) throw;
+    throw core::error(errc::timed_out, core::phase::connect, args.target,
+                      "the TLS handshake did not finish within --connect-timeout");
+  }
   co_return channel;
 }
 

@@ -11,21 +11,48 @@
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 
+#include <atomic>
+#include <mutex>
+
 namespace nettool::grpc {
 
 namespace ex = ::grpc::experimental;
 using clock = std::chrono::steady_clock;
 
-struct call_log::state {
+struct call_log::state : std::enable_shared_from_this<call_log::state> {
+  // Lines waiting for the io_context at most: a stdout slower than the
+  // calls must not grow the server's memory; what is dropped is counted.
+  static constexpr std::uint64_t max_pending = 10'000;
+
   core::run_context& ctx;
+  const bool json;
   core::asio::any_io_executor executor;
   core::event failed;
   std::exception_ptr failure;
+  std::atomic<std::uint64_t> live = 0;  // interceptors that have not logged yet
+  std::mutex mu;                        // guards posting against drain() closing
+  bool closed = false;
+  std::uint64_t pending = 0, dropped = 0;
 
-  explicit state(core::run_context& c) : ctx(c), executor(c.executor()), failed(c.executor()) {}
+  explicit state(core::run_context& c) : ctx(c), json(c.json()), executor(c.executor()), failed(c.executor()) {}
+
+  // On grpc++'s threads.
+  void post(std::string line) {
+    std::lock_guard lock(mu);
+    if (closed || pending >= max_pending) {
+      ++dropped;
+      return;
+    }
+    ++pending;
+    core::asio::post(executor, [self = shared_from_this(), line = std::move(line)] { self->write(line); });
+  }
 
   // On the io_context.
   void write(const std::string& line) {
+    {
+      std::lock_guard lock(mu);
+      --pending;
+    }
     if (failure) return;
     try {
       ctx.out().line(line);
@@ -58,7 +85,9 @@ std::string peer_address(std::string_view peer) {
 class call_interceptor final : public ex::Interceptor {
  public:
   call_interceptor(std::shared_ptr<call_log::state> log, ex::ServerRpcInfo* info)
-      : log_(std::move(log)), info_(info), method_(info->method()) {}
+      : log_(std::move(log)), info_(info), method_(info->method()) {
+    ++log_->live;
+  }
 
   void Intercept(ex::InterceptorBatchMethods* batch) override {
     using hook = ex::InterceptionHookPoints;
@@ -80,16 +109,18 @@ class call_interceptor final : public ex::Interceptor {
     if (core::log::enabled(core::log::level::info))
       core::log::info("{} {} {} in {} ({} in, {} out)", peer_, method_, status_name(code),
                       core::format_duration(elapsed), requests_, responses_);
-    if (!log_->ctx.json()) return;
-    auto event = core::peer_event("call", peer_);
-    event["method"] = method_;
-    event["code"] = code;
-    event["status"] = status_name(code);
-    if (status_ && !status_->error_message().empty()) event["message"] = status_->error_message();
-    event["requests"] = requests_;
-    event["responses"] = responses_;
-    event["elapsed"] = core::to_seconds(elapsed);
-    core::asio::post(log_->executor, [log = log_, line = core::to_json(event)] { log->write(line); });
+    if (log_->json) {
+      auto event = core::peer_event("call", peer_);
+      event["method"] = method_;
+      event["code"] = code;
+      event["status"] = status_name(code);
+      if (status_ && !status_->error_message().empty()) event["message"] = status_->error_message();
+      event["requests"] = requests_;
+      event["responses"] = responses_;
+      event["elapsed"] = core::to_seconds(elapsed);
+      log_->post(core::to_json(event));
+    }
+    --log_->live;
   }
 
  private:
@@ -126,8 +157,17 @@ core::awaitable<void> call_log::wait_failure() {
 }
 
 core::awaitable<void> call_log::drain() {
-  // Every line was posted before Wait() returned: one turn of the queue.
+  // grpc++ destroys a call's interceptors a little after Wait() returns:
+  // wait for them (bounded), let their lines out, then post no more.
+  for (int i = 0; i < 200 && state_->live.load() > 0; ++i) co_await core::sleep_for(std::chrono::milliseconds(10));
   co_await core::asio::post(state_->executor, core::asio::use_awaitable);
+  std::uint64_t dropped = 0;
+  {
+    std::lock_guard lock(state_->mu);
+    state_->closed = true;
+    dropped = state_->dropped;
+  }
+  if (dropped > 0) core::log::warn("{} call log lines were dropped: stdout did not keep up", dropped);
 }
 
 }  // namespace nettool::grpc

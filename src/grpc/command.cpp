@@ -5,13 +5,35 @@
 #include "nettool/core/log.hpp"
 #include "nettool/core/protocol.hpp"
 
+#include <grpc/grpc.h>
 #include <grpc/support/log.h>
+#include <google/protobuf/stubs/logging.h>
 #include <CLI/CLI.hpp>
 
 namespace nettool::grpc {
 namespace {
 
 using core::verb_table;
+
+// grpc++ 1.51 cleans its library up when its last reference goes, at once
+// on a thread of ours, but on a detached thread when that is one of grpc++'s
+// own (a callback dropping the last channel): that thread would race the
+// program's exit. Each verb holds a reference of its own and drops it last,
+// here on the io_context's thread, so grpc++'s threads have ended before the
+// verb returns.
+core::awaitable<int> with_grpc_library(core::awaitable<int> verb) {
+  grpc_init();
+  std::exception_ptr failure;
+  int code = 0;
+  try {
+    code = co_await std::move(verb);
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  grpc_shutdown_blocking();
+  if (failure) std::rethrow_exception(failure);
+  co_return code;
+}
 
 void add_schema_options(CLI::App& cmd, schema_options& schema) {
   cmd.add_option("--proto", schema.protos,
@@ -79,7 +101,7 @@ void add_call(CLI::App& app, verb_table& verbs) {
     check_client(*args);
     if (args->data == "@") throw CLI::ValidationError("-d", "'@' is grpcurl's stdin: nettool reads stdin with -d @-");
   });
-  verbs.add(cmd, args->common, [args](core::run_context& ctx) { return run_call(ctx, *args); });
+  verbs.add(cmd, args->common, [args](core::run_context& ctx) { return with_grpc_library(run_call(ctx, *args)); });
 }
 
 void add_list(CLI::App& app, verb_table& verbs) {
@@ -91,7 +113,7 @@ void add_list(CLI::App& app, verb_table& verbs) {
   cmd->footer(
       "Examples:\n  nettool grpc list 127.0.0.1:50051\n  nettool grpc list 127.0.0.1:50051 grpc.testing.TestService\n");
   cmd->callback([args] { check_client(*args); });
-  verbs.add(cmd, args->common, [args](core::run_context& ctx) { return run_list(ctx, *args); });
+  verbs.add(cmd, args->common, [args](core::run_context& ctx) { return with_grpc_library(run_list(ctx, *args)); });
 }
 
 void add_describe(CLI::App& app, verb_table& verbs) {
@@ -104,7 +126,7 @@ void add_describe(CLI::App& app, verb_table& verbs) {
       ->type_name("SYMBOL");
   cmd->footer("Examples:\n  nettool grpc describe 127.0.0.1:50051 grpc.testing.TestService\n");
   cmd->callback([args] { check_client(*args); });
-  verbs.add(cmd, args->common, [args](core::run_context& ctx) { return run_describe(ctx, *args); });
+  verbs.add(cmd, args->common, [args](core::run_context& ctx) { return with_grpc_library(run_describe(ctx, *args)); });
 }
 
 void add_health(CLI::App& app, verb_table& verbs) {
@@ -120,7 +142,7 @@ void add_health(CLI::App& app, verb_table& verbs) {
       "  nettool grpc health 127.0.0.1:50051 --service grpc.testing.TestService --json\n"
       "  nettool grpc health 127.0.0.1:50051 --watch\n");
   cmd->callback([args] { check_client(*args); });
-  verbs.add(cmd, args->common, [args](core::run_context& ctx) { return run_health(ctx, *args); });
+  verbs.add(cmd, args->common, [args](core::run_context& ctx) { return with_grpc_library(run_health(ctx, *args)); });
 }
 
 void add_wait(CLI::App& app, verb_table& verbs) {
@@ -143,7 +165,8 @@ void add_wait(CLI::App& app, verb_table& verbs) {
     args->common.timeout.reset();  // the verb bounds itself, to name the target
   });
   verbs.add(
-      cmd, args->common, [args](core::run_context& ctx) { return run_wait(ctx, *args); }, &args->command);
+      cmd, args->common, [args](core::run_context& ctx) { return with_grpc_library(run_wait(ctx, *args)); },
+      &args->command);
 }
 
 void add_bench(CLI::App& app, verb_table& verbs) {
@@ -168,7 +191,7 @@ void add_bench(CLI::App& app, verb_table& verbs) {
     check_client(*args);
     if (args->data.starts_with('@')) throw CLI::ValidationError("-d", "grpc bench takes the request itself as JSON");
   });
-  verbs.add(cmd, args->common, [args](core::run_context& ctx) { return run_bench(ctx, *args); });
+  verbs.add(cmd, args->common, [args](core::run_context& ctx) { return with_grpc_library(run_bench(ctx, *args)); });
 }
 
 // --health SERVICE=STATUS, STATUS a grpc.health.v1 ServingStatus name.
@@ -204,14 +227,18 @@ void add_serve(CLI::App& app, verb_table& verbs) {
       args->health[spec.substr(0, eq)] = serving_status(spec.substr(eq + 1));
     }
   });
-  verbs.add(cmd, args->common, [args](core::run_context& ctx) { return run_serve(ctx, *args); });
+  verbs.add(cmd, args->common, [args](core::run_context& ctx) { return with_grpc_library(run_serve(ctx, *args)); });
 }
 
-// grpc++ logs to stderr on its own (a failed handshake is an "E1202 …"
+// grpc++ and protobuf log to stderr on their own (a failed handshake is an "E1202 …"
 // line before our one-line error): its messages go to our log, at -vv.
 void route_grpc_logs() {
   gpr_set_log_function([](gpr_log_func_args* args) {
     if (core::log::enabled(core::log::level::debug)) core::log::debug("grpc++: {}", args->message);
+  });
+  // protobuf's too (a peer's string that is not UTF-8, say): -vv.
+  google::protobuf::SetLogHandler([](google::protobuf::LogLevel, const char*, int, const std::string& message) {
+    if (core::log::enabled(core::log::level::debug)) core::log::debug("protobuf: {}", message);
   });
 }
 

@@ -1,32 +1,24 @@
 // Rich error details: a status's grpc-status-details-bin trailer is a
 // google.rpc.Status whose `details` are Any messages (google.rpc.BadRequest,
 // ErrorInfo, …). No Debian package installs google/rpc/*.proto, so the
-// message types are written out here, from the documented wire format, and
-// parsed once at run time as protoc would.
+// common detail types are written out here, from the documented wire
+// format, and parsed once at run time as protoc would.
 #include "details.hpp"
 
 #include "nettool/core/error.hpp"
 #include "nettool/core/output.hpp"
 
+#include <google/protobuf/any.pb.h>
 #include <google/protobuf/compiler/parser.h>
+#include <google/protobuf/dynamic_message.h>
 #include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/unknown_field_set.h>
 #include <google/protobuf/util/json_util.h>
 #include <boost/json.hpp>
 
 namespace nettool::grpc {
 namespace {
-
-constexpr std::string_view status_proto = R"schema(
-syntax = "proto3";
-package google.rpc;
-import "google/protobuf/any.proto";
-message Status {
-  int32 code = 1;
-  string message = 2;
-  repeated google.protobuf.Any details = 3;
-}
-)schema";
 
 constexpr std::string_view error_details_proto = R"schema(
 syntax = "proto3";
@@ -87,51 +79,81 @@ message LocalizedMessage {
 }
 )schema";
 
-void add_file(pb::SimpleDescriptorDatabase& into, const char* name, std::string_view text) {
-  pb::io::ArrayInputStream input(text.data(), static_cast<int>(text.size()));
-  pb::io::Tokenizer tokenizer(&input, nullptr);
-  pb::compiler::Parser parser;
-  pb::FileDescriptorProto file;
-  // Our own text: a failure here is a bug, caught by the tests.
-  if (!parser.Parse(&tokenizer, &file)) throw core::error(core::errc::failure, "details", name, "does not parse");
-  file.set_name(name);
-  into.Add(file);
+// The built-in detail types, over the library's own well-known types;
+// built once, on the first status that has details. Never the server's
+// definitions: a google.rpc type of its own cannot change how the status
+// itself is read.
+const pb::DescriptorPool& detail_types() {
+  static const pb::DescriptorPool* const pool = [] {
+    auto* built = new pb::DescriptorPool(pb::DescriptorPool::generated_pool());
+    pb::io::ArrayInputStream input(error_details_proto.data(), static_cast<int>(error_details_proto.size()));
+    pb::io::Tokenizer tokenizer(&input, nullptr);
+    pb::compiler::Parser parser;
+    pb::FileDescriptorProto file;
+    // Our own text: the tests see it parse.
+    if (parser.Parse(&tokenizer, &file)) {
+      file.set_name("google/rpc/error_details.proto");
+      (void)built->BuildFile(file);
+    }
+    return built;
+  }();
+  return *pool;
 }
 
-// {"@type":URL,"value":BASE64}: a detail whose type no schema knows.
-std::string opaque(const pb::Message& any) {
-  const auto* r = any.GetReflection();
-  const auto* d = any.GetDescriptor();
-  return core::to_json(
-      boost::json::object{{"@type", r->GetString(any, d->FindFieldByName("type_url"))},
-                          {"value", core::base64_encode(r->GetString(any, d->FindFieldByName("value")))}});
+// {"@type":URL,"value":BASE64}: a detail whose type nothing here knows, or
+// whose bytes do not parse as it.
+std::string opaque(const pb::Any& any) {
+  return core::to_json(boost::json::object{{"@type", any.type_url()}, {"value", core::base64_encode(any.value())}});
+}
+
+// protobuf's JSON mapping of an Any: the message's fields beside "@type",
+// or "value" for a type whose JSON is no object (Duration, Struct, …).
+std::string detail_json(const pb::DescriptorPool& schema_pool, pb::MessageFactory& schema_factory, const pb::Any& any) {
+  const auto slash = any.type_url().rfind('/');
+  const auto name = slash == std::string::npos ? any.type_url() : any.type_url().substr(slash + 1);
+  static pb::DynamicMessageFactory own_factory(&detail_types());
+  const pb::Descriptor* type = schema_pool.FindMessageTypeByName(name);
+  pb::MessageFactory* factory = &schema_factory;
+  if (!type) {
+    type = detail_types().FindMessageTypeByName(name);
+    factory = &own_factory;
+  }
+  if (!type) return opaque(any);
+  std::unique_ptr<pb::Message> message(factory->GetPrototype(type)->New());
+  std::string text;
+  if (!message->ParseFromString(any.value()) || !pb::util::MessageToJsonString(*message, &text).ok())
+    return opaque(any);
+  boost::system::error_code ec;
+  auto fields = boost::json::parse(text, ec);
+  if (ec) return opaque(any);
+  boost::json::object out{{"@type", any.type_url()}};
+  if (auto* object = fields.if_object())
+    for (auto& [key, value] : *object) out[key] = std::move(value);
+  else
+    out["value"] = std::move(fields);
+  return core::to_json(out);
 }
 
 }  // namespace
 
-void add_status_types(pb::SimpleDescriptorDatabase& into) {
-  add_file(into, "google/rpc/status.proto", status_proto);
-  add_file(into, "google/rpc/error_details.proto", error_details_proto);
-}
-
 std::vector<std::string> status_details(const pb::DescriptorPool& pool, pb::MessageFactory& factory,
                                         const std::string& serialized) {
   if (serialized.empty()) return {};
-  const auto* type = pool.FindMessageTypeByName("google.rpc.Status");
-  if (!type) return {};
-  std::unique_ptr<pb::Message> status(factory.GetPrototype(type)->New());
-  if (!status->ParseFromString(serialized))
+  // google.rpc.Status is { code = 1; message = 2; repeated Any details = 3 }:
+  // read as unknown fields, only the details matter here.
+  pb::UnknownFieldSet fields;
+  if (!fields.ParseFromString(serialized))
     return {core::to_json(boost::json::object{{"malformed", core::base64_encode(serialized)}})};
-  const auto* field = type->FindFieldByName("details");
-  const auto* r = status->GetReflection();
   std::vector<std::string> out;
-  for (int i = 0; i < r->FieldSize(*status, field); ++i) {
-    const auto& any = r->GetRepeatedMessage(*status, field, i);
-    std::string text;
-    if (pb::util::MessageToJsonString(any, &text).ok())
-      out.push_back(std::move(text));
-    else
-      out.push_back(opaque(any));
+  for (int i = 0; i < fields.field_count(); ++i) {
+    const auto& field = fields.field(i);
+    if (field.number() != 3 || field.type() != pb::UnknownField::TYPE_LENGTH_DELIMITED) continue;
+    pb::Any any;
+    if (!any.ParseFromString(field.length_delimited())) {
+      out.push_back(core::to_json(boost::json::object{{"malformed", core::base64_encode(field.length_delimited())}}));
+      continue;
+    }
+    out.push_back(detail_json(pool, factory, any));
   }
   return out;
 }

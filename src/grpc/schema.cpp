@@ -70,8 +70,6 @@ struct schema::impl {
   std::set<std::string> fetched_names;
   // Well-known types (google/protobuf/*.proto) from the linked library.
   library_types generated;
-  // google.rpc.Status and its error details, for rich errors.
-  pb::SimpleDescriptorDatabase status_types;
   std::unique_ptr<pb::MergedDescriptorDatabase> merged;
   error_collector errors;
   std::unique_ptr<pb::DescriptorPool> pool;
@@ -80,15 +78,12 @@ struct schema::impl {
   std::optional<std::vector<std::string>> listed;  // reflection's list of services
 
   // Looked up in this order: the files on disk, protosets and reflection's
-  // answers, then the library's own files, then google.rpc's.
+  // answers, then the library's own files.
   void build() {
     std::vector<pb::DescriptorDatabase*> sources;
     if (source) sources.push_back(source.get());
     sources.push_back(&fetched);
     sources.push_back(&generated);
-    if (pb::FileDescriptorProto known; !status_types.FindFileByName("google/rpc/status.proto", &known))
-      add_status_types(status_types);
-    sources.push_back(&status_types);
     merged = std::make_unique<pb::MergedDescriptorDatabase>(sources);
     pool = std::make_unique<pb::DescriptorPool>(merged.get(), &errors);
     factory.SetDelegateToGeneratedFactory(false);

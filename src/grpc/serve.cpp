@@ -174,13 +174,25 @@ class paced_writer : public Base {
   };
 
   // Queues the responses one request asks for. Caller holds mu_.
-  bool queue(const google::protobuf::RepeatedPtrField<gt::ResponseParameters>& params, std::uint64_t max) {
+  // A request asks for at most this many responses: each costs the server
+  // memory until it is written, whatever its size.
+  static constexpr int max_responses_per_request = 1024;
+
+  // Queues the responses one request asks for, or says why it cannot.
+  // Caller holds mu_.
+  Status queue(const google::protobuf::RepeatedPtrField<gt::ResponseParameters>& params, std::uint64_t max) {
+    if (params.size() > max_responses_per_request)
+      return Status(::grpc::StatusCode::INVALID_ARGUMENT,
+                    fmt::format("at most {} response_parameters per request", max_responses_per_request));
+    for (const auto& p : params)
+      if (!size_ok(p.size(), max))
+        return Status(::grpc::StatusCode::INVALID_ARGUMENT,
+                      "a response size is negative or larger than --max-msg-size");
     for (const auto& p : params) {
-      if (!size_ok(p.size(), max)) return false;
       if (p.compressed().value()) ctx_.set_compression_algorithm(GRPC_COMPRESS_GZIP);
       queue_.push_back({p.size(), p.interval_us(), p.compressed().value()});
     }
-    return true;
+    return Status::OK;
   }
 
   // Starts the next write if none is in flight. Caller holds mu_.
@@ -189,16 +201,9 @@ class paced_writer : public Base {
       if (!writing_ && queue_.empty()) drained();
       return;
     }
-    const auto next = queue_.front();
-    if (!budget_.take(static_cast<std::uint64_t>(next.size))) {
-      queue_.clear();
-      finish_locked(over_budget(budget_));
-      return;
-    }
     writing_ = true;
+    const auto next = queue_.front();
     queue_.pop_front();
-    budget_held_ = static_cast<std::uint64_t>(next.size);
-    fill_payload(*out_.mutable_payload(), next.size);
     if (next.interval_us > 0) {
       // A cancelled call arms no more alarms: OnCancel has already looked.
       if (cancelled_) {
@@ -208,28 +213,42 @@ class paced_writer : public Base {
       }
       alarm_ = std::make_unique<::grpc::Alarm>();
       alarm_->Set(std::chrono::system_clock::now() + std::chrono::microseconds(next.interval_us),
-                  [this, next](bool fired) { on_alarm(fired, next.compressed); });
+                  [this, next](bool fired) { on_alarm(fired, next); });
       return;
     }
+    if (!write_locked(next)) {
+      writing_ = false;
+      finish_locked(over_budget(budget_));
+    }
+  }
+
+  // Builds the response and starts its write. The budget is taken only
+  // now, not while a paced response waits for its interval. false: the
+  // budget is used up (the caller ends the call). Caller holds mu_.
+  bool write_locked(const pending& next) {
+    if (!budget_.take(static_cast<std::uint64_t>(next.size))) {
+      queue_.clear();
+      return false;
+    }
+    budget_held_ = static_cast<std::uint64_t>(next.size);
+    fill_payload(*out_.mutable_payload(), next.size);
     start_write(next.compressed);
+    return true;
   }
 
   // Not a grpc++ reaction: OnDone may run (and delete this) as soon as
   // Finish is called, so Finish comes after the lock is released.
-  void on_alarm(bool fired, bool compressed) {
-    bool finish_now = false;
+  void on_alarm(bool fired, const pending& next) {
+    std::optional<Status> end;
     {
       std::lock_guard lock(mu_);
-      if (fired && !finished_ && !cancelled_) {
-        start_write(compressed);
-        return;
-      }
+      const bool go = fired && !finished_ && !cancelled_;
+      if (go && write_locked(next)) return;
       writing_ = false;
-      release();
-      finish_now = !finished_;
+      if (!finished_) end = go ? over_budget(budget_) : Status::CANCELLED;
       finished_ = true;
     }
-    if (finish_now) this->Finish(Status::CANCELLED);
+    if (end) this->Finish(*end);
   }
 
   void start_write(bool compressed) {
@@ -303,8 +322,7 @@ class output_stream final : public paced_writer<::grpc::ServerWriteReactor<gt::S
     echo_metadata(ctx);
     std::lock_guard lock(mu_);
     if (req.has_response_status() && req.response_status().code() != 0) end_ = requested_status(req.response_status());
-    if (!queue(req.response_parameters(), max))
-      end_ = Status(::grpc::StatusCode::INVALID_ARGUMENT, "a response size is negative or larger than --max-msg-size");
+    if (end_.ok()) end_ = queue(req.response_parameters(), max);
     if (!end_.ok()) queue_.clear();
     pump();
   }
@@ -356,7 +374,7 @@ class duplex final
     if (!ok) {
       reading_ = false;
       for (const auto& req : held_)
-        if (!queue(req.response_parameters(), max_)) return fail_size();
+        if (auto refused = queue(req.response_parameters(), max_); !refused.ok()) return fail(refused);
       held_.clear();
       pump();
       return;
@@ -368,10 +386,19 @@ class duplex final
       pump();
       return;
     }
-    if (half_)
+    if (half_) {
+      // What a HalfDuplexCall holds until the client half-closes is bounded.
+      held_bytes_ += in_.ByteSizeLong();
+      if (held_bytes_ > max_)
+        return fail(Status(::grpc::StatusCode::RESOURCE_EXHAUSTED,
+                           "the requests held until the half-close are larger than --max-msg-size"));
       held_.push_back(in_);
-    else if (!queue(in_.response_parameters(), max_))
-      return fail_size();
+    } else if (auto refused = queue(in_.response_parameters(), max_); !refused.ok()) {
+      return fail(refused);
+    }
+    // The next read reuses in_: give back what this request's repeated
+    // fields hold (Clear() would keep them).
+    gt::StreamingOutputCallRequest().Swap(&in_);
     // Backpressure: a client that asks for responses faster than it reads
     // them is not read from until the queue has drained to half.
     if (queue_.size() < max_queued)
@@ -394,9 +421,9 @@ class duplex final
     StartRead(&in_);
   }
 
-  void fail_size() {
+  void fail(const Status& why) {
     queue_.clear();
-    end_ = Status(::grpc::StatusCode::INVALID_ARGUMENT, "a response size is negative or larger than --max-msg-size");
+    end_ = why;
     reading_ = false;
     pump();
   }
@@ -555,7 +582,9 @@ awaitable<int> run_serve(core::run_context& ctx, const serve_args& args) {
   auto server = builder.BuildAndStart();
   if (!server || (args.listen.unix_path.empty() && port == 0))
     throw core::error(core::errc::local_failure, core::phase::bind, address,
-                      "cannot listen there (in use, or not an address of this host)");
+                      args.tls.enabled ? "cannot listen there (in use, not an address of this host, or --cert and "
+                                         "--key that grpc++ cannot use: not a pair, or an encrypted key)"
+                                       : "cannot listen there (in use, or not an address of this host)");
   if (args.listen.unix_path.empty())
     core::announce_listening(ctx.out(), ctx.json(), args.listen.bind, static_cast<std::uint16_t>(port),
                              args.listen.port_file);

@@ -79,6 +79,10 @@ TEST_CASE("grpc call: metadata both ways, statuses exit 64+code, 4 MiB messages,
     $NT grpc call $A $T/UnaryCall -d "$R" 2> rich.err; echo "rc=$?"
     cat rich.err
     $NT grpc call $A $T/UnaryCall -d "$R" --json 2>/dev/null | jq -c 'select(.event == "status") | .details'; echo "rc=${PIPESTATUS[0]}"
+    # A schema of its own for google.rpc types changes nothing about how the status is read.
+    printf 'syntax = "proto3";\npackage google.rpc;\nmessage Status { string code = 1; string details = 3; }\n' > bogus.proto
+    printf 'message BadRequest { int32 field_violations = 1; }\n' >> bogus.proto
+    $NT grpc call $A --proto bogus.proto -I $STUBS -I . $T/UnaryCall -d "$R" 2>&1; echo "rc=$?"
   )sh");
   REQUIRE(r.rc == 0);
   CHECK(r.out ==
@@ -96,7 +100,10 @@ TEST_CASE("grpc call: metadata both ways, statuses exit 64+code, 4 MiB messages,
         "\"description\":\"must not be empty\"}]},{\"@type\":\"type.googleapis.com/example.Secret\",\"value\":\"CAE=\"}]\n"
         "[{\"@type\":\"type.googleapis.com/google.rpc.BadRequest\",\"fieldViolations\":[{\"field\":\"name\","
         "\"description\":\"must not be empty\"}]},{\"@type\":\"type.googleapis.com/example.Secret\",\"value\":\"CAE=\"}]\n"
-        "rc=67\n");
+        "rc=67\n"
+        "nettool: grpc call: call /grpc.testing.TestService/UnaryCall: INVALID_ARGUMENT: rich details; details: "
+        "[{\"@type\":\"type.googleapis.com/google.rpc.BadRequest\"},{\"@type\":\"type.googleapis.com/example.Secret\","
+        "\"value\":\"CAE=\"}]\nrc=67\n");
   CHECK(r.err.find("nettool: grpc call: call /grpc.testing.TestService/UnaryCall: NOT_FOUND: no such thing\n") !=
         std::string::npos);
 }
@@ -257,8 +264,7 @@ print("grpcio over TLS:", stub.EmptyCall(empty_pb2.Empty()) == empty_pb2.Empty()
         "swapped rc=2\n"
         "nettool: grpc serve: --key server.pem: is no PEM private key but a certificate: are --cert and --key swapped?\n"
         "serve swapped rc=2\n"
-        "nettool: grpc call: --cacert client.key: holds no PEM certificate but a private key: are --cert and --key "
-        "swapped?\nkey as CA rc=2\n"
+        "nettool: grpc call: --cacert client.key: holds no PEM certificate but a private key\nkey as CA rc=2\n"
         "plaintext to TLS rc=78\n"  // the server closes the socket: UNAVAILABLE, as grpcurl says
         "grpcio over TLS: True\n"
         "{}\nmtls rc=0\nno client cert rc=5\n"
@@ -401,6 +407,7 @@ TEST_CASE("grpc call through proxies by SPEC rules (SOCKS5 and HTTP CONNECT, TLS
     $NT grpc call 127.0.0.1:$Q $T/EmptyCall --tls --insecure --proxy socks5://127.0.0.1:$s 2>&1; echo "tls socks rc=$?"
     ALL_PROXY=socks5://127.0.0.1:$s $NT grpc call 127.0.0.1:$Q $T/EmptyCall --tls --insecure 2>&1; echo "tls ALL_PROXY rc=$?"
     ALL_PROXY=socks5://127.0.0.1:$s $NT grpc call 127.0.0.1:$P $T/EmptyCall; echo "plaintext ALL_PROXY rc=$?"
+    ALL_PROXY='bad host:1' $NT grpc call 127.0.0.1:$P $T/EmptyCall 2>&1; echo "malformed ALL_PROXY rc=$?"
     socat UNIX-LISTEN:g.sock,fork TCP:127.0.0.1:$P & wait_unix g.sock
     $NT grpc call unix:g.sock $T/EmptyCall; echo "unix rc=$?"
     $NT grpc call unix://$PWD/g.sock $T/EmptyCall; echo "unix:// rc=$?"
@@ -417,5 +424,7 @@ TEST_CASE("grpc call through proxies by SPEC rules (SOCKS5 and HTTP CONNECT, TLS
         "nettool: grpc call: proxy socks5: a socks5 proxy carries plaintext grpc targets only; with --tls use an http:// "
         "proxy\ntls ALL_PROXY rc=2\n"
         "{}\nplaintext ALL_PROXY rc=0\n"
+        "nettool: grpc call: option --proxy: 'http://bad host:1' is not a proxy URL (http://HOST:PORT, "
+        "socks5://HOST:PORT, socks5h://HOST:PORT)\nmalformed ALL_PROXY rc=2\n"
         "{}\nunix rc=0\n{}\nunix:// rc=0\n");
 }

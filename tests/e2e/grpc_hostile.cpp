@@ -77,6 +77,9 @@ TEST_CASE("grpc serve: large responses share one budget, and a client that reads
     # 8 calls at once for 30 MB each: the budget (2 x 32 MiB + 16 MiB) holds two; the rest are refused.
     $PY "$PEERS/grpc_peer.py" client $STUBS 127.0.0.1:$P burst=8x30000000
     rss_below $(cat nt.pid) 300 && echo "rss ok"
+    $PY "$PEERS/grpc_peer.py" client $STUBS 127.0.0.1:$P paced_holds=40 cancelled_halfduplex=3x30
+    # Budget taken by a response is always given back: 30 MB at once fits still.
+    $PY "$PEERS/grpc_peer.py" client $STUBS 127.0.0.1:$P burst=1x30000000
     $PY "$PEERS/grpc_peer.py" client $STUBS 127.0.0.1:$P unread_duplex=1000000
     grep -c 'FullDuplexCall from ipv4:127.0.0.1:[0-9]*: 1024 responses wait to be written; not reading until half are' nt.log
     still_serves $P
@@ -85,6 +88,8 @@ TEST_CASE("grpc serve: large responses share one budget, and a client that reads
   REQUIRE(r.rc == 0);
   CHECK(r.out ==
         "PASS burst=8x30000000\nrss ok\n"
+        "PASS paced_holds=40\nPASS cancelled_halfduplex=3x30\n"
+        "PASS burst=1x30000000\n"
         "PASS unread_duplex=1000000\n1\n"
         "{\"payload\":{\"body\":\"AAA=\"}}\nstill serves rc=0\nrss ok\n");
 }
@@ -151,7 +156,8 @@ TEST_CASE("grpc call: servers that are not gRPC, never answer, or vanish mid-str
                   r.out.find("http1 rc=78\n1\nsilent rc=124 fast=1\n") != std::string::npos;
   CHECK(h1);
   CHECK(r.out.find("silent TLS rc=124 fast=1\n"
-                   "nettool: grpc call: connect 127.0.0.1:PORT: timed out\n"
+                   "nettool: grpc call: connect 127.0.0.1:PORT: the TLS handshake did not finish within "
+                   "--connect-timeout\n"
                    "nettool: grpc list: reflection: malformed reflection response\nmalformed reflection rc=6\n"
                    "nettool: grpc list: list 127.0.0.1:PORT: the server lists no services\nno services rc=6\n") !=
         std::string::npos);
