@@ -77,6 +77,9 @@ class response_budget {
   std::atomic<std::uint64_t> used_ = 0;
 };
 
+// Unary responses below this size are not counted (see test_service::unary).
+constexpr std::uint64_t unbudgeted_response = 64 * 1024;
+
 Status over_budget(const response_budget& budget) {
   return Status(::grpc::StatusCode::RESOURCE_EXHAUSTED,
                 fmt::format("responses in flight would pass the server's {} MiB; try again", budget.limit() >> 20));
@@ -147,11 +150,15 @@ class test_service final : public gt::TestService::CallbackService {
       return finish(
           Status(::grpc::StatusCode::INVALID_ARGUMENT, "response_size is negative or larger than --max-msg-size"));
     const auto size = static_cast<std::uint64_t>(req.response_size());
-    if (size > 0 && !budget_.take(size)) return finish(over_budget(budget_));
+    // Small responses stay off the budget: a reactor of our own (to give the
+    // budget back in OnDone) costs grpc++'s inline fast path for the default
+    // one, measured at a third more server CPU per call.
+    const bool budgeted = size >= unbudgeted_response;
+    if (budgeted && !budget_.take(size)) return finish(over_budget(budget_));
     if (req.response_compressed().value()) ctx.set_compression_algorithm(GRPC_COMPRESS_GZIP);
     fill_payload(*resp.mutable_payload(), req.response_size());
     if (req.fill_server_id()) resp.set_server_id("nettool");
-    return finish(Status::OK, size > 0 ? new budgeted_reactor(budget_, size) : nullptr);
+    return finish(Status::OK, budgeted ? new budgeted_reactor(budget_, size) : nullptr);
   }
 
   std::uint64_t max_;
