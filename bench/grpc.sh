@@ -5,7 +5,7 @@
 # against grpcio's client, one process each. Unary UnaryCall with
 # response_size 10 everywhere. One run, loopback only; prints each figure
 # and its ratio beside the target.
-#   bench/grpc.sh [BINARY]      (default: build/nettool)
+#   bench/grpc.sh [BINARY]      (default: build/nettool; DUR, C, CONNS, ROUNDS, RUNS)
 # Needs: g++ protoc libgrpc++-dev python3-grpcio hyperfine (scripts/install-deps.sh)
 set -euo pipefail
 NT=$(realpath "${1:-$(dirname "$0")/../build/nettool}")
@@ -15,6 +15,7 @@ DUR=${DUR:-5}
 C=${C:-16}
 CONNS=${CONNS:-2}
 RUNS=${RUNS:-50}
+ROUNDS=${ROUNDS:-3}
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
 cd "$work"
@@ -52,9 +53,20 @@ served() {  # served PID PORT: "calls/s us-of-CPU-per-call"
   after=$(cpu_ticks "$1")
   echo "$rate $(echo "scale=1; ($after - $before) * 1000000 / $(getconf CLK_TCK) / ($rate * $DUR)" | bc)"
 }
-echo "== servers, each driven by grpc bench (-c $C, --connections $CONNS, ${DUR}s)"
-read -r nt ntcpu < <(served "$NTPID" "$NTP")
-read -r ref refcpu < <(served "$REFPID" "$REFP")
+# The median of ROUNDS runs, nettool's and the reference's taken in turn:
+# on this machine one run can be off by 20 % either way, and a fixed order
+# favours whoever runs second.
+median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+echo "== servers, each driven by grpc bench (-c $C, --connections $CONNS, ${DUR}s, median of $ROUNDS rounds)"
+: > nt.runs; : > ref.runs
+for round in $(seq "$ROUNDS"); do
+  if [ $((round % 2)) = 1 ]; then served "$NTPID" "$NTP" >> nt.runs; served "$REFPID" "$REFP" >> ref.runs
+  else served "$REFPID" "$REFP" >> ref.runs; served "$NTPID" "$NTP" >> nt.runs; fi
+done
+nt=$(cut -d' ' -f1 nt.runs | median) ntcpu=$(cut -d' ' -f2 nt.runs | median)
+ref=$(cut -d' ' -f1 ref.runs | median) refcpu=$(cut -d' ' -f2 ref.runs | median)
+runs() { awk '{printf "%s%s/s %sus", (NR > 1 ? ", " : ""), $1, $2}' "$1"; }
+echo "runs (calls/s, server CPU per call): grpc serve $(runs nt.runs); reference $(runs ref.runs)"
 read -r py pycpu < <(served "$PYPID" "$PYP")
 echo "grpc serve $nt calls/s, grpc++ reference server $ref: $(ratio "$nt" "$ref")x (target >= 0.9x)"
 echo "grpc serve $nt calls/s, Python grpcio server $py: $(ratio "$nt" "$py")x (target >= 5x)"
