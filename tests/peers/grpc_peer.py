@@ -52,6 +52,20 @@ def _generate_into(stubdir):
                     "--descriptor_set_out", os.path.join(stubdir, "test.protoset"), "test.proto"], check=True)
 
 
+def _write_port(portfile, port):
+    """PORTFILE appears whole or not at all (the tests wait for it)."""
+    with open(portfile + ".tmp", "w") as f:
+        f.write(str(port))
+    os.rename(portfile + ".tmp", portfile)
+
+
+def _run_on_free_port(server, portfile):
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    _write_port(portfile, port)
+    server.wait_for_termination()
+
+
 def serve(stubdir, portfile):
     import grpc
     import messages_pb2
@@ -111,12 +125,7 @@ def serve(stubdir, portfile):
                          options=[("grpc.max_receive_message_length", 64 << 20),
                                   ("grpc.max_send_message_length", 64 << 20)])
     test_pb2_grpc.add_TestServiceServicer_to_server(Service(), server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    with open(portfile + ".tmp", "w") as f:
-        f.write(str(port))
-    os.rename(portfile + ".tmp", portfile)
-    server.wait_for_termination()
+    _run_on_free_port(server, portfile)
 
 
 _rich_cache = {}
@@ -182,9 +191,7 @@ def evil(mode, portfile):
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
     srv.listen(16)
-    with open(portfile + ".tmp", "w") as f:
-        f.write(str(srv.getsockname()[1]))
-    os.rename(portfile + ".tmp", portfile)
+    _write_port(portfile, srv.getsockname()[1])
     held = []
 
     def handle(conn):
@@ -216,12 +223,7 @@ def lying_reflection(mode, portfile):
     for version in ("v1", "v1alpha"):
         server.add_generic_rpc_handlers(
             (grpc.method_handlers_generic_handler("grpc.reflection.%s.ServerReflection" % version, handlers),))
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    with open(portfile + ".tmp", "w") as f:
-        f.write(str(port))
-    os.rename(portfile + ".tmp", portfile)
-    server.wait_for_termination()
+    _run_on_free_port(server, portfile)
 
 
 def _code(n):
