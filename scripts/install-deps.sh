@@ -8,7 +8,7 @@ build_pkgs=(
   build-essential cmake ninja-build pkg-config ccache
   libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev
   libssl-dev libcli11-dev libfmt-dev zlib1g-dev catch2
-  libzmq3-dev cppzmq-dev libpugixml-dev
+  libzmq3-dev cppzmq-dev libpugixml-dev librabbitmq-dev
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev libprotoc-dev grpc-proto
   clang libclang-rt-14-dev  # the libFuzzer targets (scripts/fuzz.sh)
 )
@@ -17,6 +17,7 @@ peer_pkgs=(
   iproute2 procps time hyperfine python3 python3-zmq python3-websockets libwebsockets-test-server
   libxmlrpc-core-c3-dev  # xmlrpc-c, whose client library drives the tests' xmlrpc-c peer
   python3-grpcio python3-protobuf  # grpcio's server and client (stubs made at test time with protoc)
+  rabbitmq-server amqp-tools python3-pika  # the tests' own broker and amqp peers
   node-ws  # Node's ws library and wscat (pulls Debian's nodejs where none is installed)
 )
 

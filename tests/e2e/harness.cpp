@@ -31,6 +31,7 @@ result sh(const std::string& script, int limit_s) {
       << "export PEERS='" << NETTOOL_PEERS << "'\n"
       << "export PEER_BIN='" << NETTOOL_PEER_BIN << "'\n"
       << "export NODE_MODULES='" << NETTOOL_NODE_MODULES << "'\n"
+      << "export BROKER_DIR='" << NETTOOL_BROKER_DIR << "'\n"
 #ifdef NETTOOL_SANITIZED
       << "export NETTOOL_SANITIZED=1\n"  // lib.sh's rss_below: ASan's quarantine and shadow inflate RSS
 #endif

@@ -190,3 +190,14 @@ wait_conns() {
   echo "wait_conns: fewer than $2 connections on port $1" >&2
   return 1
 }
+
+# The amqp tests' broker (peers/rabbitmq.sh, started by CTest's fixture):
+# AMQP_URL, AMQP_PORT and the node's name; `uniq_name` gives names that
+# tests running at once never share.
+amqp_env() {
+  [ -f "$BROKER_DIR/env" ] || { echo "amqp_env: no broker at $BROKER_DIR (the 'amqp: broker start' test)" >&2; return 1; }
+  # shellcheck disable=SC1091
+  . "$BROKER_DIR/env"
+  export AMQP_URL AMQP_PORT
+}
+uniq_name() { echo "nt-$1-$$-$RANDOM"; }

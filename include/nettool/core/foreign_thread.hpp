@@ -18,10 +18,12 @@
 #include <boost/asio/post.hpp>
 
 #include <atomic>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <thread>
 #include <utility>
 
 namespace nettool::core {
@@ -105,5 +107,65 @@ awaitable<T> foreign_call(std::function<void(foreign_done<T>)> start, std::funct
 // finishes on its own, owning what `blocking` captured (so it must capture
 // by value, or by shared_ptr, whatever it uses, results included).
 awaitable<void> on_own_thread(std::function<void()> blocking);
+
+}  // namespace nettool::core
+
+namespace nettool::core {
+
+// A long-lived thread for a library whose calls block (rabbitmq-c): jobs
+// posted from the io_context run there one at a time, in order, so the
+// library is only ever used from that one thread. When no job is queued the
+// thread waits in `idle(wake_fd)`, the adapter's own wait (a poll on the
+// library's socket and on wake_fd); a new job or stop() makes wake_fd
+// readable, and idle must then return. Whatever the thread has for the
+// io_context it posts there (asio::post is thread-safe).
+class foreign_worker {
+ public:
+  using idle_function = std::function<void(int wake_fd)>;
+
+  foreign_worker();
+  // stop(), then waits for the thread to end.
+  ~foreign_worker();
+  foreign_worker(const foreign_worker&) = delete;
+  foreign_worker& operator=(const foreign_worker&) = delete;
+
+  // Queues `job` (from any thread); it runs after the jobs queued before it.
+  // False (and `job` dropped) once stop() was called.
+  bool post(std::function<void()> job);
+  // Runs `job` there and waits here; what it throws is rethrown here. When
+  // the caller is cancelled, `cancel` runs on the caller's thread (it must
+  // make a blocking job return soon, e.g. by shutting the library's socket
+  // down) and the wait goes on until the job has returned: the job may use
+  // what the caller's frame owns.
+  awaitable<void> call(std::function<void()> job, std::function<void()> cancel = {});
+  // The same for a job with a result.
+  template <class T>
+  awaitable<T> call(std::function<T()> job, std::function<void()> cancel = {}) {
+    auto out = std::make_shared<std::optional<T>>();
+    std::function<void()> wrapped = [out, job = std::move(job)] { out->emplace(job()); };
+    auto op = call(std::move(wrapped), std::move(cancel));
+    co_await std::move(op);
+    co_return std::move(**out);
+  }
+  // Replaces the wait between jobs; only from a job (the worker's thread).
+  void set_idle(idle_function idle) { idle_ = std::move(idle); }
+  // No job after the queued ones runs; the thread ends after them.
+  void stop();
+  // Readable when a job is queued or stop() was called; idle's poll set.
+  int wake_fd() const noexcept { return wake_fd_; }
+  // Lets the thread's idle wait re-check its own conditions.
+  void wake();
+
+ private:
+  void run();
+  std::optional<std::function<void()>> next_job();
+
+  int wake_fd_ = -1;
+  std::mutex mutex_;
+  std::deque<std::function<void()>> jobs_;
+  bool stopping_ = false;
+  idle_function idle_;
+  std::thread thread_;
+};
 
 }  // namespace nettool::core

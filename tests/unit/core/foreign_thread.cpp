@@ -3,9 +3,13 @@
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <thread>
+#include <vector>
+
+#include <poll.h>
 
 using namespace nettool::core;
 using namespace std::chrono_literals;
@@ -95,4 +99,71 @@ TEST_CASE("on_own_thread returns the blocking call's outcome, or leaves it runni
   });
   CHECK(std::chrono::steady_clock::now() - start < 2s);  // did not wait for the blocked thread
   *release = true;
+}
+
+TEST_CASE("foreign_worker runs jobs in order on one thread, returns results and rethrows failures", "[unit][foreign]") {
+  const auto caller = std::this_thread::get_id();
+  foreign_worker worker;
+  std::vector<int> order;  // the worker's only
+  std::thread::id ran_on;
+  int got = 0;
+  bool threw = false;
+  run([&]() -> awaitable<void> {
+    for (int i = 0; i < 100; ++i) worker.post([&order, i] { order.push_back(i); });
+    std::function<int()> answer = [&] {
+      ran_on = std::this_thread::get_id();
+      return static_cast<int>(order.size());
+    };
+    auto op = worker.call<int>(std::move(answer));
+    got = co_await std::move(op);
+    try {
+      auto failing = worker.call([] { throw std::runtime_error("from the worker"); });
+      co_await std::move(failing);
+    } catch (const std::runtime_error& e) {
+      threw = std::string(e.what()) == "from the worker";
+    }
+  });
+  CHECK(got == 100);  // every job posted before the call ran before it
+  CHECK(order.size() == 100);
+  CHECK(std::is_sorted(order.begin(), order.end()));
+  CHECK(ran_on != caller);
+  CHECK(threw);
+}
+
+TEST_CASE("a cancelled foreign_worker call runs its cancel and waits for the job, idle wakes for jobs",
+          "[unit][foreign]") {
+  foreign_worker worker;
+  std::atomic<int> idles = 0;
+  std::atomic<bool> released = false, finished = false;
+  worker.post([&] {
+    // The adapter's own wait: it must return when wake_fd turns readable.
+    worker.set_idle([&](int wake_fd) {
+      ++idles;
+      pollfd p{wake_fd, POLLIN, 0};
+      ::poll(&p, 1, -1);
+    });
+  });
+  run([&]() -> awaitable<void> {
+    std::function<void()> blocking = [&] {
+      while (!released) std::this_thread::sleep_for(1ms);
+      std::this_thread::sleep_for(20ms);
+      finished = true;
+    };
+    auto call = [&]() -> awaitable<void> {
+      auto op = worker.call(std::move(blocking), [&] { released = true; });
+      co_await std::move(op);
+    };
+    auto race = first_of(call(), sleep_for(20ms));
+    co_await std::move(race);
+  });
+  CHECK(released);
+  CHECK(finished);  // the race ended only after the job returned
+  // A job after the idle wait began: the wait wakes for it.
+  std::atomic<bool> later = false;
+  worker.post([&] { later = true; });
+  for (int i = 0; i < 200 && !later; ++i) std::this_thread::sleep_for(5ms);
+  CHECK(later);
+  CHECK(idles >= 1);
+  worker.stop();
+  CHECK_FALSE(worker.post([] {}));
 }

@@ -1,0 +1,96 @@
+// The amqp adapter (SPEC §2 amqp: AMQP 0-9-1, RabbitMQ) on rabbitmq-c,
+// built as the loadable module nettool-amqp.so: only `nettool amqp …` loads
+// librabbitmq.
+#pragma once
+
+#include "nettool/core/context.hpp"
+#include "nettool/core/options.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace nettool::amqp {
+
+using core::awaitable;
+
+// SPEC §2 amqp's broker URL: amqp[s]://USER:PASS@HOST:PORT/VHOST?heartbeat=S&frame_max=B
+struct broker_url {
+  bool tls = false;
+  std::string host = "localhost";
+  std::uint16_t port = 5672;
+  std::string user = "guest";
+  std::string password = "guest";
+  std::string vhost = "/";  // no path: "/"; a trailing slash alone: "" (RabbitMQ's URI spec)
+  int heartbeat = 60;       // seconds; 0 turns heartbeats off
+  int frame_max = 131072;
+  std::string shown;  // for messages: the URL without its password
+};
+
+// --url, else NETTOOL_AMQP_URL, else AMQP_URL, else amqp://guest:guest@localhost:5672.
+// Throws core::error (usage) naming what is wrong.
+broker_url parse_url(const std::string& text);
+std::string url_from_environment(const std::string& option);
+
+// What every verb that talks to a broker takes.
+struct client_args {
+  core::common_options common;
+  core::timeout_options timeouts;
+  core::connect_options connect;
+  std::string url;  // as given; resolved by url_from_environment at run time
+};
+
+struct queue_args {
+  client_args client;
+  std::string queue;
+  bool durable = false;
+  bool exclusive = false;
+  bool auto_delete = false;
+  std::vector<std::string> args;  // --arg k=v
+  std::string type;               // --type classic|quorum|stream
+  bool if_unused = false;         // delete-queue
+  bool if_empty = false;
+};
+
+// --arg/--type checked at parse time (a bad one is a usage error).
+void check_arguments(const queue_args& args);
+
+struct publish_args {
+  client_args client;
+  std::string exchange;
+  std::string routing_key;
+  std::optional<std::string> body;
+  std::string body_file;
+  bool binary = false;
+  bool persistent = false;
+  bool mandatory = false;
+  bool no_confirm = false;
+  std::string content_type;
+  std::vector<std::string> headers;     // -H key=value
+  std::vector<std::string> properties;  // --property name=value
+  std::uint64_t window = 1000;          // unconfirmed messages in flight
+};
+
+struct consume_args {
+  client_args client;
+  std::string queue;
+  std::optional<std::uint64_t> count;
+  std::uint16_t prefetch = 100;
+  bool no_ack = false;
+};
+
+struct get_args {
+  client_args client;
+  std::string queue;
+  bool requeue = false;
+};
+
+awaitable<int> run_declare_queue(core::run_context& ctx, const queue_args& args);
+awaitable<int> run_delete_queue(core::run_context& ctx, const queue_args& args);
+awaitable<int> run_purge(core::run_context& ctx, const queue_args& args);
+awaitable<int> run_publish(core::run_context& ctx, const publish_args& args);
+awaitable<int> run_consume(core::run_context& ctx, const consume_args& args);
+awaitable<int> run_get(core::run_context& ctx, const get_args& args);
+
+}  // namespace nettool::amqp

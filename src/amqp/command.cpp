@@ -1,0 +1,171 @@
+// Binds the amqp verbs' options (SPEC §2 amqp) to their structs, and the
+// module's entry point.
+#include "amqp.hpp"
+#include "properties.hpp"
+
+#include "nettool/core/error.hpp"
+#include "nettool/core/protocol.hpp"
+
+#include <CLI/CLI.hpp>
+
+namespace nettool::amqp {
+namespace {
+
+using core::verb_table;
+
+void add_client_options(CLI::App& cmd, client_args& args) {
+  cmd.add_option("--url", args.url,
+                 "Broker URL amqp://USER:PASS@HOST:PORT/VHOST?heartbeat=S&frame_max=B (else $AMQP_URL, else "
+                 "amqp://guest:guest@localhost:5672)")
+      ->type_name("URL");
+  core::add_connect_options(cmd, args.connect);
+  core::add_timeout_options(cmd, args.timeouts, false, true);
+  core::add_common_options(cmd, args.common);
+}
+
+void check_client(const client_args& args) {
+  core::check_option([&] { parse_url(url_from_environment(args.url)); }, "--url");
+  core::check_option([&] { core::validate(args.connect); });
+}
+
+void add_declare_queue(CLI::App& app, verb_table& verbs) {
+  auto args = std::make_shared<queue_args>();
+  auto* cmd = app.add_subcommand("declare-queue", "Declare a queue (idempotent) and print its name");
+  cmd->add_option("name", args->queue, "The queue; empty: the broker names it")->required()->type_name("NAME");
+  cmd->add_flag("--durable", args->durable, "Survives a broker restart");
+  cmd->add_flag("--exclusive", args->exclusive, "Only this connection may use it (deleted when it closes)");
+  cmd->add_flag("--auto-delete", args->auto_delete, "Deleted when its last consumer goes");
+  cmd->add_option("--arg", args->args,
+                  "x-argument KEY=VALUE (repeatable): x-message-ttl=60000, x-max-length=10, "
+                  "x-overflow=reject-publish, x-dead-letter-exchange=dlx, …")
+      ->type_name("KEY=VALUE");
+  cmd->add_option("--type", args->type, "Queue type")->check(CLI::IsMember({"classic", "quorum", "stream"}));
+  add_client_options(*cmd, args->client);
+  cmd->footer(
+      "Examples:\n"
+      "  nettool amqp declare-queue tasks --durable\n"
+      "  nettool amqp declare-queue limited --arg x-max-length=10 --arg x-overflow=reject-publish\n");
+  cmd->callback([args] {
+    check_client(args->client);
+    core::check_option([&] { check_arguments(*args); }, "--arg");
+  });
+  verbs.add(cmd, args->client.common, [args](core::run_context& ctx) { return run_declare_queue(ctx, *args); });
+}
+
+void add_delete_queue(CLI::App& app, verb_table& verbs) {
+  auto args = std::make_shared<queue_args>();
+  auto* cmd = app.add_subcommand("delete-queue", "Delete a queue and the messages in it");
+  cmd->add_option("name", args->queue, "The queue")->required()->type_name("NAME");
+  cmd->add_flag("--if-unused", args->if_unused, "Only if it has no consumers (else exit 7)");
+  cmd->add_flag("--if-empty", args->if_empty, "Only if it holds no messages (else exit 7)");
+  add_client_options(*cmd, args->client);
+  cmd->footer("Examples:\n  nettool amqp delete-queue tasks --if-empty\n");
+  cmd->callback([args] { check_client(args->client); });
+  verbs.add(cmd, args->client.common, [args](core::run_context& ctx) { return run_delete_queue(ctx, *args); });
+}
+
+void add_purge(CLI::App& app, verb_table& verbs) {
+  auto args = std::make_shared<queue_args>();
+  auto* cmd = app.add_subcommand("purge", "Remove every ready message from a queue and print how many");
+  cmd->add_option("name", args->queue, "The queue")->required()->type_name("QUEUE");
+  add_client_options(*cmd, args->client);
+  cmd->footer("Examples:\n  nettool amqp purge tasks\n");
+  cmd->callback([args] { check_client(args->client); });
+  verbs.add(cmd, args->client.common, [args](core::run_context& ctx) { return run_purge(ctx, *args); });
+}
+
+void add_publish(CLI::App& app, verb_table& verbs) {
+  auto args = std::make_shared<publish_args>();
+  auto* cmd =
+      app.add_subcommand("publish",
+                         "Publish messages: --body, --body-file, or stdin one per line (--binary: all of it as one); "
+                         "exit 0 once the broker confirmed every one");
+  cmd->add_option("-e,--exchange", args->exchange, "The exchange (default: \"\", the default exchange)")
+      ->type_name("X");
+  cmd->add_option("-r,--routing-key", args->routing_key, "The routing key (for the default exchange: the queue)")
+      ->type_name("KEY");
+  cmd->add_option("--body", args->body, "One message with this body")->type_name("TEXT");
+  cmd->add_option("--body-file", args->body_file, "One message with the file's bytes as its body")->type_name("FILE");
+  cmd->add_flag("--binary", args->binary, "All of stdin is one message, as is");
+  cmd->add_flag("--persistent", args->persistent, "delivery-mode 2: kept on disk by durable queues");
+  cmd->add_flag("--mandatory", args->mandatory, "A message no queue takes is returned, and exits 7");
+  cmd->add_flag("--no-confirm", args->no_confirm, "No publisher confirms: exit 0 once sent");
+  cmd->add_option("--content-type", args->content_type, "The content-type property")->type_name("TYPE");
+  cmd->add_option("-H,--header", args->headers, "A header KEY=VALUE (repeatable)")->type_name("KEY=VALUE");
+  cmd->add_option("--property", args->properties,
+                  "A property NAME=VALUE (repeatable): reply-to, correlation-id, message-id, expiration, "
+                  "priority, type, app-id, user-id, content-encoding, timestamp, delivery-mode")
+      ->type_name("NAME=VALUE");
+  cmd->add_option("--confirm-window", args->window, "Messages published and not yet confirmed, at most")
+      ->default_str("1000");
+  add_client_options(*cmd, args->client);
+  cmd->footer(
+      "Examples:\n"
+      "  seq 1000 | nettool amqp publish --routing-key tasks\n"
+      "  nettool amqp publish -e logs -r app.error --body 'disk full' --persistent -H source=db1\n"
+      "  nettool amqp publish -r images --binary --content-type image/png < logo.png\n");
+  cmd->callback([args] {
+    check_client(args->client);
+    if (args->body && !args->body_file.empty())
+      throw CLI::ValidationError("--body-file", "one of --body and --body-file");
+    if (args->binary && (args->body || !args->body_file.empty()))
+      throw CLI::ValidationError("--binary", "reads stdin: not with --body or --body-file");
+    core::check_option([&] { make_properties(args->content_type, args->persistent, args->headers, args->properties); });
+  });
+  verbs.add(cmd, args->client.common, [args](core::run_context& ctx) { return run_publish(ctx, *args); });
+}
+
+void add_consume(CLI::App& app, verb_table& verbs) {
+  auto args = std::make_shared<consume_args>();
+  auto* cmd = app.add_subcommand(
+      "consume", "Print each message of QUEUE on a line (--json: with its properties), acked once written");
+  cmd->add_option("queue", args->queue, "The queue")->required()->type_name("QUEUE");
+  core::add_count_option(*cmd, args->count, "Stop after N messages (the rest stay in the queue)");
+  cmd->add_option("--prefetch", args->prefetch, "Unacked messages the broker sends ahead (0: no limit)")
+      ->default_str("100");
+  cmd->add_flag("--no-ack", args->no_ack, "The broker forgets each message as it sends it (faster; lost if we die)");
+  add_client_options(*cmd, args->client);
+  cmd->footer(
+      "Examples:\n"
+      "  nettool amqp consume tasks\n"
+      "  nettool amqp consume tasks --count 10 --json\n");
+  cmd->callback([args] { check_client(args->client); });
+  verbs.add(cmd, args->client.common, [args](core::run_context& ctx) { return run_consume(ctx, *args); });
+}
+
+void add_get(CLI::App& app, verb_table& verbs) {
+  auto args = std::make_shared<get_args>();
+  auto* cmd = app.add_subcommand("get", "Take one message from QUEUE and print it; exit 9 when the queue is empty");
+  cmd->add_option("queue", args->queue, "The queue")->required()->type_name("QUEUE");
+  cmd->add_flag("--requeue", args->requeue, "Put the message back after printing it");
+  add_client_options(*cmd, args->client);
+  cmd->footer("Examples:\n  nettool amqp get tasks --json\n");
+  cmd->callback([args] { check_client(args->client); });
+  verbs.add(cmd, args->client.common, [args](core::run_context& ctx) { return run_get(ctx, *args); });
+}
+
+void configure(CLI::App& app, verb_table& verbs, std::string_view only) {
+  struct verb {
+    const char* name;
+    void (*add)(CLI::App&, verb_table&);
+  };
+  static constexpr verb all[] = {{"declare-queue", add_declare_queue},
+                                 {"delete-queue", add_delete_queue},
+                                 {"purge", add_purge},
+                                 {"publish", add_publish},
+                                 {"consume", add_consume},
+                                 {"get", add_get}};
+  bool known = false;
+  for (const auto& v : all) known = known || only == v.name;
+  for (const auto& v : all)
+    if (!known || only == v.name) v.add(app, verbs);
+}
+
+}  // namespace
+
+constexpr core::protocol_descriptor descriptor{
+    "amqp", "AMQP 0-9-1 (RabbitMQ): declare-queue, delete-queue, purge, publish, consume, get", &configure};
+
+}  // namespace nettool::amqp
+
+extern "C" const nettool::core::protocol_descriptor* nettool_protocol_v1() { return &nettool::amqp::descriptor; }

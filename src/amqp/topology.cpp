@@ -1,0 +1,133 @@
+// Queues: declare (typed --arg), delete, purge.
+#include "session.hpp"
+
+#include "nettool/core/error.hpp"
+#include "nettool/core/log.hpp"
+#include "nettool/core/output.hpp"
+
+#include <boost/json.hpp>
+
+#include <charconv>
+
+namespace nettool::amqp {
+namespace {
+
+// x-arguments whose values RabbitMQ wants as numbers or booleans; any other
+// argument is sent as it looks (a whole number, true/false, else text).
+bool is_numeric_argument(std::string_view key) {
+  for (std::string_view k :
+       {"x-message-ttl", "x-expires", "x-max-length", "x-max-length-bytes", "x-max-priority", "x-delivery-limit",
+        "x-max-age-bytes", "x-stream-max-segment-size-bytes", "x-quorum-initial-group-size"})
+    if (key == k) return true;
+  return false;
+}
+
+struct table_builder {
+  std::vector<std::string> strings;
+  std::vector<amqp_table_entry_t> entries;
+  amqp_table_t table() { return amqp_table_t{static_cast<int>(entries.size()), entries.data()}; }
+};
+
+// --arg k=v (and --type) as a field table; a number where RabbitMQ needs
+// one. Throws core::error (usage) naming the argument.
+std::shared_ptr<table_builder> make_arguments(const std::vector<std::string>& args, const std::string& type) {
+  auto out = std::make_shared<table_builder>();
+  out->strings.reserve(2 * args.size() + 2);
+  auto keep = [&](std::string s) {
+    out->strings.push_back(std::move(s));
+    return amqp_bytes_t{out->strings.back().size(), out->strings.back().data()};
+  };
+  auto add = [&](const std::string& key, const std::string& value, const std::string& spec) {
+    amqp_table_entry_t e{};
+    e.key = keep(key);
+    std::int64_t n = 0;
+    const auto* end = value.data() + value.size();
+    const auto [p, ec] = std::from_chars(value.data(), end, n);
+    const bool whole = !value.empty() && ec == std::errc() && p == end;
+    if (is_numeric_argument(key) && !whole)
+      throw core::error(core::errc::usage, "--arg", spec, "'" + key + "' takes a whole number");
+    if (whole && (is_numeric_argument(key) || !key.starts_with("x-dead-letter"))) {
+      e.value.kind = AMQP_FIELD_KIND_I64;
+      e.value.value.i64 = n;
+    } else if (value == "true" || value == "false") {
+      e.value.kind = AMQP_FIELD_KIND_BOOLEAN;
+      e.value.value.boolean = value == "true";
+    } else {
+      e.value.kind = AMQP_FIELD_KIND_UTF8;
+      e.value.value.bytes = keep(value);
+    }
+    out->entries.push_back(e);
+  };
+  for (const auto& spec : args) {
+    const auto eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0) throw core::error(core::errc::usage, "--arg", spec, "expected KEY=VALUE");
+    add(spec.substr(0, eq), spec.substr(eq + 1), spec);
+  }
+  if (!type.empty()) add("x-queue-type", type, "--type " + type);
+  return out;
+}
+
+}  // namespace
+
+void check_arguments(const queue_args& args) { make_arguments(args.args, args.type); }
+
+awaitable<int> run_declare_queue(core::run_context& ctx, const queue_args& args) {
+  auto table = make_arguments(args.args, args.type);
+  session s(ctx, args.client);
+  co_await s.open();
+  std::string name;
+  std::uint32_t messages = 0, consumers = 0;
+  auto declare = s.call([&](amqp_connection_state_t conn) {
+    const auto* ok = amqp_queue_declare(conn, 1, bytes(args.queue), 0, args.durable, args.exclusive, args.auto_delete,
+                                        table->table());
+    check_reply(amqp_get_rpc_reply(conn), "declare-queue " + args.queue);
+    name = text(ok->queue);
+    messages = ok->message_count;
+    consumers = ok->consumer_count;
+  });
+  co_await std::move(declare);
+  core::log::info("queue '{}': {} messages, {} consumers", core::printable(name), messages, consumers);
+  if (ctx.json())
+    ctx.out().line(core::to_json(
+        boost::json::object{{"event", "queue"}, {"queue", name}, {"messages", messages}, {"consumers", consumers}}));
+  else
+    ctx.out().line(name);
+  co_return 0;
+}
+
+awaitable<int> run_delete_queue(core::run_context& ctx, const queue_args& args) {
+  session s(ctx, args.client);
+  co_await s.open();
+  std::uint32_t messages = 0;
+  auto drop = s.call([&](amqp_connection_state_t conn) {
+    const auto* ok = amqp_queue_delete(conn, 1, bytes(args.queue), args.if_unused, args.if_empty);
+    check_reply(amqp_get_rpc_reply(conn), "delete-queue " + args.queue);
+    messages = ok->message_count;
+  });
+  co_await std::move(drop);
+  core::log::info("queue '{}' deleted with {} messages", core::printable(args.queue), messages);
+  if (ctx.json())
+    ctx.out().line(
+        core::to_json(boost::json::object{{"event", "deleted"}, {"queue", args.queue}, {"messages", messages}}));
+  co_return 0;
+}
+
+awaitable<int> run_purge(core::run_context& ctx, const queue_args& args) {
+  session s(ctx, args.client);
+  co_await s.open();
+  std::uint32_t messages = 0;
+  auto purge = s.call([&](amqp_connection_state_t conn) {
+    const auto* ok = amqp_queue_purge(conn, 1, bytes(args.queue));
+    check_reply(amqp_get_rpc_reply(conn), "purge " + args.queue);
+    messages = ok->message_count;
+  });
+  co_await std::move(purge);
+  if (ctx.json())
+    ctx.out().line(
+        core::to_json(boost::json::object{{"event", "purged"}, {"queue", args.queue}, {"messages", messages}}));
+  else
+    ctx.out().line(std::to_string(messages));
+  co_return 0;
+}
+
+}  // namespace nettool::amqp
