@@ -53,8 +53,10 @@ struct queue_args {
   bool if_empty = false;
 };
 
-// --arg/--type checked at parse time (a bad one is a usage error).
-void check_arguments(const queue_args& args);
+// --arg (and a queue's --type) checked at parse time: a bad one is a usage
+// error. `typed`: x-arguments as numbers where RabbitMQ wants them; else
+// (a headers binding) every value but x-match is the text it matches.
+void check_arguments(const std::vector<std::string>& args, const std::string& queue_type, bool typed);
 
 struct publish_args {
   client_args client;
@@ -72,12 +74,45 @@ struct publish_args {
   std::uint64_t window = 1000;          // unconfirmed messages in flight
 };
 
-struct consume_args {
+struct exchange_args {
+  client_args client;
+  std::string exchange;
+  std::string type = "direct";  // direct|fanout|topic|headers (or a plugin's)
+  bool durable = false;
+  bool auto_delete = false;
+  bool internal = false;
+  bool if_unused = false;  // delete-exchange
+  std::vector<std::string> args;
+};
+
+struct bind_args {
   client_args client;
   std::string queue;
+  std::string exchange;
+  std::string key;
+  std::vector<std::string> args;  // headers exchanges: x-match=all|any and the headers to match
+};
+
+struct consume_args {
+  client_args client;
+  std::string queue;  // empty with --exchange: a private queue
+  std::string exchange;
+  std::vector<std::string> keys;  // --key, repeatable
   std::optional<std::uint64_t> count;
   std::uint16_t prefetch = 100;
+  bool prefetch_given = false;
   bool no_ack = false;
+  std::string exec;          // --exec CMD per message
+  unsigned concurrency = 1;  // --concurrency N commands at once
+  bool requeue = false;      // a failed command's message is requeued, not rejected
+};
+
+struct wait_args {
+  client_args client;
+  std::string queue;  // --queue: must exist too
+  core::duration interval = std::chrono::milliseconds(250);
+  core::duration limit = std::chrono::seconds(30);
+  std::vector<std::string> command;
 };
 
 struct get_args {
@@ -89,6 +124,10 @@ struct get_args {
 awaitable<int> run_declare_queue(core::run_context& ctx, const queue_args& args);
 awaitable<int> run_delete_queue(core::run_context& ctx, const queue_args& args);
 awaitable<int> run_purge(core::run_context& ctx, const queue_args& args);
+awaitable<int> run_declare_exchange(core::run_context& ctx, const exchange_args& args);
+awaitable<int> run_delete_exchange(core::run_context& ctx, const exchange_args& args);
+awaitable<int> run_bind(core::run_context& ctx, const bind_args& args, bool bind);
+awaitable<int> run_wait(core::run_context& ctx, const wait_args& args);
 awaitable<int> run_publish(core::run_context& ctx, const publish_args& args);
 awaitable<int> run_consume(core::run_context& ctx, const consume_args& args);
 awaitable<int> run_get(core::run_context& ctx, const get_args& args);

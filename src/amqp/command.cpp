@@ -47,7 +47,7 @@ void add_declare_queue(CLI::App& app, verb_table& verbs) {
       "  nettool amqp declare-queue limited --arg x-max-length=10 --arg x-overflow=reject-publish\n");
   cmd->callback([args] {
     check_client(args->client);
-    core::check_option([&] { check_arguments(*args); }, "--arg");
+    core::check_option([&] { check_arguments(args->args, args->type, true); }, "--arg");
   });
   verbs.add(cmd, args->client.common, [args](core::run_context& ctx) { return run_declare_queue(ctx, *args); });
 }
@@ -119,18 +119,125 @@ void add_consume(CLI::App& app, verb_table& verbs) {
   auto args = std::make_shared<consume_args>();
   auto* cmd = app.add_subcommand(
       "consume", "Print each message of QUEUE on a line (--json: with its properties), acked once written");
-  cmd->add_option("queue", args->queue, "The queue")->required()->type_name("QUEUE");
+  cmd->add_option("queue", args->queue, "The queue (not with --exchange)")->type_name("QUEUE");
+  cmd->add_option("-e,--exchange", args->exchange,
+                  "Consume what X routes to a private queue (exclusive, deleted when we go) bound with each --key")
+      ->type_name("X");
+  cmd->add_option("-k,--key", args->keys, "A binding key for --exchange (repeatable; default \"\")")->type_name("KEY");
   core::add_count_option(*cmd, args->count, "Stop after N messages (the rest stay in the queue)");
-  cmd->add_option("--prefetch", args->prefetch, "Unacked messages the broker sends ahead (0: no limit)")
-      ->default_str("100");
+  auto* prefetch =
+      cmd->add_option("--prefetch", args->prefetch, "Unacked messages the broker sends ahead (0: no limit)")
+          ->default_str("100 (with --exec: --concurrency)");
+  cmd->add_option("--exec", args->exec,
+                  "Run CMD (sh -c) per message, the body on its stdin and NETTOOL_AMQP_* set: ack when it exits 0, "
+                  "reject otherwise")
+      ->type_name("CMD");
+  cmd->add_option("--concurrency", args->concurrency, "--exec commands running at once")
+      ->default_str("1")
+      ->check(CLI::Range(1u, 1000u));
+  cmd->add_flag("--requeue", args->requeue, "--exec: requeue the message of a failed command instead of rejecting it");
   cmd->add_flag("--no-ack", args->no_ack, "The broker forgets each message as it sends it (faster; lost if we die)");
   add_client_options(*cmd, args->client);
   cmd->footer(
       "Examples:\n"
       "  nettool amqp consume tasks\n"
-      "  nettool amqp consume tasks --count 10 --json\n");
-  cmd->callback([args] { check_client(args->client); });
+      "  nettool amqp consume tasks --count 10 --json\n"
+      "  nettool amqp consume --exchange logs --key 'app.*' --key audit\n"
+      "  nettool amqp consume tasks --exec ./work.sh --concurrency 4\n");
+  cmd->callback([args, prefetch] {
+    check_client(args->client);
+    args->prefetch_given = prefetch->count() > 0;
+    if (args->exec.empty() && (args->requeue || args->concurrency != 1))
+      throw CLI::ValidationError(args->requeue ? "--requeue" : "--concurrency", "goes with --exec");
+    if (!args->exec.empty() && args->no_ack)
+      throw CLI::ValidationError("--no-ack", "not with --exec: a message is acked or rejected by its command's exit");
+    if (args->queue.empty() == args->exchange.empty())
+      throw CLI::ValidationError("queue", "give a QUEUE, or --exchange X to consume through a private queue");
+    if (!args->keys.empty() && args->exchange.empty())
+      throw CLI::ValidationError("--key", "binds the private queue of --exchange");
+  });
   verbs.add(cmd, args->client.common, [args](core::run_context& ctx) { return run_consume(ctx, *args); });
+}
+
+void add_declare_exchange(CLI::App& app, verb_table& verbs) {
+  auto args = std::make_shared<exchange_args>();
+  auto* cmd = app.add_subcommand("declare-exchange", "Declare an exchange (idempotent) and print its name");
+  cmd->add_option("name", args->exchange, "The exchange")->required()->type_name("NAME");
+  cmd->add_option("-t,--type", args->type, "direct, fanout, topic, headers (or a plugin's type)")
+      ->default_str("direct");
+  cmd->add_flag("--durable", args->durable, "Survives a broker restart");
+  cmd->add_flag("--auto-delete", args->auto_delete, "Deleted when its last binding goes");
+  cmd->add_flag("--internal", args->internal, "Takes messages only from other exchanges");
+  cmd->add_option("--arg", args->args, "An argument KEY=VALUE (repeatable), e.g. alternate-exchange=unrouted")
+      ->type_name("KEY=VALUE");
+  add_client_options(*cmd, args->client);
+  cmd->footer(
+      "Examples:\n"
+      "  nettool amqp declare-exchange logs --type topic --durable\n"
+      "  nettool amqp declare-exchange events --type fanout\n");
+  cmd->callback([args] {
+    check_client(args->client);
+    if (args->type.empty()) throw CLI::ValidationError("--type", "must not be empty");
+    core::check_option([&] { check_arguments(args->args, {}, true); }, "--arg");
+  });
+  verbs.add(cmd, args->client.common, [args](core::run_context& ctx) { return run_declare_exchange(ctx, *args); });
+}
+
+void add_delete_exchange(CLI::App& app, verb_table& verbs) {
+  auto args = std::make_shared<exchange_args>();
+  auto* cmd = app.add_subcommand("delete-exchange", "Delete an exchange and its bindings");
+  cmd->add_option("name", args->exchange, "The exchange")->required()->type_name("NAME");
+  cmd->add_flag("--if-unused", args->if_unused, "Only if no queue is bound to it (else exit 7)");
+  add_client_options(*cmd, args->client);
+  cmd->footer("Examples:\n  nettool amqp delete-exchange logs --if-unused\n");
+  cmd->callback([args] { check_client(args->client); });
+  verbs.add(cmd, args->client.common, [args](core::run_context& ctx) { return run_delete_exchange(ctx, *args); });
+}
+
+void add_bind_verb(CLI::App& app, verb_table& verbs, bool bind) {
+  auto args = std::make_shared<bind_args>();
+  auto* cmd = app.add_subcommand(bind ? "bind" : "unbind",
+                                 bind ? "Bind QUEUE to EXCHANGE: what EXCHANGE routes with KEY goes to QUEUE"
+                                      : "Remove the binding of QUEUE to EXCHANGE with KEY");
+  cmd->add_option("queue", args->queue, "The queue")->required()->type_name("QUEUE");
+  cmd->add_option("exchange", args->exchange, "The exchange")->required()->type_name("EXCHANGE");
+  cmd->add_option("-k,--key", args->key, "The binding key (topic: words with * and #)")->type_name("KEY");
+  cmd->add_option("--arg", args->args, "For headers exchanges: x-match=all|any and HEADER=VALUE to match (repeatable)")
+      ->type_name("KEY=VALUE");
+  add_client_options(*cmd, args->client);
+  cmd->footer(bind ? "Examples:\n"
+                     "  nettool amqp bind errors logs --key '*.error'\n"
+                     "  nettool amqp bind eu orders --arg x-match=any --arg region=eu\n"
+                   : "Examples:\n  nettool amqp unbind errors logs --key '*.error'\n");
+  cmd->callback([args] {
+    check_client(args->client);
+    core::check_option([&] { check_arguments(args->args, {}, false); }, "--arg");
+  });
+  verbs.add(cmd, args->client.common, [args, bind](core::run_context& ctx) { return run_bind(ctx, *args, bind); });
+}
+
+void add_bind(CLI::App& app, verb_table& verbs) { add_bind_verb(app, verbs, true); }
+void add_unbind(CLI::App& app, verb_table& verbs) { add_bind_verb(app, verbs, false); }
+
+void add_wait(CLI::App& app, verb_table& verbs) {
+  auto args = std::make_shared<wait_args>();
+  auto* cmd = app.add_subcommand("wait", "Wait until the broker accepts a login (and --queue exists), then run CMD");
+  cmd->add_option("--queue", args->queue, "A queue that must exist too")->type_name("NAME");
+  core::add_duration_option(*cmd, "--interval", args->interval, "Pause between attempts")->default_str("250ms");
+  add_client_options(*cmd, args->client);
+  cmd->footer(
+      "Examples:\n"
+      "  nettool amqp wait --url amqp://guest:guest@127.0.0.1:5672 --timeout 60s\n"
+      "  nettool amqp wait --queue tasks -- ./start-worker\n"
+      "Exit 124 when it is not ready within --timeout (default 30s). Anything after -- runs once it is.\n");
+  cmd->callback([args] {
+    check_client(args->client);
+    args->limit = args->client.common.timeout.value_or(std::chrono::seconds(30));
+    args->client.common.timeout.reset();      // the verb bounds itself, to name the target
+    args->client.timeouts.retry.retries = 0;  // the wait's own attempts are the retries
+  });
+  verbs.add(
+      cmd, args->client.common, [args](core::run_context& ctx) { return run_wait(ctx, *args); }, &args->command);
 }
 
 void add_get(CLI::App& app, verb_table& verbs) {
@@ -151,10 +258,15 @@ void configure(CLI::App& app, verb_table& verbs, std::string_view only) {
   };
   static constexpr verb all[] = {{"declare-queue", add_declare_queue},
                                  {"delete-queue", add_delete_queue},
+                                 {"declare-exchange", add_declare_exchange},
+                                 {"delete-exchange", add_delete_exchange},
+                                 {"bind", add_bind},
+                                 {"unbind", add_unbind},
                                  {"purge", add_purge},
                                  {"publish", add_publish},
                                  {"consume", add_consume},
-                                 {"get", add_get}};
+                                 {"get", add_get},
+                                 {"wait", add_wait}};
   bool known = false;
   for (const auto& v : all) known = known || only == v.name;
   for (const auto& v : all)
@@ -163,8 +275,10 @@ void configure(CLI::App& app, verb_table& verbs, std::string_view only) {
 
 }  // namespace
 
-constexpr core::protocol_descriptor descriptor{
-    "amqp", "AMQP 0-9-1 (RabbitMQ): declare-queue, delete-queue, purge, publish, consume, get", &configure};
+constexpr core::protocol_descriptor descriptor{"amqp",
+                                               "AMQP 0-9-1 (RabbitMQ): declare-queue, declare-exchange, bind, unbind, "
+                                               "delete-queue, delete-exchange, purge, publish, consume, get, wait",
+                                               &configure};
 
 }  // namespace nettool::amqp
 

@@ -6,6 +6,10 @@
 #include "nettool/core/error.hpp"
 #include "nettool/core/log.hpp"
 #include "nettool/core/output.hpp"
+#include "nettool/core/process.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/channel.hpp>
 
 #include <boost/json.hpp>
 
@@ -31,35 +35,20 @@ void print(core::run_context& ctx, const message& m) {
   out.buffer("\n");
 }
 
-}  // namespace
-
-awaitable<int> run_consume(core::run_context& ctx, const consume_args& args) {
-  session s(ctx, args.client, ctx.json());
-  co_await s.open();
-  // With --count N the broker need not send more than N unacked at once:
-  // fewer messages are redelivered to the next consumer.
-  std::uint16_t prefetch = args.prefetch;
-  if (args.count && *args.count < prefetch)
-    prefetch = static_cast<std::uint16_t>(std::max<std::uint64_t>(*args.count, 1));
-  const std::string queue = args.queue;
-  const bool no_ack = args.no_ack;
-  std::string consumer_tag;
-  auto subscribe = s.call([&queue, &consumer_tag, prefetch, no_ack](amqp_connection_state_t conn) {
-    if (!no_ack) {
-      amqp_basic_qos(conn, 1, 0, prefetch, 0);
-      check_reply(amqp_get_rpc_reply(conn), "qos");
-    }
-    const auto* ok =
-        amqp_basic_consume(conn, 1, bytes(queue), amqp_empty_bytes, 0, no_ack ? 1 : 0, 0, amqp_empty_table);
-    check_reply(amqp_get_rpc_reply(conn), "consume " + queue);
-    consumer_tag = text(ok->consumer_tag);
+// Cancelled before the last ack: with the prefetch at --count, the broker
+// has then sent nothing that was not handled.
+void stop_consuming(session& s, const std::string& consumer_tag) {
+  s.post([consumer_tag](amqp_connection_state_t conn) {
+    amqp_basic_cancel(conn, 1, bytes(consumer_tag));
+    check_reply(amqp_get_rpc_reply(conn), "cancel");
   });
-  co_await std::move(subscribe);
-  core::log::info("consuming from queue '{}'{}", core::printable(queue), no_ack ? " (no acks)" : "");
-  // --no-ack has no prefetch bound: the worker stops reading the socket
-  // once this many messages wait for stdout.
-  s.start_deliveries(no_ack || prefetch == 0 ? 4096 : prefetch);
+}
 
+// Each message on a line; acked (all up to the last, at once) after the
+// batch was written and flushed.
+awaitable<std::uint64_t> print_each(core::run_context& ctx, session& s, const consume_args& args,
+                                    const std::string& consumer_tag) {
+  const bool no_ack = args.no_ack;
   std::uint64_t handled = 0;
   for (;;) {
     auto next = s.next_deliveries();
@@ -73,13 +62,7 @@ awaitable<int> run_consume(core::run_context& ctx, const consume_args& args) {
     }
     ctx.out().flush();
     const bool done = args.count && handled == *args.count;
-    // Cancelled before the last ack: with the prefetch at --count, the
-    // broker has then sent nothing we did not print.
-    if (done)
-      s.post([consumer_tag](amqp_connection_state_t conn) {
-        amqp_basic_cancel(conn, 1, bytes(consumer_tag));
-        check_reply(amqp_get_rpc_reply(conn), "cancel");
-      });
+    if (done) stop_consuming(s, consumer_tag);
     // Written and flushed: now the broker may forget them.
     if (!no_ack && last_tag != 0)
       s.post([last_tag](amqp_connection_state_t conn) { check_status(amqp_basic_ack(conn, 1, last_tag, 1), "ack"); });
@@ -87,6 +70,153 @@ awaitable<int> run_consume(core::run_context& ctx, const consume_args& args) {
     if (item.failure) std::rethrow_exception(item.failure);
     if (done) break;
   }
+  co_return handled;
+}
+
+// NETTOOL_AMQP_* for --exec: where the message came from and its properties
+// (NETTOOL_AMQP_CONTENT_TYPE, …; headers as JSON in NETTOOL_AMQP_HEADERS).
+core::environment message_environment(const message& m) {
+  core::environment env{{"NETTOOL_AMQP_EXCHANGE", m.exchange},
+                        {"NETTOOL_AMQP_ROUTING_KEY", m.routing_key},
+                        {"NETTOOL_AMQP_DELIVERY_TAG", std::to_string(m.delivery_tag)},
+                        {"NETTOOL_AMQP_REDELIVERED", m.redelivered ? "1" : "0"}};
+  for (const auto& [key, value] : m.properties) {
+    std::string name = "NETTOOL_AMQP_";
+    for (const char c : key) name += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (value.is_string())
+      env.emplace_back(std::move(name), std::string(value.get_string()));
+    else
+      env.emplace_back(std::move(name), core::to_json(value));
+  }
+  return env;
+}
+
+// --exec: --concurrency commands at a time, one message each on its stdin;
+// its output is printed whole once it exits, then the message is acked
+// (exit 0) or rejected (dead-lettered, or --requeue'd).
+awaitable<std::uint64_t> exec_each(core::run_context& ctx, session& s, const consume_args& args,
+                                   const std::string& consumer_tag) {
+  namespace asio = core::asio;
+  using task_channel = asio::experimental::channel<void(boost::system::error_code, message)>;
+  task_channel tasks(ctx.executor(), 0);
+  std::uint64_t handled = 0, rejected = 0;
+  const bool requeue = args.requeue;
+
+  auto feed = [&]() -> awaitable<void> {
+    std::uint64_t given = 0;
+    for (;;) {
+      auto next = s.next_deliveries();
+      auto item = co_await std::move(next);
+      const auto n = item.messages.size();
+      for (auto& m : item.messages) {
+        if (args.count && given == *args.count) break;  // never run: requeued at close
+        auto send = tasks.async_send(boost::system::error_code{}, std::move(m), asio::use_awaitable);
+        co_await std::move(send);
+        ++given;
+      }
+      s.consumed(n);
+      if (item.failure) {
+        tasks.close();
+        std::rethrow_exception(item.failure);
+      }
+      if (args.count && given == *args.count) {
+        stop_consuming(s, consumer_tag);
+        tasks.close();
+        co_return;
+      }
+    }
+  };
+  auto work = [&]() -> awaitable<void> {
+    for (;;) {
+      auto take = tasks.async_receive(asio::as_tuple(asio::use_awaitable));
+      auto [ec, m] = co_await std::move(take);
+      if (ec) co_return;  // closed: nothing more to do
+      const auto env = message_environment(m);
+      auto run = core::run_filter(args.exec, env, m.body, max_body);
+      int status = -1;
+      try {
+        auto result = co_await std::move(run);
+        status = result.status;
+        ctx.out().write(result.output);
+      } catch (const core::error& e) {
+        if (e.code() == core::errc::stdout_closed) throw;
+        core::log::warn("message {}: {}", m.delivery_tag, e.describe());
+      }
+      const auto tag = m.delivery_tag;
+      if (status == 0) {
+        s.post([tag](amqp_connection_state_t conn) { check_status(amqp_basic_ack(conn, 1, tag, 0), "ack"); });
+      } else {
+        ++rejected;
+        core::log::warn("message {} rejected{}: the command {}", tag, requeue ? " and requeued" : "",
+                        status < 0 ? "failed" : "exited " + std::to_string(status));
+        s.post([tag, requeue](amqp_connection_state_t conn) {
+          check_status(amqp_basic_reject(conn, 1, tag, requeue ? 1 : 0), "reject");
+        });
+      }
+      ++handled;
+    }
+  };
+  std::vector<core::awaitable<void>> all;
+  all.push_back(feed());
+  for (unsigned i = 0; i < args.concurrency; ++i) all.push_back(work());
+  auto everything = core::all_of(std::move(all));
+  co_await std::move(everything);
+  if (rejected) core::log::info("{} of {} messages rejected", rejected, handled);
+  co_return handled;
+}
+
+}  // namespace
+
+awaitable<int> run_consume(core::run_context& ctx, const consume_args& args) {
+  session s(ctx, args.client, ctx.json() || !args.exec.empty());
+  co_await s.open();
+  // With --count N the broker need not send more than N unacked at once:
+  // fewer messages are redelivered to the next consumer.
+  // --exec: as many unacked as commands run at once, unless --prefetch says
+  // otherwise (more would wait here, unavailable to other workers).
+  std::uint16_t prefetch =
+      args.prefetch_given || args.exec.empty() ? args.prefetch : static_cast<std::uint16_t>(args.concurrency);
+  if (args.count && *args.count < prefetch)
+    prefetch = static_cast<std::uint16_t>(std::max<std::uint64_t>(*args.count, 1));
+  const std::string queue = args.queue;
+  const bool no_ack = args.no_ack;
+  std::string consumer_tag;
+  std::string private_queue;
+  auto subscribe =
+      s.call([&args, &queue, &private_queue, &consumer_tag, prefetch, no_ack](amqp_connection_state_t conn) {
+        if (!args.exchange.empty()) {
+          // --exchange: a queue of our own, named by the broker, gone with us.
+          const auto* ok = amqp_queue_declare(conn, 1, amqp_empty_bytes, 0, 0, 1, 1, amqp_empty_table);
+          check_reply(amqp_get_rpc_reply(conn), "declare a private queue");
+          private_queue = text(ok->queue);
+          const std::vector<std::string> no_key{""};
+          for (const auto& key : args.keys.empty() ? no_key : args.keys) {
+            amqp_queue_bind(conn, 1, bytes(private_queue), bytes(args.exchange), bytes(key), amqp_empty_table);
+            check_reply(amqp_get_rpc_reply(conn), "bind to exchange " + args.exchange);
+          }
+        }
+        const std::string& from = private_queue.empty() ? queue : private_queue;
+        if (!no_ack) {
+          amqp_basic_qos(conn, 1, 0, prefetch, 0);
+          check_reply(amqp_get_rpc_reply(conn), "qos");
+        }
+        const auto* ok =
+            amqp_basic_consume(conn, 1, bytes(from), amqp_empty_bytes, 0, no_ack ? 1 : 0, 0, amqp_empty_table);
+        check_reply(amqp_get_rpc_reply(conn), "consume " + from);
+        consumer_tag = text(ok->consumer_tag);
+      });
+  co_await std::move(subscribe);
+  if (!private_queue.empty())
+    core::log::info("consuming from exchange '{}' through queue '{}'", core::printable(args.exchange),
+                    core::printable(private_queue));
+  else
+    core::log::info("consuming from queue '{}'{}", core::printable(queue), no_ack ? " (no acks)" : "");
+  // --no-ack has no prefetch bound: the worker stops reading the socket
+  // once this many messages wait for stdout.
+  s.start_deliveries(no_ack || prefetch == 0 ? 4096 : prefetch);
+
+  const auto handled = args.exec.empty() ? co_await print_each(ctx, s, args, consumer_tag)
+                                         : co_await exec_each(ctx, s, args, consumer_tag);
   core::log::info("{} messages consumed", handled);
   co_return 0;
 }

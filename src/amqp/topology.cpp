@@ -30,7 +30,8 @@ struct table_builder {
 
 // --arg k=v (and --type) as a field table; a number where RabbitMQ needs
 // one. Throws core::error (usage) naming the argument.
-std::shared_ptr<table_builder> make_arguments(const std::vector<std::string>& args, const std::string& type) {
+std::shared_ptr<table_builder> make_arguments(const std::vector<std::string>& args, const std::string& type,
+                                              bool typed = true) {
   auto out = std::make_shared<table_builder>();
   out->strings.reserve(2 * args.size() + 2);
   auto keep = [&](std::string s) {
@@ -46,7 +47,10 @@ std::shared_ptr<table_builder> make_arguments(const std::vector<std::string>& ar
     const bool whole = !value.empty() && ec == std::errc() && p == end;
     if (is_numeric_argument(key) && !whole)
       throw core::error(core::errc::usage, "--arg", spec, "'" + key + "' takes a whole number");
-    if (whole && (is_numeric_argument(key) || !key.starts_with("x-dead-letter"))) {
+    if (!typed && key != "x-match") {
+      e.value.kind = AMQP_FIELD_KIND_UTF8;
+      e.value.value.bytes = keep(value);
+    } else if (whole && (is_numeric_argument(key) || !key.starts_with("x-dead-letter"))) {
       e.value.kind = AMQP_FIELD_KIND_I64;
       e.value.value.i64 = n;
     } else if (value == "true" || value == "false") {
@@ -69,7 +73,9 @@ std::shared_ptr<table_builder> make_arguments(const std::vector<std::string>& ar
 
 }  // namespace
 
-void check_arguments(const queue_args& args) { make_arguments(args.args, args.type); }
+void check_arguments(const std::vector<std::string>& args, const std::string& queue_type, bool typed) {
+  make_arguments(args, queue_type, typed);
+}
 
 awaitable<int> run_declare_queue(core::run_context& ctx, const queue_args& args) {
   auto table = make_arguments(args.args, args.type);
@@ -127,6 +133,54 @@ awaitable<int> run_purge(core::run_context& ctx, const queue_args& args) {
         core::to_json(boost::json::object{{"event", "purged"}, {"queue", args.queue}, {"messages", messages}}));
   else
     ctx.out().line(std::to_string(messages));
+  co_return 0;
+}
+
+awaitable<int> run_declare_exchange(core::run_context& ctx, const exchange_args& args) {
+  auto table = make_arguments(args.args, {});
+  session s(ctx, args.client);
+  co_await s.open();
+  auto declare = s.call([&](amqp_connection_state_t conn) {
+    amqp_exchange_declare(conn, 1, bytes(args.exchange), bytes(args.type), 0, args.durable, args.auto_delete,
+                          args.internal, table->table());
+    check_reply(amqp_get_rpc_reply(conn), "declare-exchange " + args.exchange);
+  });
+  co_await std::move(declare);
+  core::log::info("exchange '{}' ({})", core::printable(args.exchange), core::printable(args.type));
+  if (ctx.json())
+    ctx.out().line(
+        core::to_json(boost::json::object{{"event", "exchange"}, {"exchange", args.exchange}, {"type", args.type}}));
+  else
+    ctx.out().line(args.exchange);
+  co_return 0;
+}
+
+awaitable<int> run_delete_exchange(core::run_context& ctx, const exchange_args& args) {
+  session s(ctx, args.client);
+  co_await s.open();
+  auto drop = s.call([&](amqp_connection_state_t conn) {
+    amqp_exchange_delete(conn, 1, bytes(args.exchange), args.if_unused);
+    check_reply(amqp_get_rpc_reply(conn), "delete-exchange " + args.exchange);
+  });
+  co_await std::move(drop);
+  core::log::info("exchange '{}' deleted", core::printable(args.exchange));
+  co_return 0;
+}
+
+awaitable<int> run_bind(core::run_context& ctx, const bind_args& args, bool bind) {
+  auto table = make_arguments(args.args, {}, false);
+  session s(ctx, args.client);
+  co_await s.open();
+  auto op = s.call([&](amqp_connection_state_t conn) {
+    if (bind)
+      amqp_queue_bind(conn, 1, bytes(args.queue), bytes(args.exchange), bytes(args.key), table->table());
+    else
+      amqp_queue_unbind(conn, 1, bytes(args.queue), bytes(args.exchange), bytes(args.key), table->table());
+    check_reply(amqp_get_rpc_reply(conn), (bind ? "bind " : "unbind ") + args.queue);
+  });
+  co_await std::move(op);
+  core::log::info("queue '{}' {} exchange '{}' with key '{}'", core::printable(args.queue),
+                  bind ? "bound to" : "unbound from", core::printable(args.exchange), core::printable(args.key));
   co_return 0;
 }
 

@@ -7,6 +7,7 @@
 #include "nettool/core/log.hpp"
 #include "nettool/core/output.hpp"
 #include "nettool/core/process.hpp"
+#include "nettool/core/wait.hpp"
 
 #include <grpc/health/v1/health.pb.h>
 #include <grpcpp/channel.h>
@@ -116,32 +117,14 @@ awaitable<bool> probe(const health_args& args) {
 }  // namespace
 
 awaitable<int> run_wait(core::run_context& ctx, const health_args& args) {
-  const auto start = clock::now();
-  auto wait = [&]() -> awaitable<void> {
-    for (int attempt = 1;; ++attempt) {
-      bool ready = false;
-      try {
-        auto op = core::with_timeout(probe(args), args.timeouts.connect_timeout, core::phase::connect, args.target);
-        ready = co_await std::move(op);
-      } catch (const core::error& e) {
-        core::log::debug("{} not ready: {}", args.target, e.describe());
-      }
-      if (ready) {
-        core::report_ready(ctx, args.target, clock::now() - start, attempt);
-        co_return;
-      }
-      co_await core::sleep_for(args.interval);
-    }
-  };
-  try {
-    auto bounded = core::with_timeout(wait(), args.limit, core::phase::wait);
-    co_await std::move(bounded);
-  } catch (const core::error& e) {
-    if (e.code() != errc::timed_out) throw;
-    throw core::error(errc::timed_out, core::phase::wait, {},
-                      fmt::format("not ready after {}: {}", core::format_duration(args.limit), args.target));
-  }
-  if (!args.command.empty()) core::exec_replacing(args.command);
+  core::wait_options options;
+  options.interval = args.interval;
+  options.attempt_limit = args.timeouts.connect_timeout;
+  options.limit = args.limit;
+  options.command = args.command;
+  auto wait = core::wait_until_ready(
+      ctx, args.target, [&args] { return probe(args); }, options);
+  co_await std::move(wait);
   co_return 0;
 }
 

@@ -178,3 +178,83 @@ TEST_CASE("amqp consume: SIGINT exits 130 and requeues what was not printed, --t
   REQUIRE(r.rc == 0);
   CHECK(r.out == "sigint=130\n1 2 3 4 5 \n0\ntimeout=124\n1 2 3 short=124\n0\n");
 }
+
+TEST_CASE("amqp exchanges: topic routing through bind and consume --exchange, unbind, delete", "[amqp]") {
+  auto r = sh(R"sh(
+    amqp_env; x=$(uniq_name logs); q=$(uniq_name errors)
+    $NT amqp declare-exchange $x --type topic | sed "s/$x/X/"; echo "exchange=$?"
+    $NT amqp declare-exchange $x --type fanout 2> /dev/null; echo "other type=$?"
+    $NT amqp declare-queue $q > /dev/null
+    $NT amqp bind $q $x --key '*.error'; echo "bind=$?"
+    $NT amqp consume --exchange $x --key 'db.*' --key audit --count 3 -v > private.out 2> private.err & c=$!
+    for _ in $(seq 400); do grep -q "consuming from exchange" private.err && break; sleep 0.025; done
+    for k in app.error db.info audit app.info db.error; do
+      amqp-publish --url="$AMQP_URL" -e $x -r $k -b "$k"
+    done
+    wait $c; echo "consume=$?"; cat private.out
+    $NT amqp consume $q --count 2
+    $NT amqp unbind $q $x --key '*.error'; echo "unbind=$?"
+    $NT amqp publish -e $x -r x.error --body lost --mandatory 2> /dev/null; echo "unroutable=$?"
+    $NT amqp consume --exchange $x 2> /dev/null & sleep 0.2; kill $! 2> /dev/null
+    $NT amqp consume $q --exchange $x 2> /dev/null; echo "both=$?"
+    $NT amqp delete-exchange $x; echo "delete=$?"
+    $NT amqp publish -e $x -r a.error --body x 2> del.err; echo "publish to deleted=$?"
+    grep -o "404 NOT_FOUND - no exchange" del.err
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out ==
+        "X\nexchange=0\nother type=7\nbind=0\nconsume=0\ndb.info\naudit\ndb.error\napp.error\ndb.error\n"
+        "unbind=0\nunroutable=7\nboth=2\ndelete=0\npublish to deleted=7\n404 NOT_FOUND - no exchange\n");
+}
+
+TEST_CASE(
+    "amqp task queue: 1000 messages, consume --exec --concurrency 4, failures dead-lettered, none lost or doubled",
+    "[amqp]") {
+  auto r = sh(R"sh(
+    amqp_env; q=$(uniq_name tasks)
+    $NT amqp declare-exchange $q-dlx --type fanout > /dev/null
+    $NT amqp declare-queue $q-dead > /dev/null
+    $NT amqp bind $q-dead $q-dlx
+    $NT amqp declare-queue $q --arg x-dead-letter-exchange=$q-dlx > /dev/null
+    seq 1000 | $NT amqp publish -r $q --property type=task
+    # Every 7th body fails. The environment describes the message.
+    printf '%s\n' '#!/bin/sh' 'read -r n' '[ $((n % 7)) -eq 0 ] && exit 3' \
+      'echo "$n $NETTOOL_AMQP_ROUTING_KEY $NETTOOL_AMQP_TYPE"' 'echo "$n" >> ran.log' > work.sh
+    chmod +x work.sh
+    $NT amqp consume $q --exec ./work.sh --concurrency 4 --count 1000 > done.out 2> consume.err; echo "consume=$?"
+    [ "$(grep -c rejected consume.err)" = 142 ] && echo "142 rejections logged"
+    cut -d' ' -f2,3 done.out | sort | uniq -c | sed "s/$q/Q/" | tr -s ' '
+    $NT amqp consume $q-dead --count 142 > dead.out; echo "dead=$?"
+    cat done.out dead.out | cut -d' ' -f1 | sort -n | cmp - <(seq 1000) && echo "each once: done or dead-lettered"
+    sort -n ran.log | cmp - <(cut -d' ' -f1 done.out | sort -n) && echo "acked = ran"
+    $PY "$PEERS/amqp_peer.py" count $q
+    seq 3 | $NT amqp publish -r $q
+    $NT amqp consume $q --exec 'exit 1' --requeue --count 1 2> /dev/null; echo "requeue=$?"
+    $PY "$PEERS/amqp_peer.py" count $q
+    $NT amqp consume $q --exec 'cat; echo " from [$NETTOOL_AMQP_EXCHANGE]"' --count 3
+    $NT amqp consume $q --requeue 2> /dev/null; echo "requeue without exec=$?"
+    $NT amqp consume $q --exec cat --no-ack 2> /dev/null; echo "exec no-ack=$?"
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out ==
+        "consume=0\n142 rejections logged\n 858 Q task\ndead=0\neach once: done or dead-lettered\nacked = ran\n0\n"
+        "requeue=0\n3\n1 from []\n2 from []\n3 from []\nrequeue without exec=2\nexec no-ack=2\n");
+}
+
+TEST_CASE("amqp wait: ready at once, a missing queue and a closed port time out with 124, then -- CMD", "[amqp]") {
+  auto r = sh(R"sh(
+    amqp_env; q=$(uniq_name wait)
+    $NT amqp wait --json | $PY -c 'import json,sys; e=json.loads(sys.stdin.read()); print(e["event"], e["attempts"], e["target"].startswith("amqp://guest@127.0.0.1:"))'
+    $NT amqp wait --queue $q --timeout 700ms 2> missing.err; echo "missing=$?"
+    grep -o "not ready after 700.00ms: amqp://guest@127.0.0.1:[0-9]*?queue=$q" missing.err | sed "s/$q/Q/; s/:[0-9]*?/:P?/"
+    ( sleep 0.5; $NT amqp declare-queue $q > /dev/null ) &
+    $NT amqp wait --queue $q --timeout 10s --interval 100ms -- echo "ran after the queue appeared"; echo "wait=$?"
+    reserve_port closed
+    $NT amqp wait --url amqp://127.0.0.1:$(cat closed.port) --timeout 500ms -- echo never 2> /dev/null; echo "closed=$?"
+    $NT amqp wait --url amqp://guest:wrong@127.0.0.1:$AMQP_PORT --timeout 500ms 2> /dev/null; echo "wrong password=$?"
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out ==
+        "ready 1 True\nmissing=124\nnot ready after 700.00ms: amqp://guest@127.0.0.1:P?queue=Q\n"
+        "ran after the queue appeared\nwait=0\nclosed=124\nwrong password=124\n");
+}
