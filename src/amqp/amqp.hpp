@@ -38,6 +38,7 @@ struct client_args {
   core::common_options common;
   core::timeout_options timeouts;
   core::connect_options connect;
+  core::tls_client_options tls;  // amqps://: --cacert, --cert/--key, --insecure, --servername
   std::string url;  // as given; resolved by url_from_environment at run time
 };
 
@@ -99,6 +100,7 @@ struct consume_args {
   std::string exchange;
   std::vector<std::string> keys;  // --key, repeatable
   std::optional<std::uint64_t> count;
+  std::optional<core::duration> count_limit;  // --timeout with --count: not reached → exit 9
   std::uint16_t prefetch = 100;
   bool prefetch_given = false;
   bool no_ack = false;

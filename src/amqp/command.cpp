@@ -19,6 +19,8 @@ void add_client_options(CLI::App& cmd, client_args& args) {
                  "amqp://guest:guest@localhost:5672)")
       ->type_name("URL");
   core::add_connect_options(cmd, args.connect);
+  // --key is a binding key in amqp (SPEC §2): the client key is --cert-key.
+  core::add_tls_client_options(cmd, args.tls, false, "--cert-key");
   core::add_timeout_options(cmd, args.timeouts, false, true);
   core::add_common_options(cmd, args.common);
 }
@@ -147,6 +149,11 @@ void add_consume(CLI::App& app, verb_table& verbs) {
   cmd->callback([args, prefetch] {
     check_client(args->client);
     args->prefetch_given = prefetch->count() > 0;
+    if (args->count && args->client.common.timeout) {
+      // The verb bounds itself: --count not reached in time exits 9 (SPEC §1).
+      args->count_limit = args->client.common.timeout;
+      args->client.common.timeout.reset();
+    }
     if (args->exec.empty() && (args->requeue || args->concurrency != 1))
       throw CLI::ValidationError(args->requeue ? "--requeue" : "--concurrency", "goes with --exec");
     if (!args->exec.empty() && args->no_ack)

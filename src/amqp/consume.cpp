@@ -20,7 +20,9 @@ namespace {
 void print(core::run_context& ctx, const message& m) {
   auto& out = ctx.out();
   if (!ctx.json()) {
-    out.buffer(m.body);
+    // A large body goes out as it is, not copied into the buffer first.
+    if (m.body.size() >= 64 * 1024) out.write(m.body);
+    else out.buffer(m.body);
     out.buffer("\n");
     return;
   }
@@ -39,26 +41,36 @@ void print(core::run_context& ctx, const message& m) {
 // has then sent nothing that was not handled.
 void stop_consuming(session& s, const std::string& consumer_tag) {
   s.post([consumer_tag](amqp_connection_state_t conn) {
-    amqp_basic_cancel(conn, 1, bytes(consumer_tag));
-    check_reply(amqp_get_rpc_reply(conn), "cancel");
+    // nowait: nothing to wait for (a broker that never answers cannot hold
+    // us), and the frames after it are handled in order.
+    amqp_basic_cancel_t cancel{};
+    cancel.consumer_tag = bytes(consumer_tag);
+    cancel.nowait = 1;
+    check_status(amqp_send_method(conn, 1, AMQP_BASIC_CANCEL_METHOD, &cancel), "cancel");
   });
 }
 
 // Each message on a line; acked (all up to the last, at once) after the
 // batch was written and flushed.
-awaitable<std::uint64_t> print_each(core::run_context& ctx, session& s, const consume_args& args,
-                                    const std::string& consumer_tag) {
+awaitable<void> print_each(core::run_context& ctx, session& s, const consume_args& args,
+                           const std::string& consumer_tag, std::uint64_t& handled) {
   const bool no_ack = args.no_ack;
-  std::uint64_t handled = 0;
   for (;;) {
     auto next = s.next_deliveries();
     auto item = co_await std::move(next);
     std::uint64_t last_tag = 0;
+    std::size_t buffered = 0;
     for (const auto& m : item.messages) {
       if (args.count && handled == *args.count) break;  // left unacked: the broker requeues them at close
       print(ctx, m);
       ++handled;
       last_tag = m.delivery_tag;
+      // Many small messages, one write; large ones are not copied twice.
+      buffered += m.body.size();
+      if (buffered >= 256 * 1024) {
+        ctx.out().flush();
+        buffered = 0;
+      }
     }
     ctx.out().flush();
     const bool done = args.count && handled == *args.count;
@@ -66,11 +78,10 @@ awaitable<std::uint64_t> print_each(core::run_context& ctx, session& s, const co
     // Written and flushed: now the broker may forget them.
     if (!no_ack && last_tag != 0)
       s.post([last_tag](amqp_connection_state_t conn) { check_status(amqp_basic_ack(conn, 1, last_tag, 1), "ack"); });
-    s.consumed(item.messages.size());
+    s.consumed(item.messages);
     if (item.failure) std::rethrow_exception(item.failure);
     if (done) break;
   }
-  co_return handled;
 }
 
 // NETTOOL_AMQP_* for --exec: where the message came from and its properties
@@ -94,12 +105,12 @@ core::environment message_environment(const message& m) {
 // --exec: --concurrency commands at a time, one message each on its stdin;
 // its output is printed whole once it exits, then the message is acked
 // (exit 0) or rejected (dead-lettered, or --requeue'd).
-awaitable<std::uint64_t> exec_each(core::run_context& ctx, session& s, const consume_args& args,
-                                   const std::string& consumer_tag) {
+awaitable<void> exec_each(core::run_context& ctx, session& s, const consume_args& args,
+                          const std::string& consumer_tag, std::uint64_t& handled) {
   namespace asio = core::asio;
   using task_channel = asio::experimental::channel<void(boost::system::error_code, message)>;
   task_channel tasks(ctx.executor(), 0);
-  std::uint64_t handled = 0, rejected = 0;
+  std::uint64_t rejected = 0;
   const bool requeue = args.requeue;
 
   auto feed = [&]() -> awaitable<void> {
@@ -107,14 +118,13 @@ awaitable<std::uint64_t> exec_each(core::run_context& ctx, session& s, const con
     for (;;) {
       auto next = s.next_deliveries();
       auto item = co_await std::move(next);
-      const auto n = item.messages.size();
+      s.consumed(item.messages);  // before they move: the prefetch bounds what waits here
       for (auto& m : item.messages) {
         if (args.count && given == *args.count) break;  // never run: requeued at close
         auto send = tasks.async_send(boost::system::error_code{}, std::move(m), asio::use_awaitable);
         co_await std::move(send);
         ++given;
       }
-      s.consumed(n);
       if (item.failure) {
         tasks.close();
         std::rethrow_exception(item.failure);
@@ -162,12 +172,10 @@ awaitable<std::uint64_t> exec_each(core::run_context& ctx, session& s, const con
   auto everything = core::all_of(std::move(all));
   co_await std::move(everything);
   if (rejected) core::log::info("{} of {} messages rejected", rejected, handled);
-  co_return handled;
 }
 
-}  // namespace
 
-awaitable<int> run_consume(core::run_context& ctx, const consume_args& args) {
+awaitable<void> consume_all(core::run_context& ctx, const consume_args& args, std::uint64_t& handled) {
   session s(ctx, args.client, ctx.json() || !args.exec.empty());
   co_await s.open();
   // With --count N the broker need not send more than N unacked at once:
@@ -215,9 +223,30 @@ awaitable<int> run_consume(core::run_context& ctx, const consume_args& args) {
   // once this many messages wait for stdout.
   s.start_deliveries(no_ack || prefetch == 0 ? 4096 : prefetch);
 
-  const auto handled = args.exec.empty() ? co_await print_each(ctx, s, args, consumer_tag)
-                                         : co_await exec_each(ctx, s, args, consumer_tag);
+  if (args.exec.empty()) co_await print_each(ctx, s, args, consumer_tag, handled);
+  else co_await exec_each(ctx, s, args, consumer_tag, handled);
   core::log::info("{} messages consumed", handled);
+  co_await s.close();
+}
+
+}  // namespace
+
+awaitable<int> run_consume(core::run_context& ctx, const consume_args& args) {
+  std::uint64_t handled = 0;
+  if (!args.count_limit) {
+    co_await consume_all(ctx, args, handled);
+    co_return 0;
+  }
+  // --count with --timeout: not reached in time is "nothing available" (9).
+  try {
+    auto bounded = core::with_timeout(consume_all(ctx, args, handled), *args.count_limit, core::phase::timeout);
+    co_await std::move(bounded);
+  } catch (const core::error& e) {
+    if (e.code() != core::errc::timed_out || e.phase() != core::phase::timeout) throw;
+    throw core::error(core::errc::nothing_available, core::phase::timeout, {},
+                      fmt::format("{} of {} messages before --timeout {}", handled, *args.count,
+                                  core::format_duration(*args.count_limit)));
+  }
   co_return 0;
 }
 
@@ -255,6 +284,7 @@ awaitable<int> run_get(core::run_context& ctx, const get_args& args) {
       check_status(amqp_basic_ack(conn, 1, tag, 0), "ack");
   });
   co_await std::move(settle);
+  co_await s.close();
   co_return 0;
 }
 

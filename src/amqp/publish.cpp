@@ -37,13 +37,17 @@ std::string summary(const session::confirm_counts& c, bool confirm) {
   return fmt::format("{} published, {} confirmed, {} unconfirmed", c.published, c.acked, c.unconfirmed());
 }
 
-// What went wrong, with how far the publishing got (SPEC: the unconfirmed
-// count on stderr when the broker went away mid-publish).
-[[noreturn]] void rethrow_with_counts(const session::confirm_counts& c, bool confirm) {
+// Runs one step on the worker; what goes wrong says how far the publishing
+// got (SPEC: the unconfirmed count on stderr when the broker went away
+// mid-publish). The step has ended when this catches, so the worker no
+// longer counts: reading its counts here is safe.
+awaitable<void> step(session& s, std::function<void(amqp_connection_state_t)> job, bool confirm) {
   try {
-    throw;
+    auto op = s.call(std::move(job));
+    co_await std::move(op);
   } catch (const core::error& e) {
-    throw core::error(e.code(), e.phase(), e.where(), e.reason() + " (" + summary(c, confirm) + ")");
+    if (e.code() == core::errc::interrupted || e.code() == core::errc::terminated) throw;
+    throw core::error(e.code(), e.phase(), e.where(), e.reason() + " (" + summary(s.confirms(), confirm) + ")");
   }
 }
 
@@ -74,21 +78,17 @@ awaitable<int> run_publish(core::run_context& ctx, const publish_args& args) {
   // Runs on the worker: publishes `b`, keeping at most `window` unconfirmed.
   auto publish_batch = [&s, &exchange, &routing_key, &props, window, mandatory, confirm](const batch& b) {
     return [&s, &b, &exchange, &routing_key, &props, window, mandatory, confirm](amqp_connection_state_t conn) {
-      try {
-        std::size_t begin = 0;
-        for (const auto end : b.ends) {
-          if (confirm) s.wait_confirms(window - 1);
-          const amqp_bytes_t body{end - begin, const_cast<char*>(b.bytes.data() + begin)};
-          check_status(
-              amqp_basic_publish(conn, 1, bytes(exchange), bytes(routing_key), mandatory, 0, &props->props, body),
-              "publish");
-          if (confirm) s.published();
-          begin = end;
-        }
-        s.drain();
-      } catch (...) {
-        rethrow_with_counts(s.confirms(), confirm);
+      std::size_t begin = 0;
+      for (const auto end : b.ends) {
+        if (confirm) s.wait_confirms(window - 1);
+        const amqp_bytes_t body{end - begin, const_cast<char*>(b.bytes.data() + begin)};
+        check_status(
+            amqp_basic_publish(conn, 1, bytes(exchange), bytes(routing_key), mandatory, 0, &props->props, body),
+            "publish");
+        if (confirm) s.published();
+        begin = end;
       }
+      s.drain();
     };
   };
 
@@ -101,7 +101,8 @@ awaitable<int> run_publish(core::run_context& ctx, const publish_args& args) {
     std::string whole;
     while (auto chunk = co_await in.next()) {
       if (whole.size() + chunk->size() > max_body)
-        throw core::error(core::errc::usage, "stdin", {}, fmt::format("more than {} bytes for one message", max_body));
+        throw core::error(core::errc::failure, core::phase::read, "stdin",
+                          fmt::format("more than the {} bytes one message can hold", max_body));
       whole.append(*chunk);
     }
     pending.add(whole);
@@ -112,7 +113,7 @@ awaitable<int> run_publish(core::run_context& ctx, const publish_args& args) {
         pending.add(*body);
         if (pending.full()) {
           total += pending.ends.size();
-          auto job = s.call(publish_batch(pending));
+          auto job = step(s, publish_batch(pending), confirm);
           co_await std::move(job);
           pending.clear();
         }
@@ -122,20 +123,20 @@ awaitable<int> run_publish(core::run_context& ctx, const publish_args& args) {
   }
   if (!pending.ends.empty()) {
     total += pending.ends.size();
-    auto job = s.call(publish_batch(pending));
+    auto job = step(s, publish_batch(pending), confirm);
     co_await std::move(job);
   }
 
   session::confirm_counts counts;
-  auto finish = s.call([&s, &counts, confirm](amqp_connection_state_t) {
-    try {
-      if (confirm) s.wait_confirms(0);
-      counts = s.confirms();
-    } catch (...) {
-      rethrow_with_counts(s.confirms(), confirm);
-    }
-  });
+  auto finish = step(
+      s,
+      [&s, &counts, confirm](amqp_connection_state_t) {
+        if (confirm) s.wait_confirms(0);
+        counts = s.confirms();
+      },
+      confirm);
   co_await std::move(finish);
+  co_await s.close();
   if (!confirm) counts.published = total;
   core::log::info("{}", summary(counts, confirm));
   if (counts.nacked > 0)

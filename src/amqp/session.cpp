@@ -4,6 +4,7 @@
 
 #include "nettool/core/connect.hpp"
 #include "nettool/core/error.hpp"
+#include "nettool/core/exec.hpp"
 #include "nettool/core/log.hpp"
 #include "nettool/core/output.hpp"
 #include "nettool/core/retry.hpp"
@@ -14,6 +15,7 @@
 #include <boost/asio/post.hpp>
 
 #include <fcntl.h>
+#include <future>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -32,7 +34,7 @@ timeval to_timeval(core::duration d) {
 
 // "404 NOT_FOUND - no queue 'x' in vhost '/'": the broker's own words.
 std::string reply_text(std::uint16_t code, amqp_bytes_t text) {
-  return fmt::format("{} {}", code, core::printable(amqp::text(text)));
+  return fmt::format("{} {}", code, core::printable(amqp::text(text), true));
 }
 
 bool is_connection_lost(int status) {
@@ -98,37 +100,85 @@ session::session(core::run_context& ctx, const client_args& args, bool want_prop
 
 session::~session() {
   // Queued after every job still waiting: acks of what was written go first.
-  worker_.post([this] { close_on_worker(); });
+  auto closed = std::make_shared<std::promise<void>>();
+  auto done = closed->get_future();
+  const bool queued = worker_.post([this, closed] {
+    close_on_worker(!tls_);
+    closed->set_value();
+  });
+  // The io_context waits here, so the worker gets a bounded time: a broker
+  // that takes no bytes (our acks block) or drips a message is cut off.
+  if (queued && done.wait_for(std::chrono::seconds(2)) != std::future_status::ready) shut_socket();
   worker_.stop();
   // worker_'s destructor joins the thread.
 }
 
-void session::close_on_worker() noexcept {
-  if (!conn_) return;
-  if (open_) {
+void session::shut_socket() noexcept {
+  if (const int fd = fd_.load(); fd >= 0) ::shutdown(fd, SHUT_RDWR);
+}
+
+bool session::close_on_worker(bool handshake) noexcept {
+  if (!conn_) return true;
+  bool clean = true;
+  if (open_ && handshake) {
     // Bounded: a broker that does not answer our close costs 2 s at most.
     const timeval limit{2, 0};
     amqp_set_rpc_timeout(conn_, &limit);
-    amqp_channel_close(conn_, 1, AMQP_REPLY_SUCCESS);
-    amqp_connection_close(conn_, AMQP_REPLY_SUCCESS);
+    clean = amqp_channel_close(conn_, 1, AMQP_REPLY_SUCCESS).reply_type == AMQP_RESPONSE_NORMAL;
+    clean = amqp_connection_close(conn_, AMQP_REPLY_SUCCESS).reply_type == AMQP_RESPONSE_NORMAL && clean;
   }
+  open_ = false;
   amqp_destroy_connection(conn_);  // closes the socket
   conn_ = nullptr;
   fd_ = -1;
+  return clean;
+}
+
+awaitable<void> session::close() {
+  // A posted job (an ack) that failed ends the verb with its error: what
+  // it should have told the broker may not have reached it.
+  std::function<void()> job = [this] {
+    if (failure_) std::rethrow_exception(failure_);
+    if (!close_on_worker(true))
+      throw core::error(core::errc::connect_failed, "close", url_.shown,
+                        "the broker did not answer our close: what we sent last may not have reached it");
+  };
+  std::function<void()> cancel = [this] { shut_socket(); };
+  auto op = worker_.call(std::move(job), std::move(cancel));
+  co_await std::move(op);
 }
 
 awaitable<void> session::open() {
-  if (url_.tls) throw core::error(core::errc::usage, "url", url_.shown, "amqps:// is not supported yet by this build");
   const auto deadline = clock::now() + args_.timeouts.connect_timeout;
   core::connect_options options = args_.connect;
   options.connect_timeout = args_.timeouts.connect_timeout;
   const core::target to{url_.host, url_.port, {}};
-  auto attempt = [&]() -> awaitable<core::connection> { co_return co_await core::connect(to, options, nullptr); };
-  auto connection = co_await core::with_retries<core::connection>(args_.timeouts.retry, attempt);
+  core::tls_context_ptr tls;
+  if (url_.tls) {
+    auto tls_options = args_.tls;
+    tls_options.enabled = true;
+    tls = core::make_client_context(tls_options);
+  }
+  // One attempt is the connection and the AMQP handshake: a peer that
+  // drops us before the handshake is as transient as a refused connect.
+  auto attempt = [&]() -> awaitable<int> {
+    auto connection = co_await core::connect(to, options, tls);
+    if (tls) core::log::info("TLS: {}", connection.tls_summary());
+    co_await handshake(std::move(connection), deadline);
+    co_return 0;
+  };
+  co_await core::with_retries<int>(args_.timeouts.retry, attempt);
+  core::log::info("logged in to vhost '{}' as {}", url_.vhost, url_.user);
+}
+
+awaitable<void> session::handshake(core::connection connection, clock::time_point deadline) {
   // rabbitmq-c takes the socket over: it polls and closes it from now on.
-  const int fd = connection.socket().release();
+  // Under amqps:// the core made the TLS connection (every TLS option as in
+  // other protocols), and rabbitmq-c gets a plain socket relayed to it.
+  tls_ = url_.tls;
+  const int fd = tls_ ? core::plain_socket_for(ctx_.executor(), std::move(connection), ctx_.connections())
+                      : connection.socket().release();
   ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
-  std::function<void(amqp_connection_state_t)> unused;
   std::function<void()> job = [this, fd, deadline] {
     conn_ = amqp_new_connection();
     amqp_socket_t* socket = amqp_tcp_socket_new(conn_);
@@ -138,34 +188,49 @@ awaitable<void> session::open() {
     }
     amqp_tcp_socket_set_sockfd(socket, fd);
     fd_ = fd;
-    login(deadline);
+    try {
+      login(deadline);
+    } catch (...) {
+      close_on_worker(false);  // a retry starts from a new connection
+      throw;
+    }
   };
-  std::function<void()> cancel = [this, fd] { ::shutdown(fd, SHUT_RDWR); };
+  std::function<void()> cancel = [this] { shut_socket(); };
   auto op = worker_.call(std::move(job), std::move(cancel));
   co_await std::move(op);
-  core::log::info("logged in to vhost '{}' as {}", url_.vhost, url_.user);
 }
 
 void session::login(clock::time_point deadline) {
   auto handshake = to_timeval(deadline - clock::now());
   amqp_set_handshake_timeout(conn_, &handshake);
-  const auto reply = amqp_login(conn_, url_.vhost.c_str(), 0, url_.frame_max, url_.heartbeat, AMQP_SASL_METHOD_PLAIN,
-                                url_.user.c_str(), url_.password.c_str());
+  // RabbitMQ tells a client of a consumer it cancelled (its queue deleted)
+  // and of publishing it blocks only when the client says it understands.
+  amqp_table_entry_t capabilities[] = {
+      {amqp_cstring_bytes("consumer_cancel_notify"), {AMQP_FIELD_KIND_BOOLEAN, {.boolean = 1}}},
+      {amqp_cstring_bytes("connection.blocked"), {AMQP_FIELD_KIND_BOOLEAN, {.boolean = 1}}}};
+  amqp_table_entry_t client[] = {
+      {amqp_cstring_bytes("product"), {AMQP_FIELD_KIND_UTF8, {.bytes = amqp_cstring_bytes("nettool")}}},
+      {amqp_cstring_bytes("capabilities"), {AMQP_FIELD_KIND_TABLE, {.table = {2, capabilities}}}}};
+  const amqp_table_t properties{2, client};
+  const auto reply = amqp_login_with_properties(conn_, url_.vhost.c_str(), 0, url_.frame_max, url_.heartbeat,
+                                                &properties, AMQP_SASL_METHOD_PLAIN, url_.user.c_str(),
+                                                url_.password.c_str());
   if (reply.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION && reply.library_error == AMQP_STATUS_TIMEOUT)
     throw core::error(core::errc::timed_out, core::phase::connect, url_.shown,
                       "the broker did not finish the AMQP handshake within --connect-timeout");
   if (reply.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION && is_connection_lost(reply.library_error))
-    // RabbitMQ closes the socket without a word for some refusals.
-    throw core::error(core::errc::peer_error, "login", url_.shown,
-                      "the broker closed the connection during the handshake (" +
+    // Before the broker said anything: a peer that is not (yet) a broker.
+    throw core::error(core::errc::connect_failed, core::phase::connect, url_.shown,
+                      "the peer closed the connection during the AMQP handshake (" +
                           std::string(amqp_error_string2(reply.library_error)) + ")");
   check_reply(reply, "login");
   open_ = true;
   amqp_channel_open(conn_, 1);
   check_reply(amqp_get_rpc_reply(conn_), "channel");
-  // RPCs after the handshake (declare, confirm.select, close) are bounded
-  // by the verb's --timeout only, as every other wait.
+  // RPCs after the handshake (declare, confirm.select, qos) are awaited
+  // calls, bounded by the verb's --timeout (which shuts the socket down).
   amqp_set_rpc_timeout(conn_, nullptr);
+  heartbeat_ = amqp_get_heartbeat(conn_);  // what was negotiated: the lower of ours and the broker's
   // Between jobs the worker reads what comes (confirms, deliveries) and
   // keeps heartbeats going, also while a verb waits for its stdin.
   worker_.set_idle([this](int wake_fd) { idle(wake_fd); });
@@ -195,7 +260,9 @@ void session::post(std::function<void(amqp_connection_state_t)> job) {
     try {
       job(conn_);
     } catch (...) {
-      fail_deliveries(std::current_exception());
+      open_ = false;
+      failure_ = std::current_exception();
+      fail_deliveries(failure_);
     }
   });
 }
@@ -213,11 +280,21 @@ bool session::read_frame(amqp_frame_t& frame, const timeval* timeout) {
 }
 
 void session::read_content(message& into) {
-  // The frames of one message follow each other; a broker that stops
-  // midway is cut off after a minute.
-  const timeval limit{60, 0};
+  // The frames of one message follow each other: the whole message has a
+  // minute (a broker that drips one is cut off).
+  const auto deadline = clock::now() + std::chrono::seconds(60);
   amqp_frame_t frame;
-  if (!read_frame(frame, &limit)) throw core::error(core::errc::timed_out, "read", {}, "a message's content stalled");
+  auto next = [&](const char* what) {
+    const auto left = to_timeval(deadline - clock::now());
+    if (!read_frame(frame, &left))
+      throw core::error(core::errc::timed_out, "read", {}, std::string("a message's ") + what + " stalled");
+    // A close instead of the rest: the broker's words, exit 7.
+    if (frame.frame_type == AMQP_FRAME_METHOD) {
+      dispatch(frame);
+      throw core::error(core::errc::protocol, "read", {}, std::string("a method frame instead of a message's ") + what);
+    }
+  };
+  next("content header");
   if (frame.frame_type != AMQP_FRAME_HEADER || frame.channel != 1)
     throw core::error(core::errc::protocol, "read", {}, "expected a content header");
   const std::uint64_t size = frame.payload.properties.body_size;
@@ -230,13 +307,16 @@ void session::read_content(message& into) {
   into.body.clear();
   into.body.reserve(static_cast<std::size_t>(size));
   while (into.body.size() < size) {
-    if (!read_frame(frame, &limit)) throw core::error(core::errc::timed_out, "read", {}, "a message's body stalled");
+    next("body");
     if (frame.frame_type != AMQP_FRAME_BODY || frame.channel != 1)
       throw core::error(core::errc::protocol, "read", {}, "expected a content body frame");
     const auto& part = frame.payload.body_fragment;
     if (into.body.size() + part.len > size)
       throw core::error(core::errc::protocol, "read", {}, "a body longer than its header said");
     into.body.append(static_cast<const char*>(part.bytes), part.len);
+    // Each frame's memory comes from the channel's pool: given back at once,
+    // so a body in many small frames costs its size, not its frames.
+    if (!amqp_frames_enqueued(conn_)) amqp_maybe_release_buffers_on_channel(conn_, 1);
   }
 }
 
@@ -256,6 +336,7 @@ void session::dispatch(const amqp_frame_t& frame) {
       msg.delivery_tag = m->delivery_tag;
       msg.redelivered = m->redelivered;
       read_content(msg);
+      pending_bytes_ += msg.body.size();
       pending_.push_back(std::move(msg));
       return;
     }
@@ -295,7 +376,14 @@ void session::dispatch(const amqp_frame_t& frame) {
       message returned;
       read_content(returned);
       ++confirms_.returned;
-      core::log::warn("the broker returned a message ({}): exchange '{}', routing key '{}'", why,
+      if (reading_) {
+        // An rpc request no queue took: its reply will never come.
+        fail_deliveries(std::make_exception_ptr(core::error(
+            core::errc::peer_error, "publish", {}, "the broker returned the request as unroutable (" + why + ")")));
+        return;
+      }
+      if (confirms_.returned <= 3)
+        core::log::warn("the broker returned a message ({}): exchange '{}', routing key '{}'", why,
                       core::printable(text(m->exchange)), core::printable(text(m->routing_key)));
       return;
     }
@@ -304,7 +392,7 @@ void session::dispatch(const amqp_frame_t& frame) {
       const auto why = reply_text(m->reply_code, m->reply_text);
       amqp_channel_close_ok_t ok{};
       amqp_send_method(conn_, 1, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok);
-      amqp_connection_close(conn_, AMQP_REPLY_SUCCESS);
+      // The connection is closed later, bounded (close_on_worker); no RPC here.
       open_ = false;
       throw core::error(core::errc::peer_error, "channel", {}, "the broker closed the channel: " + why);
     }
@@ -337,7 +425,9 @@ void session::drain() {
   amqp_frame_t frame;
   while (read_frame(frame, &now)) {
     dispatch(frame);
-    if (reading_ && pending_.size() + backlog_.load() >= backlog_limit_) break;
+    // Deliveries may come before start_deliveries ran: the bounds hold anyway.
+    if (pending_.size() + backlog_.load() >= backlog_limit_.load()) break;
+    if (pending_bytes_ + backlog_bytes_.load() >= max_backlog_bytes) break;
   }
   amqp_maybe_release_buffers(conn_);
 }
@@ -367,14 +457,14 @@ void session::idle(int wake_fd) {
     return;
   }
   try {
-    const bool room = !reading_ || backlog_.load() < backlog_limit_;
+    const bool room = backlog_.load() < backlog_limit_.load() && backlog_bytes_.load() < max_backlog_bytes;
     if (room && (amqp_frames_enqueued(conn_) || amqp_data_in_buffer(conn_))) {
       drain();
     } else {
       pollfd p[2] = {{wake_fd, POLLIN, 0}, {fd_, static_cast<short>(room ? POLLIN : 0), 0}};
       // Heartbeats: rabbitmq-c sends ours and checks the broker's while it
       // waits for a frame, so the wait wakes at least every half interval.
-      const int ms = url_.heartbeat > 0 ? url_.heartbeat * 500 : -1;
+      const int ms = heartbeat_ > 0 ? heartbeat_ * 500 : -1;
       const int n = ::poll(p, 2, ms);
       if (n == 0 || (p[1].revents != 0)) {
         if (n == 0) {
@@ -388,6 +478,8 @@ void session::idle(int wake_fd) {
     }
     if (!pending_.empty()) {
       backlog_ += pending_.size();
+      backlog_bytes_ += pending_bytes_;
+      pending_bytes_ = 0;
       deliver(std::move(pending_));
       pending_.clear();
     }
@@ -400,6 +492,7 @@ void session::idle(int wake_fd) {
     failure_ = std::current_exception();
     if (!pending_.empty()) deliver(std::move(pending_));
     pending_.clear();
+    pending_bytes_ = 0;
     fail_deliveries(failure_);
   }
 }
@@ -429,9 +522,14 @@ awaitable<session::inbox_item> session::next_deliveries() {
   co_return item;
 }
 
-void session::consumed(std::size_t n) {
-  const auto before = backlog_.fetch_sub(n);
-  if (before >= backlog_limit_ && before - n < backlog_limit_) worker_.wake();
+void session::consumed(const std::vector<message>& batch) {
+  std::size_t bytes = 0;
+  for (const auto& m : batch) bytes += m.body.size();
+  backlog_bytes_ -= bytes;
+  backlog_ -= batch.size();
+  // The worker may have stopped reading for either bound: let it look again.
+  worker_.wake();
 }
+
 
 }  // namespace nettool::amqp

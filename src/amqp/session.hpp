@@ -30,6 +30,9 @@ namespace nettool::amqp {
 // max_message_size is 128 MiB): a header announcing more is a protocol
 // error, never an allocation.
 inline constexpr std::uint64_t max_body = 128ull * 1024 * 1024;
+// Bytes of messages read and not yet handled here, beyond which the worker
+// stops reading (one message alone may be larger).
+inline constexpr std::size_t max_backlog_bytes = 16 * 1024 * 1024;
 
 // A message the broker sent: a delivery, a basic.get answer or a return.
 struct message {
@@ -55,7 +58,10 @@ std::string text(amqp_bytes_t b);
 class session {
  public:
   session(core::run_context& ctx, const client_args& args, bool want_properties = false);
-  // Closes the channel and the connection (bounded), on the worker.
+  // Closes what close() did not: the channel and the connection, bounded,
+  // on the worker (acks posted before still go first). Under amqps:// the
+  // close handshake needs the io_context, which a destructor holds up: the
+  // connection is then only dropped (the relay passes on what was written).
   ~session();
   session(const session&) = delete;
   session& operator=(const session&) = delete;
@@ -63,6 +69,9 @@ class session {
   // Connects with the core (--resolve, --proxy, Unix sockets, retries),
   // then logs in and opens channel 1, all within --connect-timeout.
   awaitable<void> open();
+  // The close handshake, after every posted job: what a verb that ends
+  // normally does last.
+  awaitable<void> close();
 
   // Runs `job` with the connection on the worker and waits for it. If the
   // caller is cancelled, the socket is shut down so a blocking call ends.
@@ -83,8 +92,9 @@ class session {
   void start_deliveries(std::size_t backlog_limit);
   // The next batch of deliveries, or the failure that ended them.
   awaitable<inbox_item> next_deliveries();
-  // The io side took `n` messages out: lets the worker read again.
-  void consumed(std::size_t n);
+  // The io side is done with `batch` (written, or handed on): lets the
+  // worker read again. Call it before the batch goes.
+  void consumed(const std::vector<message>& batch);
 
   // --- publisher confirms, on the worker ------------------------------------
   struct confirm_counts {
@@ -121,7 +131,10 @@ class session {
   // Handles one frame that is not the answer to a call; false if unknown.
   void dispatch(const amqp_frame_t& frame);
   void idle(int wake_fd);
-  void close_on_worker() noexcept;
+  // False when the broker did not answer the close handshake.
+  bool close_on_worker(bool handshake) noexcept;
+  void shut_socket() noexcept;
+  awaitable<void> handshake(core::connection connection, std::chrono::steady_clock::time_point deadline);
   void deliver(std::vector<message> batch);
   void fail_deliveries(std::exception_ptr e);
 
@@ -130,8 +143,10 @@ class session {
   broker_url url_;
   bool want_properties_;
   amqp_connection_state_t conn_ = nullptr;
-  int fd_ = -1;
+  std::atomic<int> fd_{-1};  // also read by the io side, to shut it down
+  int heartbeat_ = 0;        // negotiated, seconds
   bool open_ = false;           // the worker's: login succeeded and nothing closed it
+  bool tls_ = false;   // amqps://: rabbitmq-c's socket is relayed on the io_context
   std::exception_ptr failure_;  // the worker's: what ended the connection
 
   confirm_counts confirms_;                  // the worker's
@@ -143,8 +158,10 @@ class session {
   // and the bell to the io side; `backlog_` is shared.
   bool reading_ = false;
   std::vector<message> pending_;
-  std::size_t backlog_limit_ = 0;
+  std::size_t pending_bytes_ = 0;  // of pending_
+  std::atomic<std::size_t> backlog_limit_{4096};
   std::atomic<std::size_t> backlog_{0};
+  std::atomic<std::size_t> backlog_bytes_{0};
   // Shared with what the worker posts: a post may run after we are gone.
   struct inbox_state {
     explicit inbox_state(const core::asio::any_io_executor& ex) : bell(ex, 1) {}

@@ -98,6 +98,7 @@ awaitable<int> run_declare_queue(core::run_context& ctx, const queue_args& args)
         boost::json::object{{"event", "queue"}, {"queue", name}, {"messages", messages}, {"consumers", consumers}}));
   else
     ctx.out().line(name);
+  co_await s.close();
   co_return 0;
 }
 
@@ -115,6 +116,7 @@ awaitable<int> run_delete_queue(core::run_context& ctx, const queue_args& args) 
   if (ctx.json())
     ctx.out().line(
         core::to_json(boost::json::object{{"event", "deleted"}, {"queue", args.queue}, {"messages", messages}}));
+  co_await s.close();
   co_return 0;
 }
 
@@ -133,6 +135,7 @@ awaitable<int> run_purge(core::run_context& ctx, const queue_args& args) {
         core::to_json(boost::json::object{{"event", "purged"}, {"queue", args.queue}, {"messages", messages}}));
   else
     ctx.out().line(std::to_string(messages));
+  co_await s.close();
   co_return 0;
 }
 
@@ -152,6 +155,7 @@ awaitable<int> run_declare_exchange(core::run_context& ctx, const exchange_args&
         core::to_json(boost::json::object{{"event", "exchange"}, {"exchange", args.exchange}, {"type", args.type}}));
   else
     ctx.out().line(args.exchange);
+  co_await s.close();
   co_return 0;
 }
 
@@ -164,6 +168,7 @@ awaitable<int> run_delete_exchange(core::run_context& ctx, const exchange_args& 
   });
   co_await std::move(drop);
   core::log::info("exchange '{}' deleted", core::printable(args.exchange));
+  co_await s.close();
   co_return 0;
 }
 
@@ -181,6 +186,7 @@ awaitable<int> run_bind(core::run_context& ctx, const bind_args& args, bool bind
   co_await std::move(op);
   core::log::info("queue '{}' {} exchange '{}' with key '{}'", core::printable(args.queue),
                   bind ? "bound to" : "unbound from", core::printable(args.exchange), core::printable(args.key));
+  co_await s.close();
   co_return 0;
 }
 

@@ -16,6 +16,7 @@ awaitable<bool> probe(core::run_context& ctx, const wait_args& args) {
     });
     co_await std::move(exists);
   }
+  co_await s.close();
   co_return true;
 }
 

@@ -1,5 +1,8 @@
 #include "nettool/core/exec.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
 #include "nettool/core/buffer.hpp"
 #include "nettool/core/log.hpp"
 #include "nettool/core/parse.hpp"
@@ -90,6 +93,24 @@ awaitable<int> exec_on_connection(connection& conn, const std::string& command, 
   auto child_side = both(run_child(std::move(spec), pair[1], status), copy(local, conn));
   co_await first_of(std::move(child_side), copy_to_child(conn, local));
   co_return status;
+}
+
+int plain_socket_for(const asio::any_io_executor& ex, connection conn, connection_tracker& tracker) {
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
+    throw error(error_code(errno, boost::system::system_category()), "socketpair");
+  connection local(connection::socket_type(ex, asio::generic::stream_protocol(AF_UNIX, 0), pair[0]), conn.peer());
+  // The frame owns both connections; a reset on either side only ends it.
+  ++tracker.active;
+  auto run = [remote = std::move(conn), local = std::move(local), &tracker]() mutable -> awaitable<void> {
+    try {
+      co_await relay(remote, local);
+    } catch (const std::exception&) {
+    }
+    --tracker.active;
+  };
+  asio::co_spawn(ex, std::move(run), asio::detached);
+  return pair[1];
 }
 
 }  // namespace nettool::core

@@ -106,12 +106,12 @@ void add_connect_options(CLI::App& app, connect_options& options) {
   app.add_flag("--keepalive", options.keepalive, "Enable TCP keepalive probes");
 }
 
-void add_tls_client_options(CLI::App& app, tls_client_options& options, bool tls_flag) {
+void add_tls_client_options(CLI::App& app, tls_client_options& options, bool tls_flag, const std::string& key_option) {
   if (tls_flag) app.add_flag("--tls", options.enabled, "Use TLS (certificates verified against the system store)");
   app.add_option("--cacert", options.cacert, "Verify the peer against the CAs in FILE")->type_name("FILE");
   app.add_flag("--insecure", options.insecure, "Do not verify the peer's certificate");
   auto* cert = app.add_option("--cert", options.cert, "Client certificate (PEM)")->type_name("FILE");
-  auto* key = app.add_option("--key", options.key, "Client private key (PEM)")->type_name("FILE");
+  auto* key = app.add_option(key_option, options.key, "Client private key (PEM)")->type_name("FILE");
   cert->needs(key);
   app.add_option("--servername", options.servername, "Name for SNI and verification (default: HOST)")->type_name("NAME");
 }

@@ -41,13 +41,13 @@ bool is_valid_utf8(std::string_view s) {
   return true;
 }
 
-std::string printable(std::string_view text) {
+std::string printable(std::string_view text, bool one_line) {
   std::string out;
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size();) {
     const auto c = static_cast<unsigned char>(text[i]);
     if (c < 0x80) {
-      if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f) out += fmt::format("\\u{:04x}", c);
+      if ((c < 0x20 && (one_line || (c != '\t' && c != '\n'))) || c == 0x7f) out += fmt::format("\\u{:04x}", c);
       else out += static_cast<char>(c);
       ++i;
       continue;

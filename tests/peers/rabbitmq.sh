@@ -38,7 +38,9 @@ start() {
   amqp_port=$(free_port)
   dist_port=$(free_port)
   epmd_port=$(free_port)
-  local node="nettool-test-$$@localhost"
+  # A long name on the address itself: a fresh machine may not resolve
+  # "localhost" (Erlang then fails with epmd_error nxdomain).
+  local node="nettool-test-$$@127.0.0.1"
   : > "$dir/enabled_plugins"
   printf '[].\n' > "$dir/enabled_plugins"
 
@@ -47,7 +49,7 @@ start() {
   local epmd_pid=$!
   local erl_args="-start_epmd false -kernel inet_dist_use_interface {127,0,0,1}"
   (
-    export RABBITMQ_NODENAME=$node RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT=$amqp_port
+    export RABBITMQ_NODENAME=$node RABBITMQ_USE_LONGNAME=true RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT=$amqp_port
     export RABBITMQ_DIST_PORT=$dist_port RABBITMQ_MNESIA_BASE="$dir/mnesia" RABBITMQ_LOG_BASE="$dir/log"
     export RABBITMQ_PID_FILE="$dir/rabbit.pid" RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins"
     export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="$erl_args" RABBITMQ_CONFIG_FILE="$dir/rabbitmq"

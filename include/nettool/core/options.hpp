@@ -45,7 +45,10 @@ void add_connect_options(CLI::App& app, connect_options& options);
 void add_family_options(CLI::App& app, int& family);
 // --tls, --cacert, --insecure, --cert, --key, --servername; without --tls
 // for URL schemes that say it (https://, wss://).
-void add_tls_client_options(CLI::App& app, tls_client_options& options, bool tls_flag = true);
+// `key_option`: the client key's option, where a protocol's own --key means
+// something else (amqp's binding key: --cert-key).
+void add_tls_client_options(CLI::App& app, tls_client_options& options, bool tls_flag = true,
+                            const std::string& key_option = "--key");
 // --tls, --cert, --key, --client-ca
 void add_tls_server_options(CLI::App& app, tls_server_options& options);
 // --bind, -p/--port and a positional PORT, --port-file, and for stream

@@ -25,7 +25,8 @@ bool is_valid_utf8(std::string_view bytes);
 // Text a peer wrote, made safe to show on a terminal or in XML: control
 // characters other than tab and LF become \u001b-style escapes, bytes that
 // are not UTF-8 become U+FFFD. Valid text without controls is unchanged.
-std::string printable(std::string_view text);
+// `one_line`: tab and LF are escaped too, for text inside a one-line error.
+std::string printable(std::string_view text, bool one_line = false);
 std::string base64_encode(std::string_view bytes);
 // Strict base64 (RFC 4648 alphabet, padding optional, whitespace ignored
 // as line-broken encoders insert it); false when malformed.
