@@ -39,7 +39,7 @@ struct client_args {
   core::timeout_options timeouts;
   core::connect_options connect;
   core::tls_client_options tls;  // amqps://: --cacert, --cert/--key, --insecure, --servername
-  std::string url;  // as given; resolved by url_from_environment at run time
+  std::string url;               // as given; resolved by url_from_environment at run time
 };
 
 struct queue_args {

@@ -21,8 +21,10 @@ void print(core::run_context& ctx, const message& m) {
   auto& out = ctx.out();
   if (!ctx.json()) {
     // A large body goes out as it is, not copied into the buffer first.
-    if (m.body.size() >= 64 * 1024) out.write(m.body);
-    else out.buffer(m.body);
+    if (m.body.size() >= 64 * 1024)
+      out.write(m.body);
+    else
+      out.buffer(m.body);
     out.buffer("\n");
     return;
   }
@@ -105,8 +107,8 @@ core::environment message_environment(const message& m) {
 // --exec: --concurrency commands at a time, one message each on its stdin;
 // its output is printed whole once it exits, then the message is acked
 // (exit 0) or rejected (dead-lettered, or --requeue'd).
-awaitable<void> exec_each(core::run_context& ctx, session& s, const consume_args& args,
-                          const std::string& consumer_tag, std::uint64_t& handled) {
+awaitable<void> exec_each(core::run_context& ctx, session& s, const consume_args& args, const std::string& consumer_tag,
+                          std::uint64_t& handled) {
   namespace asio = core::asio;
   using task_channel = asio::experimental::channel<void(boost::system::error_code, message)>;
   task_channel tasks(ctx.executor(), 0);
@@ -174,7 +176,6 @@ awaitable<void> exec_each(core::run_context& ctx, session& s, const consume_args
   if (rejected) core::log::info("{} of {} messages rejected", rejected, handled);
 }
 
-
 awaitable<void> consume_all(core::run_context& ctx, const consume_args& args, std::uint64_t& handled) {
   session s(ctx, args.client, ctx.json() || !args.exec.empty());
   co_await s.open();
@@ -223,8 +224,10 @@ awaitable<void> consume_all(core::run_context& ctx, const consume_args& args, st
   // once this many messages wait for stdout.
   s.start_deliveries(no_ack || prefetch == 0 ? 4096 : prefetch);
 
-  if (args.exec.empty()) co_await print_each(ctx, s, args, consumer_tag, handled);
-  else co_await exec_each(ctx, s, args, consumer_tag, handled);
+  if (args.exec.empty())
+    co_await print_each(ctx, s, args, consumer_tag, handled);
+  else
+    co_await exec_each(ctx, s, args, consumer_tag, handled);
   core::log::info("{} messages consumed", handled);
   co_await s.close();
 }

@@ -15,9 +15,9 @@
 #include <boost/asio/post.hpp>
 
 #include <fcntl.h>
-#include <future>
 #include <poll.h>
 #include <sys/socket.h>
+#include <future>
 
 namespace nettool::amqp {
 
@@ -35,6 +35,15 @@ timeval to_timeval(core::duration d) {
 // "404 NOT_FOUND - no queue 'x' in vhost '/'": the broker's own words.
 std::string reply_text(std::uint16_t code, amqp_bytes_t text) {
   return fmt::format("{} {}", code, core::printable(amqp::text(text), true));
+}
+
+// 320 CONNECTION_FORCED: the broker is shutting down (or an operator closed
+// us): the connection is lost, as SPEC's transient "connection lost", not
+// a refusal of what we asked for.
+constexpr std::uint16_t connection_forced = 320;
+
+core::errc close_kind(std::uint16_t code) {
+  return code == connection_forced ? core::errc::connect_failed : core::errc::peer_error;
 }
 
 bool is_connection_lost(int status) {
@@ -74,7 +83,7 @@ void throw_reply(const amqp_rpc_reply_t& reply, const std::string& phase) {
     case AMQP_RESPONSE_SERVER_EXCEPTION:
       if (reply.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
         const auto* m = static_cast<const amqp_connection_close_t*>(reply.reply.decoded);
-        throw core::error(core::errc::peer_error, phase, {},
+        throw core::error(close_kind(m->reply_code), phase, {},
                           "the broker closed the connection: " + reply_text(m->reply_code, m->reply_text));
       }
       if (reply.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
@@ -152,6 +161,7 @@ awaitable<void> session::open() {
   const auto deadline = clock::now() + args_.timeouts.connect_timeout;
   core::connect_options options = args_.connect;
   options.connect_timeout = args_.timeouts.connect_timeout;
+  options.servername = args_.tls.servername;
   const core::target to{url_.host, url_.port, {}};
   core::tls_context_ptr tls;
   if (url_.tls) {
@@ -163,7 +173,6 @@ awaitable<void> session::open() {
   // drops us before the handshake is as transient as a refused connect.
   auto attempt = [&]() -> awaitable<int> {
     auto connection = co_await core::connect(to, options, tls);
-    if (tls) core::log::info("TLS: {}", connection.tls_summary());
     co_await handshake(std::move(connection), deadline);
     co_return 0;
   };
@@ -212,9 +221,9 @@ void session::login(clock::time_point deadline) {
       {amqp_cstring_bytes("product"), {AMQP_FIELD_KIND_UTF8, {.bytes = amqp_cstring_bytes("nettool")}}},
       {amqp_cstring_bytes("capabilities"), {AMQP_FIELD_KIND_TABLE, {.table = {2, capabilities}}}}};
   const amqp_table_t properties{2, client};
-  const auto reply = amqp_login_with_properties(conn_, url_.vhost.c_str(), 0, url_.frame_max, url_.heartbeat,
-                                                &properties, AMQP_SASL_METHOD_PLAIN, url_.user.c_str(),
-                                                url_.password.c_str());
+  const auto reply =
+      amqp_login_with_properties(conn_, url_.vhost.c_str(), 0, url_.frame_max, url_.heartbeat, &properties,
+                                 AMQP_SASL_METHOD_PLAIN, url_.user.c_str(), url_.password.c_str());
   if (reply.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION && reply.library_error == AMQP_STATUS_TIMEOUT)
     throw core::error(core::errc::timed_out, core::phase::connect, url_.shown,
                       "the broker did not finish the AMQP handshake within --connect-timeout");
@@ -384,7 +393,7 @@ void session::dispatch(const amqp_frame_t& frame) {
       }
       if (confirms_.returned <= 3)
         core::log::warn("the broker returned a message ({}): exchange '{}', routing key '{}'", why,
-                      core::printable(text(m->exchange)), core::printable(text(m->routing_key)));
+                        core::printable(text(m->exchange)), core::printable(text(m->routing_key)));
       return;
     }
     case AMQP_CHANNEL_CLOSE_METHOD: {
@@ -402,7 +411,7 @@ void session::dispatch(const amqp_frame_t& frame) {
       amqp_connection_close_ok_t ok{};
       amqp_send_method(conn_, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
       open_ = false;
-      throw core::error(core::errc::peer_error, "connection", {}, "the broker closed the connection: " + why);
+      throw core::error(close_kind(m->reply_code), "connection", {}, "the broker closed the connection: " + why);
     }
     case AMQP_BASIC_CANCEL_METHOD:
       throw core::error(core::errc::peer_error, "consume", {},
@@ -530,6 +539,5 @@ void session::consumed(const std::vector<message>& batch) {
   // The worker may have stopped reading for either bound: let it look again.
   worker_.wake();
 }
-
 
 }  // namespace nettool::amqp

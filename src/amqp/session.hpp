@@ -143,10 +143,10 @@ class session {
   broker_url url_;
   bool want_properties_;
   amqp_connection_state_t conn_ = nullptr;
-  std::atomic<int> fd_{-1};  // also read by the io side, to shut it down
-  int heartbeat_ = 0;        // negotiated, seconds
+  std::atomic<int> fd_{-1};     // also read by the io side, to shut it down
+  int heartbeat_ = 0;           // negotiated, seconds
   bool open_ = false;           // the worker's: login succeeded and nothing closed it
-  bool tls_ = false;   // amqps://: rabbitmq-c's socket is relayed on the io_context
+  bool tls_ = false;            // amqps://: rabbitmq-c's socket is relayed on the io_context
   std::exception_ptr failure_;  // the worker's: what ended the connection
 
   confirm_counts confirms_;                  // the worker's

@@ -53,7 +53,8 @@ void make_blocking(int fd) {
 }  // namespace
 
 environment remote_environment(const std::string& peer) {
-  if (auto hp = parse_host_port(peer)) return {{"NETTOOL_REMOTE_ADDR", hp->host}, {"NETTOOL_REMOTE_PORT", std::to_string(hp->port)}};
+  if (auto hp = parse_host_port(peer))
+    return {{"NETTOOL_REMOTE_ADDR", hp->host}, {"NETTOOL_REMOTE_PORT", std::to_string(hp->port)}};
   return {{"NETTOOL_REMOTE_ADDR", peer}, {"NETTOOL_REMOTE_PORT", ""}};
 }
 

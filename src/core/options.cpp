@@ -4,8 +4,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include <cctype>
 #include <sys/socket.h>
+#include <cctype>
 
 namespace nettool::core {
 namespace {
@@ -72,26 +72,30 @@ void add_common_options(CLI::App& app, common_options& options) {
                "More detail on stderr: -v life cycle, -vv protocol detail, -vvv hexdump of every read and write");
   app.add_flag("-q,--quiet", options.quiet, "Errors only on stderr");
   app.add_flag("--json", options.json, "JSON Lines on stdout: one object per message, event or result");
-  add_duration_option(app, "--timeout", options.timeout, "Deadline for the whole command, all attempts included (exit 124)");
+  add_duration_option(app, "--timeout", options.timeout,
+                      "Deadline for the whole command, all attempts included (exit 124)");
 }
 
 void add_timeout_options(CLI::App& app, timeout_options& options, bool idle, bool retries) {
-  add_duration_option(app, "--connect-timeout", options.connect_timeout,
-                      "Resolve + connect + TLS + protocol handshake")
+  add_duration_option(app, "--connect-timeout", options.connect_timeout, "Resolve + connect + TLS + protocol handshake")
       ->default_str("10s");
-  if (idle) add_duration_option(app, "--idle-timeout", options.idle_timeout, "End when no data moved for DUR (exit 124)");
+  if (idle)
+    add_duration_option(app, "--idle-timeout", options.idle_timeout, "End when no data moved for DUR (exit 124)");
   if (!retries) return;
   app.add_option("--retries", options.retry.retries, "Extra attempts after a transient failure")
       ->check(CLI::NonNegativeNumber)
       ->default_str("0");
-  add_duration_option(app, "--retry-delay", options.retry.first_delay, "First backoff; doubles each attempt, full jitter")
+  add_duration_option(app, "--retry-delay", options.retry.first_delay,
+                      "First backoff; doubles each attempt, full jitter")
       ->default_str("250ms");
   add_duration_option(app, "--retry-max-delay", options.retry.max_delay, "Cap on one backoff")->default_str("10s");
 }
 
 void add_family_options(CLI::App& app, int& family) {
-  auto* v4 = app.add_flag_callback("-4", [&family] { family = AF_INET; }, "IPv4 only");
-  auto* v6 = app.add_flag_callback("-6", [&family] { family = AF_INET6; }, "IPv6 only");
+  auto* v4 = app.add_flag_callback(
+      "-4", [&family] { family = AF_INET; }, "IPv4 only");
+  auto* v6 = app.add_flag_callback(
+      "-6", [&family] { family = AF_INET6; }, "IPv6 only");
   v4->excludes(v6);
 }
 
@@ -113,7 +117,8 @@ void add_tls_client_options(CLI::App& app, tls_client_options& options, bool tls
   auto* cert = app.add_option("--cert", options.cert, "Client certificate (PEM)")->type_name("FILE");
   auto* key = app.add_option(key_option, options.key, "Client private key (PEM)")->type_name("FILE");
   cert->needs(key);
-  app.add_option("--servername", options.servername, "Name for SNI and verification (default: HOST)")->type_name("NAME");
+  app.add_option("--servername", options.servername, "Name for SNI and verification (default: HOST)")
+      ->type_name("NAME");
 }
 
 void add_tls_server_options(CLI::App& app, tls_server_options& options) {
@@ -127,7 +132,8 @@ void add_tls_server_options(CLI::App& app, tls_server_options& options) {
 }
 
 void add_listen_options(CLI::App& app, listen_options& options, bool stream, bool port_positional) {
-  if (port_positional) app.add_option("port", options.port, "Port to listen on (0 picks a free port)")->type_name("PORT");
+  if (port_positional)
+    app.add_option("port", options.port, "Port to listen on (0 picks a free port)")->type_name("PORT");
   app.add_option("-p,--port", options.port, "Port to listen on (0 picks a free port)");
   app.add_option("--bind", options.bind, "Address to bind; 0.0.0.0 or :: expose the port beyond this machine")
       ->default_str("127.0.0.1");
@@ -141,7 +147,8 @@ void add_listen_options(CLI::App& app, listen_options& options, bool stream, boo
 
 std::string environment_name(const std::string& long_name) {
   std::string out = "NETTOOL_";
-  for (char c : long_name) out.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  for (char c : long_name)
+    out.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
   return out;
 }
 
@@ -155,8 +162,9 @@ void add_environment_fallbacks(CLI::App& app) {
 }
 
 CLI::Option* add_send_option(CLI::App& app, std::vector<std::string>& texts, const std::string& aliases) {
-  return app.add_option("--send" + (aliases.empty() ? "" : "," + aliases), texts,
-                        "Send TEXT instead of reading stdin, one message each (repeatable)")
+  return app
+      .add_option("--send" + (aliases.empty() ? "" : "," + aliases), texts,
+                  "Send TEXT instead of reading stdin, one message each (repeatable)")
       ->type_name("TEXT");
 }
 

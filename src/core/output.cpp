@@ -1,8 +1,8 @@
 #include "nettool/core/output.hpp"
 
+#include <fmt/format.h>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
-#include <fmt/format.h>
 
 #include <cmath>
 #include <cstdint>
@@ -47,8 +47,10 @@ std::string printable(std::string_view text, bool one_line) {
   for (std::size_t i = 0; i < text.size();) {
     const auto c = static_cast<unsigned char>(text[i]);
     if (c < 0x80) {
-      if ((c < 0x20 && (one_line || (c != '\t' && c != '\n'))) || c == 0x7f) out += fmt::format("\\u{:04x}", c);
-      else out += static_cast<char>(c);
+      if ((c < 0x20 && (one_line || (c != '\t' && c != '\n'))) || c == 0x7f)
+        out += fmt::format("\\u{:04x}", c);
+      else
+        out += static_cast<char>(c);
       ++i;
       continue;
     }
@@ -93,11 +95,16 @@ bool base64_decode(std::string_view text, std::string& out) {
   for (const char c : text) {
     if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;
     int sextet = -1;
-    if (c >= 'A' && c <= 'Z') sextet = c - 'A';
-    else if (c >= 'a' && c <= 'z') sextet = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') sextet = c - '0' + 52;
-    else if (c == '+') sextet = 62;
-    else if (c == '/') sextet = 63;
+    if (c >= 'A' && c <= 'Z')
+      sextet = c - 'A';
+    else if (c >= 'a' && c <= 'z')
+      sextet = c - 'a' + 26;
+    else if (c >= '0' && c <= '9')
+      sextet = c - '0' + 52;
+    else if (c == '+')
+      sextet = 62;
+    else if (c == '/')
+      sextet = 63;
     else if (c == '=') {
       ++padding;
       continue;
@@ -119,8 +126,10 @@ bool base64_decode(std::string_view text, std::string& out) {
 }
 
 void add_payload(boost::json::object& object, std::string_view bytes, std::string_view name) {
-  if (is_valid_utf8(bytes)) object[name] = bytes;
-  else object[std::string(name) + "_base64"] = base64_encode(bytes);
+  if (is_valid_utf8(bytes))
+    object[name] = bytes;
+  else
+    object[std::string(name) + "_base64"] = base64_encode(bytes);
 }
 
 namespace {
@@ -144,7 +153,9 @@ using number_writer = void (*)(std::string&, double);
 
 void append_json(std::string& out, const boost::json::value& v, number_writer number) {
   switch (v.kind()) {
-    case boost::json::kind::double_: number(out, v.get_double()); return;
+    case boost::json::kind::double_:
+      number(out, v.get_double());
+      return;
     case boost::json::kind::object: {
       out += '{';
       bool first = true;
@@ -169,7 +180,9 @@ void append_json(std::string& out, const boost::json::value& v, number_writer nu
       out += ']';
       return;
     }
-    default: out += boost::json::serialize(v); return;  // strings, integers, bool, null
+    default:
+      out += boost::json::serialize(v);
+      return;  // strings, integers, bool, null
   }
 }
 
@@ -210,9 +223,12 @@ std::string plain_decimal(double d) {
   const int point = int_digits + exponent;  // digits before the decimal point
   const int n = static_cast<int>(mantissa.size());
   std::string out = sign;
-  if (point <= 0) out += "0." + std::string(static_cast<std::size_t>(-point), '0') + mantissa;
-  else if (point >= n) out += mantissa + std::string(static_cast<std::size_t>(point - n), '0') + ".0";
-  else out += mantissa.substr(0, static_cast<std::size_t>(point)) + "." + mantissa.substr(static_cast<std::size_t>(point));
+  if (point <= 0)
+    out += "0." + std::string(static_cast<std::size_t>(-point), '0') + mantissa;
+  else if (point >= n)
+    out += mantissa + std::string(static_cast<std::size_t>(point - n), '0') + ".0";
+  else
+    out += mantissa.substr(0, static_cast<std::size_t>(point)) + "." + mantissa.substr(static_cast<std::size_t>(point));
   return out;
 }
 

@@ -160,7 +160,9 @@ TEST_CASE("amqp consume SIGKILLed midway through 10 000: each message is in its 
   CHECK(r.out == "killed=137\nrest=0\nnone lost\nat most a prefetch window twice\nkilled midway\n");
 }
 
-TEST_CASE("amqp consume: SIGINT exits 130 and requeues what was not printed, --timeout exits 124, a --count not reached 9", "[amqp]") {
+TEST_CASE(
+    "amqp consume: SIGINT exits 130 and requeues what was not printed, --timeout exits 124, a --count not reached 9",
+    "[amqp]") {
   auto r = sh(R"sh(
     amqp_env; q=$(uniq_name sig)
     $NT amqp declare-queue $q > /dev/null
@@ -257,4 +259,27 @@ TEST_CASE("amqp wait: ready at once, a missing queue and a closed port time out 
   CHECK(r.out ==
         "ready 1 True\nmissing=124\nnot ready after 700.00ms: amqp://guest@127.0.0.1:P?queue=Q\n"
         "ran after the queue appeared\nwait=0\nclosed=124\nwrong password=124\n");
+}
+
+TEST_CASE("amqp over amqps: the core's TLS with --cacert, client certificates, wrong names and CAs exit 5",
+          "[amqp][tls]") {
+  auto r = sh(R"sh(
+    amqp_env; q=$(uniq_name tls)
+    S=amqps://guest:guest@127.0.0.1:$AMQPS_PORT
+    $NT amqp declare-queue $q --url $S --cacert "$AMQP_CA" > /dev/null; echo "declare=$?"
+    seq 1000 | $NT amqp publish -r $q --url $S --cacert "$AMQP_CA"; echo "publish=$?"
+    $PY "$PEERS/amqp_peer.py" consume $q 1000 | head -1000 | cmp - <(seq 1000) && echo "pika got all 1000"
+    seq 5 | $NT amqp publish -r $q
+    $NT amqp consume $q --count 5 --url $S --cacert "$AMQP_CA" --cert "$AMQP_CLIENT_CERT" --cert-key "$AMQP_CLIENT_KEY" \
+      | tr '\n' ' '; echo "client cert=${PIPESTATUS[0]}"
+    $NT amqp get $q --url $S 2> /dev/null; echo "system CAs=$?"
+    $NT amqp get $q --url amqps://guest:guest@localhost:$AMQPS_PORT --resolve localhost:$AMQPS_PORT:127.0.0.1 \
+      --cacert "$AMQP_CA" --servername wrong.example 2> /dev/null; echo "wrong name=$?"
+    $NT amqp get $q --url $S --insecure 2> /dev/null; echo "insecure, empty=$?"
+    $NT amqp get $q --url amqps://guest:guest@127.0.0.1:$AMQP_PORT --cacert "$AMQP_CA" 2> /dev/null; echo "plain port=$?"
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out ==
+        "declare=0\npublish=0\npika got all 1000\n1 2 3 4 5 client cert=0\nsystem CAs=5\nwrong name=5\n"
+        "insecure, empty=9\nplain port=5\n");
 }

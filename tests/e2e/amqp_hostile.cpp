@@ -88,7 +88,8 @@ TEST_CASE("amqp hostile: channel.close instead of content exits 7, control chara
   )sh");
   REQUIRE(r.rc == 0);
   CHECK(r.out ==
-        "rc=7 in time\nnettool: amqp get: channel: the broker closed the channel: 406 PRECONDITION_FAILED - changed my mind\n"
+        "rc=7 in time\nnettool: amqp get: channel: the broker closed the channel: 406 PRECONDITION_FAILED - changed my "
+        "mind\n"
         "rc=7 in time\n1\n1\n");
 }
 
@@ -151,7 +152,8 @@ TEST_CASE("amqp hostile: the broker stopped mid-publish: exit 4 with the unconfi
     LIMIT=20
     start=$(date +%s); wait $p; rc=$?; echo "publish=$rc $([ $(( $(date +%s) - start )) -lt 20 ] && echo "in time")"
     grep -o "published, [0-9]* confirmed, [0-9]* unconfirmed" pub.err | sed 's/[0-9][0-9]*/N/g'
-  )sh", 180);
+  )sh",
+              180);
   REQUIRE(r.rc == 0);
   CHECK(r.out == "publish=4 in time\npublished, N confirmed, N unconfirmed\n");
 }
