@@ -117,6 +117,17 @@ struct wait_args {
   std::vector<std::string> command;
 };
 
+struct rpc_args {
+  client_args client;
+  std::string exchange;
+  std::string routing_key;
+  std::optional<std::string> body;
+  std::string content_type;
+  std::vector<std::string> headers;
+  std::vector<std::string> properties;
+  std::optional<core::duration> request_timeout;  // --timeout, per request
+};
+
 struct get_args {
   client_args client;
   std::string queue;
@@ -130,6 +141,7 @@ awaitable<int> run_declare_exchange(core::run_context& ctx, const exchange_args&
 awaitable<int> run_delete_exchange(core::run_context& ctx, const exchange_args& args);
 awaitable<int> run_bind(core::run_context& ctx, const bind_args& args, bool bind);
 awaitable<int> run_wait(core::run_context& ctx, const wait_args& args);
+awaitable<int> run_rpc(core::run_context& ctx, const rpc_args& args);
 awaitable<int> run_publish(core::run_context& ctx, const publish_args& args);
 awaitable<int> run_consume(core::run_context& ctx, const consume_args& args);
 awaitable<int> run_get(core::run_context& ctx, const get_args& args);

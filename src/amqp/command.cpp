@@ -247,6 +247,37 @@ void add_wait(CLI::App& app, verb_table& verbs) {
       cmd, args->client.common, [args](core::run_context& ctx) { return run_wait(ctx, *args); }, &args->command);
 }
 
+void add_rpc(CLI::App& app, verb_table& verbs) {
+  auto args = std::make_shared<rpc_args>();
+  auto* cmd = app.add_subcommand(
+      "rpc", "Send requests (--body, or a line each from stdin) and print each reply, in order (direct reply-to)");
+  cmd->add_option("-e,--exchange", args->exchange, "The exchange (default: \"\")")->type_name("X");
+  cmd->add_option("-r,--routing-key", args->routing_key, "The routing key: for the default exchange, the queue")
+      ->required()
+      ->type_name("KEY");
+  cmd->add_option("--body", args->body, "One request with this body")->type_name("TEXT");
+  cmd->add_option("--content-type", args->content_type, "The content-type property")->type_name("TYPE");
+  cmd->add_option("-H,--header", args->headers, "A header KEY=VALUE (repeatable)")->type_name("KEY=VALUE");
+  cmd->add_option("--property", args->properties, "A property NAME=VALUE (repeatable), as for publish")
+      ->type_name("NAME=VALUE");
+  add_client_options(*cmd, args->client);
+  cmd->footer(
+      "Examples:\n"
+      "  nettool amqp rpc -r rpc_queue --body 30 --timeout 5s\n"
+      "  printf '1\\n2\\n' | nettool amqp rpc -r rpc_queue --json\n"
+      "--timeout is per request: no reply within it exits 124.\n");
+  cmd->callback([args] {
+    check_client(args->client);
+    core::check_option([&] { make_properties(args->content_type, false, args->headers, args->properties); });
+    for (const auto& p : args->properties)
+      if (p.starts_with("reply-to=") || p.starts_with("correlation-id="))
+        throw CLI::ValidationError("--property", "rpc sets reply-to and correlation-id itself");
+    args->request_timeout = args->client.common.timeout;
+    args->client.common.timeout.reset();  // per request, not for the whole run
+  });
+  verbs.add(cmd, args->client.common, [args](core::run_context& ctx) { return run_rpc(ctx, *args); });
+}
+
 void add_get(CLI::App& app, verb_table& verbs) {
   auto args = std::make_shared<get_args>();
   auto* cmd = app.add_subcommand("get", "Take one message from QUEUE and print it; exit 9 when the queue is empty");
@@ -273,6 +304,7 @@ void configure(CLI::App& app, verb_table& verbs, std::string_view only) {
                                  {"publish", add_publish},
                                  {"consume", add_consume},
                                  {"get", add_get},
+                                 {"rpc", add_rpc},
                                  {"wait", add_wait}};
   bool known = false;
   for (const auto& v : all) known = known || only == v.name;
@@ -284,7 +316,7 @@ void configure(CLI::App& app, verb_table& verbs, std::string_view only) {
 
 constexpr core::protocol_descriptor descriptor{"amqp",
                                                "AMQP 0-9-1 (RabbitMQ): declare-queue, declare-exchange, bind, unbind, "
-                                               "delete-queue, delete-exchange, purge, publish, consume, get, wait",
+                                               "delete-queue, delete-exchange, purge, publish, consume, get, rpc, wait",
                                                &configure};
 
 }  // namespace nettool::amqp

@@ -283,3 +283,22 @@ TEST_CASE("amqp over amqps: the core's TLS with --cacert, client certificates, w
         "declare=0\npublish=0\npika got all 1000\n1 2 3 4 5 client cert=0\nsystem CAs=5\nwrong name=5\n"
         "insecure, empty=9\nplain port=5\n");
 }
+
+TEST_CASE("amqp rpc against a pika responder: replies in request order, strays ignored, --timeout per request",
+          "[amqp]") {
+  auto r = sh(R"sh(
+    amqp_env; q=$(uniq_name rpc)
+    $PY "$PEERS/amqp_peer.py" respond $q 5 ready & wait_file ready
+    printf 'one\ntwo\nthree\n' | $NT amqp rpc -r $q; echo "rpc=$?"
+    $NT amqp rpc -r $q --body four --json | $PY -c 'import json,sys; e=json.loads(sys.stdin.read()); print(e["data"], e["properties"]["content-type"], e["properties"]["correlation-id"].startswith("nettool-"))'
+    $NT amqp rpc -r $q --body slow --timeout 1s 2> slow.err; echo "slow=$?"
+    grep -o "no reply to request 1 within --timeout 1.00s" slow.err
+    $NT amqp rpc -r "$q-nobody" --body x 2> none.err; echo "unroutable=$?"
+    grep -o "returned the request as unroutable (312 NO_ROUTE)" none.err
+    $NT amqp rpc -r $q --body x --property reply-to=me 2> /dev/null; echo "own reply-to=$?"
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out ==
+        "ONE\nTWO\nTHREE\nrpc=0\nFOUR text/plain True\nslow=124\nno reply to request 1 within --timeout 1.00s\n"
+        "unroutable=7\nreturned the request as unroutable (312 NO_ROUTE)\nown reply-to=2\n");
+}
