@@ -3,6 +3,7 @@
 // librabbitmq.
 #pragma once
 
+#include "nettool/core/bench.hpp"
 #include "nettool/core/context.hpp"
 #include "nettool/core/options.hpp"
 
@@ -128,6 +129,16 @@ struct rpc_args {
   std::optional<core::duration> request_timeout;  // --timeout, per request
 };
 
+struct bench_args {
+  client_args client;
+  core::bench_options bench;  // -n, --duration, --rate (all producers together), --warmup, --fail-if
+  std::string queue;          // --queue; default a queue of the run's own, deleted after it
+  unsigned producers = 1;
+  unsigned consumers = 1;
+  std::size_t size = 64;
+  std::uint64_t window = 1000;  // -c: unconfirmed messages per producer
+};
+
 struct get_args {
   client_args client;
   std::string queue;
@@ -142,6 +153,7 @@ awaitable<int> run_delete_exchange(core::run_context& ctx, const exchange_args& 
 awaitable<int> run_bind(core::run_context& ctx, const bind_args& args, bool bind);
 awaitable<int> run_wait(core::run_context& ctx, const wait_args& args);
 awaitable<int> run_rpc(core::run_context& ctx, const rpc_args& args);
+awaitable<int> run_bench(core::run_context& ctx, const bench_args& args);
 awaitable<int> run_publish(core::run_context& ctx, const publish_args& args);
 awaitable<int> run_consume(core::run_context& ctx, const consume_args& args);
 awaitable<int> run_get(core::run_context& ctx, const get_args& args);

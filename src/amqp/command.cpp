@@ -278,6 +278,38 @@ void add_rpc(CLI::App& app, verb_table& verbs) {
   verbs.add(cmd, args->client.common, [args](core::run_context& ctx) { return run_rpc(ctx, *args); });
 }
 
+void add_bench(CLI::App& app, verb_table& verbs) {
+  auto args = std::make_shared<bench_args>();
+  auto* cmd =
+      app.add_subcommand("bench",
+                         "Load the broker: --producers publishing with confirms to one queue that --consumers consume; "
+                         "messages/s and publish-to-consume latency");
+  cmd->add_option("--producers", args->producers, "Publishing connections")
+      ->default_str("1")
+      ->check(CLI::Range(1u, 1000u));
+  cmd->add_option("--consumers", args->consumers, "Consuming connections")
+      ->default_str("1")
+      ->check(CLI::Range(1u, 1000u));
+  core::add_size_option(*cmd, "--size", args->size, "Message size (at least 8: the send time)")->default_str("64");
+  cmd->add_option("--queue", args->queue, "Use this queue (default: one of the run's own, deleted after it)")
+      ->type_name("NAME");
+  core::add_bench_options(*cmd, args->bench);
+  add_client_options(*cmd, args->client);
+  cmd->footer(
+      "Examples:\n"
+      "  nettool amqp bench --producers 2 --consumers 2 --size 1KiB --duration 10s\n"
+      "  nettool amqp bench --rate 5000 --duration 30s --fail-if 'p99>20ms' --json\n"
+      "-c N: unconfirmed messages per producer (default 1000). --rate is for all producers together.\n");
+  auto* window = cmd->get_option("-c");
+  cmd->callback([args, window] {
+    check_client(args->client);
+    args->window = window->count() > 0 ? args->bench.concurrency : 1000;
+    if (args->size > 128u * 1024 * 1024)
+      throw CLI::ValidationError("--size", "at most 128MiB (a message the broker takes)");
+  });
+  verbs.add(cmd, args->client.common, [args](core::run_context& ctx) { return run_bench(ctx, *args); });
+}
+
 void add_get(CLI::App& app, verb_table& verbs) {
   auto args = std::make_shared<get_args>();
   auto* cmd = app.add_subcommand("get", "Take one message from QUEUE and print it; exit 9 when the queue is empty");
@@ -305,6 +337,7 @@ void configure(CLI::App& app, verb_table& verbs, std::string_view only) {
                                  {"consume", add_consume},
                                  {"get", add_get},
                                  {"rpc", add_rpc},
+                                 {"bench", add_bench},
                                  {"wait", add_wait}};
   bool known = false;
   for (const auto& v : all) known = known || only == v.name;
@@ -314,10 +347,11 @@ void configure(CLI::App& app, verb_table& verbs, std::string_view only) {
 
 }  // namespace
 
-constexpr core::protocol_descriptor descriptor{"amqp",
-                                               "AMQP 0-9-1 (RabbitMQ): declare-queue, declare-exchange, bind, unbind, "
-                                               "delete-queue, delete-exchange, purge, publish, consume, get, rpc, wait",
-                                               &configure};
+constexpr core::protocol_descriptor descriptor{
+    "amqp",
+    "AMQP 0-9-1 (RabbitMQ): declare-queue, declare-exchange, bind, unbind, "
+    "delete-queue, delete-exchange, purge, publish, consume, get, rpc, wait, bench",
+    &configure};
 
 }  // namespace nettool::amqp
 

@@ -31,7 +31,7 @@ constexpr std::array table{
     protocol_entry{"http", "HTTP/1.1: get, head, delete, options, post, put, patch, serve, wait, bench", &http::describe, nullptr},
     protocol_entry{"ws", "WebSocket (RFC 6455): connect, serve, bench", &ws::describe, nullptr},
     protocol_entry{"grpc", "gRPC: call, list, describe, health, wait, serve, bench", nullptr, "grpc"},
-    protocol_entry{"amqp", "AMQP 0-9-1 (RabbitMQ): declare-queue, declare-exchange, bind, unbind, delete-queue, delete-exchange, purge, publish, consume, get, rpc, wait", nullptr, "amqp"},
+    protocol_entry{"amqp", "AMQP 0-9-1 (RabbitMQ): declare-queue, declare-exchange, bind, unbind, delete-queue, delete-exchange, purge, publish, consume, get, rpc, wait, bench", nullptr, "amqp"},
     protocol_entry{"xmlrpc", "XML-RPC: call, list, help, serve", nullptr, "xmlrpc"},
     protocol_entry{"zmq", "ZeroMQ sockets: pub, sub, push, pull, req, rep, dealer, router, pair; proxy, bench, keygen", nullptr, "zmq"},
 };

@@ -302,3 +302,18 @@ TEST_CASE("amqp rpc against a pika responder: replies in request order, strays i
         "ONE\nTWO\nTHREE\nrpc=0\nFOUR text/plain True\nslow=124\nno reply to request 1 within --timeout 1.00s\n"
         "unroutable=7\nreturned the request as unroutable (312 NO_ROUTE)\nown reply-to=2\n");
 }
+
+TEST_CASE("amqp bench: producers and consumers through one queue, every message counted, --fail-if", "[amqp]") {
+  auto r = sh(R"sh(
+    amqp_env
+    $NT amqp bench -n 3000 --producers 2 --consumers 2 --size 100 --json > run.json; echo "bench=$?"
+    $PY -c 'import json; e=json.load(open("run.json")); print(e["count"], e["published"], e["confirmed"], e["consumed"], e["errors"], e["latency"]["p99"] > 0, e["bytes"])'
+    $NT amqp bench -n 500 --rate 1000 --fail-if 'p50<1h' 2> fail.err > /dev/null; echo "fail-if=$?"
+    grep -o "fail-if: p50<1h" fail.err
+    $NT amqp get "nettool-bench-$$" 2> /dev/null; echo "own queue gone=$?"
+    $NT amqp bench --size 4 -n 1 --json | $PY -c 'import json,sys; print("size", json.load(sys.stdin)["size"])'
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out ==
+        "bench=0\n3000 3000 3000 3000 {} True 300000\nfail-if=10\nfail-if: p50<1h\nown queue gone=7\nsize 8\n");
+}
