@@ -7,6 +7,8 @@
 #include "nettool/core/context.hpp"
 #include "nettool/core/options.hpp"
 
+#include <amqp.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -108,6 +110,8 @@ struct consume_args {
   std::string exec;          // --exec CMD per message
   unsigned concurrency = 1;  // --concurrency N commands at once
   bool requeue = false;      // a failed command's message is requeued, not rejected
+  std::string offset;        // --offset for stream queues
+  bool reconnect = false;    // consume again after a lost connection
 };
 
 struct wait_args {
@@ -144,6 +148,10 @@ struct get_args {
   std::string queue;
   bool requeue = false;
 };
+
+// --offset's value for x-stream-offset (the empty text: none). Throws
+// core::error (usage) naming what is wrong.
+amqp_field_value_t stream_offset(const std::string& text);
 
 awaitable<int> run_declare_queue(core::run_context& ctx, const queue_args& args);
 awaitable<int> run_delete_queue(core::run_context& ctx, const queue_args& args);

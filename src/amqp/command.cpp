@@ -137,6 +137,12 @@ void add_consume(CLI::App& app, verb_table& verbs) {
   cmd->add_option("--concurrency", args->concurrency, "--exec commands running at once")
       ->default_str("1")
       ->check(CLI::Range(1u, 1000u));
+  cmd->add_option("--offset", args->offset,
+                  "Stream queues: where to start: first, last, next, an offset, or a UTC time (2026-12-01T08:00:00Z)")
+      ->type_name("WHERE");
+  cmd->add_flag("--reconnect", args->reconnect,
+                "Consume again after a lost connection, with the --retry-delay backoff (--retries: at most that many "
+                "in a row)");
   cmd->add_flag("--requeue", args->requeue, "--exec: requeue the message of a failed command instead of rejecting it");
   cmd->add_flag("--no-ack", args->no_ack, "The broker forgets each message as it sends it (faster; lost if we die)");
   add_client_options(*cmd, args->client);
@@ -156,6 +162,9 @@ void add_consume(CLI::App& app, verb_table& verbs) {
     }
     if (args->exec.empty() && (args->requeue || args->concurrency != 1))
       throw CLI::ValidationError(args->requeue ? "--requeue" : "--concurrency", "goes with --exec");
+    core::check_option([&] { stream_offset(args->offset); }, "--offset");
+    if (!args->offset.empty() && args->no_ack)
+      throw CLI::ValidationError("--offset", "stream queues need acks: not with --no-ack");
     if (!args->exec.empty() && args->no_ack)
       throw CLI::ValidationError("--no-ack", "not with --exec: a message is acked or rejected by its command's exit");
     if (args->queue.empty() == args->exchange.empty())

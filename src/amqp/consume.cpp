@@ -7,11 +7,17 @@
 #include "nettool/core/log.hpp"
 #include "nettool/core/output.hpp"
 #include "nettool/core/process.hpp"
+#include "nettool/core/retry.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/channel.hpp>
 
 #include <boost/json.hpp>
+
+#include <charconv>
+#include <cstdio>
+#include <ctime>
+#include <random>
 
 namespace nettool::amqp {
 namespace {
@@ -85,6 +91,42 @@ awaitable<void> print_each(core::run_context& ctx, session& s, const consume_arg
     if (done) break;
   }
 }
+
+}  // namespace
+
+// --offset first|last|next|N|TIMESTAMP as x-stream-offset's value.
+amqp_field_value_t stream_offset(const std::string& text) {
+  amqp_field_value_t v{};
+  if (text.empty()) return v;
+  if (text == "first" || text == "last" || text == "next") {
+    v.kind = AMQP_FIELD_KIND_UTF8;
+    v.value.bytes = amqp_cstring_bytes(text == "first" ? "first" : text == "last" ? "last" : "next");
+    return v;
+  }
+  std::uint64_t n = 0;
+  const auto* end = text.data() + text.size();
+  if (const auto [p, ec] = std::from_chars(text.data(), end, n); ec == std::errc() && p == end) {
+    v.kind = AMQP_FIELD_KIND_I64;
+    v.value.i64 = static_cast<std::int64_t>(n);
+    return v;
+  }
+  // An ISO 8601 UTC time, to the second: messages from then on.
+  std::tm tm{};
+  char zone = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+                  &tm.tm_min, &tm.tm_sec, &zone) == 7 &&
+      zone == 'Z' && text.size() == 20) {
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    v.kind = AMQP_FIELD_KIND_TIMESTAMP;
+    v.value.u64 = static_cast<std::uint64_t>(::timegm(&tm));
+    return v;
+  }
+  throw core::error(core::errc::usage, "--offset", text,
+                    "expected first, last, next, an offset (0, 1, …) or a UTC time such as 2026-12-01T08:00:00Z");
+}
+
+namespace {
 
 // NETTOOL_AMQP_* for --exec: where the message came from and its properties
 // (NETTOOL_AMQP_CONTENT_TYPE, …; headers as JSON in NETTOOL_AMQP_HEADERS).
@@ -177,6 +219,7 @@ awaitable<void> exec_each(core::run_context& ctx, session& s, const consume_args
 }
 
 awaitable<void> consume_all(core::run_context& ctx, const consume_args& args, std::uint64_t& handled) {
+  const auto offset = stream_offset(args.offset);
   session s(ctx, args.client, ctx.json() || !args.exec.empty());
   co_await s.open();
   // With --count N the broker need not send more than N unacked at once:
@@ -192,7 +235,7 @@ awaitable<void> consume_all(core::run_context& ctx, const consume_args& args, st
   std::string consumer_tag;
   std::string private_queue;
   auto subscribe =
-      s.call([&args, &queue, &private_queue, &consumer_tag, prefetch, no_ack](amqp_connection_state_t conn) {
+      s.call([&args, &queue, &private_queue, &consumer_tag, &offset, prefetch, no_ack](amqp_connection_state_t conn) {
         if (!args.exchange.empty()) {
           // --exchange: a queue of our own, named by the broker, gone with us.
           const auto* ok = amqp_queue_declare(conn, 1, amqp_empty_bytes, 0, 0, 1, 1, amqp_empty_table);
@@ -209,8 +252,9 @@ awaitable<void> consume_all(core::run_context& ctx, const consume_args& args, st
           amqp_basic_qos(conn, 1, 0, prefetch, 0);
           check_reply(amqp_get_rpc_reply(conn), "qos");
         }
-        const auto* ok =
-            amqp_basic_consume(conn, 1, bytes(from), amqp_empty_bytes, 0, no_ack ? 1 : 0, 0, amqp_empty_table);
+        amqp_table_entry_t offset_entry{amqp_cstring_bytes("x-stream-offset"), offset};
+        const amqp_table_t arguments{args.offset.empty() ? 0 : 1, &offset_entry};
+        const auto* ok = amqp_basic_consume(conn, 1, bytes(from), amqp_empty_bytes, 0, no_ack ? 1 : 0, 0, arguments);
         check_reply(amqp_get_rpc_reply(conn), "consume " + from);
         consumer_tag = text(ok->consumer_tag);
       });
@@ -232,17 +276,52 @@ awaitable<void> consume_all(core::run_context& ctx, const consume_args& args, st
   co_await s.close();
 }
 
+// A connection lost: what --reconnect starts over after. A refusal by the
+// broker (a missing queue, a wrong password) is not: it would only repeat.
+bool is_lost_connection(const core::error& e) {
+  return e.code() == core::errc::connect_failed || core::is_transient(e) ||
+         (e.code() == core::errc::timed_out && e.phase() == core::phase::connect);
+}
+
+// --reconnect: consume again after a lost connection, with the core's
+// backoff (--retry-delay doubling to --retry-max-delay; --retries, when
+// given, bounds the attempts in a row). What was printed and not yet acked
+// when the connection went is delivered again: at least once.
+awaitable<void> consume_reconnecting(core::run_context& ctx, const consume_args& args, std::uint64_t& handled) {
+  std::optional<std::mt19937_64> rng;
+  for (int failures = 0;;) {
+    const auto before = handled;
+    std::string lost;
+    try {
+      co_await consume_all(ctx, args, handled);
+      co_return;
+    } catch (const core::error& e) {
+      if (!args.reconnect || !is_lost_connection(e)) throw;
+      if (handled != before) failures = 0;  // it got somewhere: the backoff starts over
+      ++failures;
+      if (args.client.timeouts.retry.retries > 0 && failures > args.client.timeouts.retry.retries) throw;
+      lost = e.describe();
+    }
+    if (!rng) rng.emplace(std::random_device{}());
+    const auto delay = core::backoff_delay(args.client.timeouts.retry, failures, std::nullopt, *rng);
+    core::log::warn("{}; reconnecting in {}", lost, core::format_duration(delay));
+    auto pause = core::sleep_for(delay);
+    co_await std::move(pause);
+  }
+}
+
 }  // namespace
 
 awaitable<int> run_consume(core::run_context& ctx, const consume_args& args) {
   std::uint64_t handled = 0;
   if (!args.count_limit) {
-    co_await consume_all(ctx, args, handled);
+    co_await consume_reconnecting(ctx, args, handled);
     co_return 0;
   }
   // --count with --timeout: not reached in time is "nothing available" (9).
   try {
-    auto bounded = core::with_timeout(consume_all(ctx, args, handled), *args.count_limit, core::phase::timeout);
+    auto bounded =
+        core::with_timeout(consume_reconnecting(ctx, args, handled), *args.count_limit, core::phase::timeout);
     co_await std::move(bounded);
   } catch (const core::error& e) {
     if (e.code() != core::errc::timed_out || e.phase() != core::phase::timeout) throw;

@@ -317,3 +317,41 @@ TEST_CASE("amqp bench: producers and consumers through one queue, every message 
   CHECK(r.out ==
         "bench=0\n3000 3000 3000 3000 {} True 300000\nfail-if=10\nfail-if: p50<1h\nown queue gone=7\nsize 8\n");
 }
+
+TEST_CASE("amqp consume --reconnect: a connection cut midway is resumed, --offset reads a stream queue", "[amqp]") {
+  auto r = sh(R"sh(
+    amqp_env; q=$(uniq_name again)
+    $NT amqp declare-queue $q > /dev/null
+    # A socat hop we can cut: the broker itself stays up.
+    p=$(free_port)
+    hop() { socat TCP-LISTEN:$p,fork,reuseaddr,bind=127.0.0.1 TCP:127.0.0.1:$AMQP_PORT & wait_tcp $p; }
+    hop
+    $NT amqp consume $q --reconnect --count 20 --retry-delay 100ms --url amqp://guest:guest@127.0.0.1:$p \
+      > got.out 2> consume.err & c=$!
+    seq 10 | $NT amqp publish -r $q
+    for _ in $(seq 400); do [ "$(wc -l < got.out)" -ge 10 ] && break; sleep 0.025; done
+    pkill -f "TCP-LISTEN:$p"; sleep 0.3
+    hop
+    seq 11 20 | $NT amqp publish -r $q
+    wait $c; echo "consume=$?"
+    sort -n got.out | uniq | cmp - <(seq 20) && echo "1..20, each at least once"
+    grep -c "the connection was lost.*reconnecting in" consume.err
+    pkill -f "TCP-LISTEN:$p"
+    $NT amqp consume $q --count 1 --url amqp://guest:guest@127.0.0.1:$p 2> /dev/null; echo "without --reconnect=$?"
+
+    s=$(uniq_name stream)
+    $NT amqp declare-queue $s --type stream --durable > /dev/null
+    seq 10 | $NT amqp publish -r $s
+    $NT amqp consume $s --offset first --count 10 | tr '\n' ' '; echo
+    $NT amqp consume $s --offset 7 --count 3 | tr '\n' ' '; echo
+    $NT amqp consume $s --offset 2020-01-01T00:00:00Z --count 2 | tr '\n' ' '; echo
+    $NT amqp consume $s --offset next --count 1 --timeout 500ms 2> /dev/null; echo "next=$?"
+    $NT amqp consume $s --offset yesterday 2> /dev/null; echo "bad offset=$?"
+    $NT amqp consume $s --offset first --no-ack 2> /dev/null; echo "offset no-ack=$?"
+    $NT amqp delete-queue $s
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out ==
+        "consume=0\n1..20, each at least once\n1\nwithout --reconnect=4\n"
+        "1 2 3 4 5 6 7 8 9 10 \n8 9 10 \n1 2 \nnext=9\nbad offset=2\noffset no-ack=2\n");
+}
