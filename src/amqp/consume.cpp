@@ -276,13 +276,6 @@ awaitable<void> consume_all(core::run_context& ctx, const consume_args& args, st
   co_await s.close();
 }
 
-// A connection lost: what --reconnect starts over after. A refusal by the
-// broker (a missing queue, a wrong password) is not: it would only repeat.
-bool is_lost_connection(const core::error& e) {
-  return e.code() == core::errc::connect_failed || core::is_transient(e) ||
-         (e.code() == core::errc::timed_out && e.phase() == core::phase::connect);
-}
-
 // --reconnect: consume again after a lost connection, with the core's
 // backoff (--retry-delay doubling to --retry-max-delay; --retries, when
 // given, bounds the attempts in a row). What was printed and not yet acked

@@ -33,9 +33,10 @@ awaitable<void> publisher::step(std::function<void(amqp_connection_state_t)> job
   }
 }
 
-awaitable<void> publisher::send(const batch& b) {
+awaitable<session::confirm_counts> publisher::send(const batch& b) {
+  session::confirm_counts counts;
   // Runs on the worker: keeps at most `window` unconfirmed.
-  auto job = [this, &b](amqp_connection_state_t conn) {
+  auto job = [this, &b, &counts](amqp_connection_state_t conn) {
     const auto& to = to_;
     const auto window = std::max<std::uint64_t>(to.window, 1);
     std::size_t begin = 0;
@@ -49,9 +50,11 @@ awaitable<void> publisher::send(const batch& b) {
       begin = end;
     }
     s_.drain();
+    counts = s_.confirms();
   };
   auto op = step(std::move(job));
   co_await std::move(op);
+  co_return counts;
 }
 
 awaitable<session::confirm_counts> publisher::finish() {

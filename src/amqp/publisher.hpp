@@ -45,8 +45,9 @@ class publisher {
   publisher(session& s, const destination& to) : s_(s), to_(to) {}
   // confirm.select, when confirms are on.
   awaitable<void> start();
-  // Publishes `b` (which must stay until this returns).
-  awaitable<void> send(const batch& b);
+  // Publishes `b` (which must stay until this returns); the counts as they
+  // were when it was published.
+  awaitable<session::confirm_counts> send(const batch& b);
   // Waits until every message was confirmed; the counts.
   awaitable<session::confirm_counts> finish();
 

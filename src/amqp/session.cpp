@@ -58,6 +58,11 @@ std::string text(amqp_bytes_t b) {
   return b.len ? std::string(static_cast<const char*>(b.bytes), b.len) : std::string();
 }
 
+bool is_lost_connection(const core::error& e) {
+  return e.code() == core::errc::connect_failed || core::is_transient(e) ||
+         (e.code() == core::errc::timed_out && e.phase() == core::phase::connect);
+}
+
 void check_status(int status, const std::string& phase) {
   if (status == AMQP_STATUS_OK) return;
   const std::string what = amqp_error_string2(status);

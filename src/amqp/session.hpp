@@ -49,6 +49,11 @@ struct message {
 // with the broker's reply text), the connection lost (4), a timeout (124).
 [[noreturn]] void throw_reply(const amqp_rpc_reply_t& reply, const std::string& phase);
 void check_reply(const amqp_rpc_reply_t& reply, const std::string& phase);
+// A connection lost (the broker went, a proxy or the network cut it, 320
+// CONNECTION_FORCED): what --retries and --reconnect start over after. A
+// refusal by the broker (a missing queue, a wrong password) is not.
+bool is_lost_connection(const core::error& e);
+
 // A library status (amqp_basic_publish's and others' int results).
 void check_status(int status, const std::string& phase);
 
