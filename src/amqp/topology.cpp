@@ -77,116 +77,127 @@ void check_arguments(const std::vector<std::string>& args, const std::string& qu
   make_arguments(args, queue_type, typed);
 }
 
+namespace {
+
+// A topology verb is one call: connect, `job`, close.
+awaitable<void> one_call(core::run_context& ctx, const client_args& client,
+                         std::function<void(amqp_connection_state_t)> job) {
+  session s(ctx, client);
+  co_await s.open();
+  auto op = s.call(std::move(job));
+  co_await std::move(op);
+  co_await s.close();
+}
+
+// {"event":EVENT,"queue":…,"messages":N} with --json; else `plain` (if any).
+void print_queue_event(core::run_context& ctx, const char* event, const std::string& queue, std::uint32_t messages,
+                       const std::string& plain) {
+  if (ctx.json())
+    ctx.out().line(core::to_json(boost::json::object{{"event", event}, {"queue", queue}, {"messages", messages}}));
+  else if (!plain.empty())
+    ctx.out().line(plain);
+}
+
+}  // namespace
+
 awaitable<int> run_declare_queue(core::run_context& ctx, const queue_args& args) {
   auto table = make_arguments(args.args, args.type);
-  session s(ctx, args.client);
-  co_await s.open();
   std::string name;
   std::uint32_t messages = 0, consumers = 0;
-  auto declare = s.call([&](amqp_connection_state_t conn) {
+  std::function<void(amqp_connection_state_t)> job = [&](amqp_connection_state_t conn) {
     const auto* ok = amqp_queue_declare(conn, 1, bytes(args.queue), 0, args.durable, args.exclusive, args.auto_delete,
                                         table->table());
     check_reply(amqp_get_rpc_reply(conn), "declare-queue " + args.queue);
     name = text(ok->queue);
     messages = ok->message_count;
     consumers = ok->consumer_count;
-  });
-  co_await std::move(declare);
+  };
+  // Named, not a temporary inside co_await (docs/architecture.md).
+  auto op = one_call(ctx, args.client, std::move(job));
+  co_await std::move(op);
   core::log::info("queue '{}': {} messages, {} consumers", core::printable(name), messages, consumers);
   if (ctx.json())
     ctx.out().line(core::to_json(
         boost::json::object{{"event", "queue"}, {"queue", name}, {"messages", messages}, {"consumers", consumers}}));
   else
     ctx.out().line(name);
-  co_await s.close();
   co_return 0;
 }
 
 awaitable<int> run_delete_queue(core::run_context& ctx, const queue_args& args) {
-  session s(ctx, args.client);
-  co_await s.open();
   std::uint32_t messages = 0;
-  auto drop = s.call([&](amqp_connection_state_t conn) {
+  std::function<void(amqp_connection_state_t)> job = [&](amqp_connection_state_t conn) {
     const auto* ok = amqp_queue_delete(conn, 1, bytes(args.queue), args.if_unused, args.if_empty);
     check_reply(amqp_get_rpc_reply(conn), "delete-queue " + args.queue);
     messages = ok->message_count;
-  });
-  co_await std::move(drop);
+  };
+  // Named, not a temporary inside co_await (docs/architecture.md).
+  auto op = one_call(ctx, args.client, std::move(job));
+  co_await std::move(op);
   core::log::info("queue '{}' deleted with {} messages", core::printable(args.queue), messages);
-  if (ctx.json())
-    ctx.out().line(
-        core::to_json(boost::json::object{{"event", "deleted"}, {"queue", args.queue}, {"messages", messages}}));
-  co_await s.close();
+  print_queue_event(ctx, "deleted", args.queue, messages, {});
   co_return 0;
 }
 
 awaitable<int> run_purge(core::run_context& ctx, const queue_args& args) {
-  session s(ctx, args.client);
-  co_await s.open();
   std::uint32_t messages = 0;
-  auto purge = s.call([&](amqp_connection_state_t conn) {
+  std::function<void(amqp_connection_state_t)> job = [&](amqp_connection_state_t conn) {
     const auto* ok = amqp_queue_purge(conn, 1, bytes(args.queue));
     check_reply(amqp_get_rpc_reply(conn), "purge " + args.queue);
     messages = ok->message_count;
-  });
-  co_await std::move(purge);
-  if (ctx.json())
-    ctx.out().line(
-        core::to_json(boost::json::object{{"event", "purged"}, {"queue", args.queue}, {"messages", messages}}));
-  else
-    ctx.out().line(std::to_string(messages));
-  co_await s.close();
+  };
+  // Named, not a temporary inside co_await (docs/architecture.md).
+  auto op = one_call(ctx, args.client, std::move(job));
+  co_await std::move(op);
+  print_queue_event(ctx, "purged", args.queue, messages, std::to_string(messages));
   co_return 0;
 }
 
 awaitable<int> run_declare_exchange(core::run_context& ctx, const exchange_args& args) {
   auto table = make_arguments(args.args, {});
-  session s(ctx, args.client);
-  co_await s.open();
-  auto declare = s.call([&](amqp_connection_state_t conn) {
+  std::function<void(amqp_connection_state_t)> job = [&](amqp_connection_state_t conn) {
     amqp_exchange_declare(conn, 1, bytes(args.exchange), bytes(args.type), 0, args.durable, args.auto_delete,
                           args.internal, table->table());
     check_reply(amqp_get_rpc_reply(conn), "declare-exchange " + args.exchange);
-  });
-  co_await std::move(declare);
+  };
+  // Named, not a temporary inside co_await (docs/architecture.md).
+  auto op = one_call(ctx, args.client, std::move(job));
+  co_await std::move(op);
   core::log::info("exchange '{}' ({})", core::printable(args.exchange), core::printable(args.type));
   if (ctx.json())
     ctx.out().line(
         core::to_json(boost::json::object{{"event", "exchange"}, {"exchange", args.exchange}, {"type", args.type}}));
   else
     ctx.out().line(args.exchange);
-  co_await s.close();
   co_return 0;
 }
 
 awaitable<int> run_delete_exchange(core::run_context& ctx, const exchange_args& args) {
-  session s(ctx, args.client);
-  co_await s.open();
-  auto drop = s.call([&](amqp_connection_state_t conn) {
+  std::function<void(amqp_connection_state_t)> job = [&](amqp_connection_state_t conn) {
     amqp_exchange_delete(conn, 1, bytes(args.exchange), args.if_unused);
     check_reply(amqp_get_rpc_reply(conn), "delete-exchange " + args.exchange);
-  });
-  co_await std::move(drop);
+  };
+  // Named, not a temporary inside co_await (docs/architecture.md).
+  auto op = one_call(ctx, args.client, std::move(job));
+  co_await std::move(op);
   core::log::info("exchange '{}' deleted", core::printable(args.exchange));
-  co_await s.close();
   co_return 0;
 }
 
 awaitable<int> run_bind(core::run_context& ctx, const bind_args& args, bool bind) {
   auto table = make_arguments(args.args, {}, false);
-  session s(ctx, args.client);
-  co_await s.open();
-  auto op = s.call([&](amqp_connection_state_t conn) {
+  std::function<void(amqp_connection_state_t)> job = [&](amqp_connection_state_t conn) {
     if (bind)
       amqp_queue_bind(conn, 1, bytes(args.queue), bytes(args.exchange), bytes(args.key), table->table());
     else
       amqp_queue_unbind(conn, 1, bytes(args.queue), bytes(args.exchange), bytes(args.key), table->table());
     check_reply(amqp_get_rpc_reply(conn), (bind ? "bind " : "unbind ") + args.queue);
-  });
+  };
+  // Named, not a temporary inside co_await (docs/architecture.md).
+  auto op = one_call(ctx, args.client, std::move(job));
   co_await std::move(op);
   core::log::info("queue '{}' {} exchange '{}' with key '{}'", core::printable(args.queue),
                   bind ? "bound to" : "unbound from", core::printable(args.exchange), core::printable(args.key));
-  co_await s.close();
   co_return 0;
 }
 
