@@ -128,7 +128,15 @@ session::~session() {
 }
 
 void session::shut_socket() noexcept {
-  if (const int fd = fd_.load(); fd >= 0) ::shutdown(fd, SHUT_RDWR);
+  // Under the lock: the worker forgets the descriptor (under it too) before
+  // it closes it, so a number the system has handed out again is never hit.
+  std::lock_guard lock(fd_mutex_);
+  if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
+}
+
+void session::forget_socket() noexcept {
+  std::lock_guard lock(fd_mutex_);
+  fd_ = -1;
 }
 
 bool session::close_on_worker(bool handshake) noexcept {
@@ -142,9 +150,9 @@ bool session::close_on_worker(bool handshake) noexcept {
     clean = amqp_connection_close(conn_, AMQP_REPLY_SUCCESS).reply_type == AMQP_RESPONSE_NORMAL && clean;
   }
   open_ = false;
+  forget_socket();
   amqp_destroy_connection(conn_);  // closes the socket
   conn_ = nullptr;
-  fd_ = -1;
   return clean;
 }
 
@@ -201,7 +209,10 @@ awaitable<void> session::handshake(core::connection connection, clock::time_poin
       throw core::error(core::errc::failure, "connect", url_.shown, "rabbitmq-c could not make a socket");
     }
     amqp_tcp_socket_set_sockfd(socket, fd);
-    fd_ = fd;
+    {
+      std::lock_guard lock(fd_mutex_);
+      fd_ = fd;
+    }
     try {
       login(deadline);
     } catch (...) {
@@ -261,9 +272,7 @@ awaitable<void> session::call(std::function<void(amqp_connection_state_t)> job) 
       throw;
     }
   };
-  std::function<void()> cancel = [this] {
-    if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
-  };
+  std::function<void()> cancel = [this] { shut_socket(); };
   auto op = worker_.call(std::move(run), std::move(cancel));
   co_await std::move(op);
 }

@@ -21,6 +21,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -139,6 +140,7 @@ class session {
   // False when the broker did not answer the close handshake.
   bool close_on_worker(bool handshake) noexcept;
   void shut_socket() noexcept;
+  void forget_socket() noexcept;
   awaitable<void> handshake(core::connection connection, std::chrono::steady_clock::time_point deadline);
   void deliver(std::vector<message> batch);
   void fail_deliveries(std::exception_ptr e);
@@ -148,7 +150,8 @@ class session {
   broker_url url_;
   bool want_properties_;
   amqp_connection_state_t conn_ = nullptr;
-  std::atomic<int> fd_{-1};     // also read by the io side, to shut it down
+  std::mutex fd_mutex_;  // fd_ is read by the io side too, to shut it down
+  int fd_ = -1;
   int heartbeat_ = 0;           // negotiated, seconds
   bool open_ = false;           // the worker's: login succeeded and nothing closed it
   bool tls_ = false;            // amqps://: rabbitmq-c's socket is relayed on the io_context
