@@ -355,3 +355,19 @@ TEST_CASE("amqp consume --reconnect: a connection cut midway is resumed, --offse
         "consume=0\n1..20, each at least once\n1\nwithout --reconnect=4\n"
         "1 2 3 4 5 6 7 8 9 10 \n8 9 10 \n1 2 \nnext=9\nbad offset=2\noffset no-ack=2\n");
 }
+
+TEST_CASE("amqp heartbeats are sent while a verb is idle: a publisher waiting on stdin keeps its connection",
+          "[amqp]") {
+  auto r = sh(R"sh(
+    amqp_env; q=$(uniq_name beat)
+    $NT amqp declare-queue $q > /dev/null
+    # heartbeat=1: RabbitMQ closes a connection that is silent for about two intervals.
+    { echo early; sleep 4; echo late; } | $NT amqp publish -r $q --url "$AMQP_URL?heartbeat=1"; echo "publish=$?"
+    $NT amqp consume $q --count 2 | tr '\n' ' '; echo
+    $NT amqp consume $q --url "$AMQP_URL?heartbeat=1" --count 1 --timeout 6s > late.out & c=$!
+    sleep 4; echo idle-for-4s | $NT amqp publish -r $q
+    wait $c; echo "consume=$?"; cat late.out
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "publish=0\nearly late \nconsume=0\nidle-for-4s\n");
+}
