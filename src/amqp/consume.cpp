@@ -158,13 +158,15 @@ awaitable<void> exec_each(core::run_context& ctx, session& s, const consume_args
   const bool requeue = args.requeue;
 
   auto feed = [&]() -> awaitable<void> {
+    // Settled in earlier sessions (--reconnect) count toward --count too.
+    const std::uint64_t remaining = args.count ? *args.count - std::min(*args.count, handled) : 0;
     std::uint64_t given = 0;
     for (;;) {
       auto next = s.next_deliveries();
       auto item = co_await std::move(next);
       s.consumed(item.messages);  // before they move: the prefetch bounds what waits here
       for (auto& m : item.messages) {
-        if (args.count && given == *args.count) break;  // never run: requeued at close
+        if (args.count && given == remaining) break;  // never run: requeued at close
         auto send = tasks.async_send(boost::system::error_code{}, std::move(m), asio::use_awaitable);
         co_await std::move(send);
         ++given;
@@ -173,7 +175,7 @@ awaitable<void> exec_each(core::run_context& ctx, session& s, const consume_args
         tasks.close();
         std::rethrow_exception(item.failure);
       }
-      if (args.count && given == *args.count) {
+      if (args.count && given == remaining) {
         stop_consuming(s, consumer_tag);
         tasks.close();
         co_return;
@@ -196,6 +198,12 @@ awaitable<void> exec_each(core::run_context& ctx, session& s, const consume_args
         if (e.code() == core::errc::stdout_closed) throw;
         core::log::warn("message {}: {}", m.delivery_tag, e.describe());
       }
+      // Stopped (a signal, --timeout, the connection gone): the command did
+      // not finish, so its message is neither acked nor rejected; the broker
+      // requeues it when the channel closes.
+      const auto state = co_await asio::this_coro::cancellation_state;
+      if (state.cancelled() != asio::cancellation_type::none)
+        throw core::error(core::errc::interrupted, "exec", {}, "stopped");
       const auto tag = m.delivery_tag;
       if (status == 0) {
         s.post([tag](amqp_connection_state_t conn) { check_status(amqp_basic_ack(conn, 1, tag, 0), "ack"); });
@@ -218,7 +226,8 @@ awaitable<void> exec_each(core::run_context& ctx, session& s, const consume_args
   if (rejected) core::log::info("{} of {} messages rejected", rejected, handled);
 }
 
-awaitable<void> consume_all(core::run_context& ctx, const consume_args& args, std::uint64_t& handled) {
+awaitable<void> consume_all(core::run_context& ctx, const consume_args& args, std::uint64_t& handled,
+                            bool& subscribed) {
   const auto offset = stream_offset(args.offset);
   session s(ctx, args.client, ctx.json() || !args.exec.empty());
   co_await s.open();
@@ -228,8 +237,8 @@ awaitable<void> consume_all(core::run_context& ctx, const consume_args& args, st
   // otherwise (more would wait here, unavailable to other workers).
   std::uint16_t prefetch =
       args.prefetch_given || args.exec.empty() ? args.prefetch : static_cast<std::uint16_t>(args.concurrency);
-  if (args.count && *args.count < prefetch)
-    prefetch = static_cast<std::uint16_t>(std::max<std::uint64_t>(*args.count, 1));
+  const std::uint64_t remaining = args.count ? *args.count - std::min(*args.count, handled) : 0;
+  if (args.count && remaining < prefetch) prefetch = static_cast<std::uint16_t>(std::max<std::uint64_t>(remaining, 1));
   const std::string queue = args.queue;
   const bool no_ack = args.no_ack;
   std::string consumer_tag;
@@ -259,6 +268,7 @@ awaitable<void> consume_all(core::run_context& ctx, const consume_args& args, st
         consumer_tag = text(ok->consumer_tag);
       });
   co_await std::move(subscribe);
+  subscribed = true;
   if (!private_queue.empty())
     core::log::info("consuming from exchange '{}' through queue '{}'", core::printable(args.exchange),
                     core::printable(private_queue));
@@ -280,16 +290,19 @@ awaitable<void> consume_all(core::run_context& ctx, const consume_args& args, st
 // backoff (--retry-delay doubling to --retry-max-delay; --retries, when
 // given, bounds the attempts in a row). What was printed and not yet acked
 // when the connection went is delivered again: at least once.
-awaitable<void> consume_reconnecting(core::run_context& ctx, const consume_args& args, std::uint64_t& handled) {
+awaitable<void> consume_reconnecting(core::run_context& ctx, const consume_args& args, std::uint64_t& handled,
+                                     bool& subscribed) {
   std::optional<std::mt19937_64> rng;
   for (int failures = 0;;) {
     const auto before = handled;
     std::string lost;
     try {
-      co_await consume_all(ctx, args, handled);
+      co_await consume_all(ctx, args, handled, subscribed);
       co_return;
     } catch (const core::error& e) {
       if (!args.reconnect || !is_lost_connection(e)) throw;
+      // --count reached: what is left is the close, whose failure is the answer.
+      if (args.count && handled >= *args.count) throw;
       if (handled != before) failures = 0;  // it got somewhere: the backoff starts over
       ++failures;
       if (args.client.timeouts.retry.retries > 0 && failures > args.client.timeouts.retry.retries) throw;
@@ -307,17 +320,19 @@ awaitable<void> consume_reconnecting(core::run_context& ctx, const consume_args&
 
 awaitable<int> run_consume(core::run_context& ctx, const consume_args& args) {
   std::uint64_t handled = 0;
+  bool subscribed = false;
   if (!args.count_limit) {
-    co_await consume_reconnecting(ctx, args, handled);
+    co_await consume_reconnecting(ctx, args, handled, subscribed);
     co_return 0;
   }
   // --count with --timeout: not reached in time is "nothing available" (9).
   try {
-    auto bounded =
-        core::with_timeout(consume_reconnecting(ctx, args, handled), *args.count_limit, core::phase::timeout);
+    auto bounded = core::with_timeout(consume_reconnecting(ctx, args, handled, subscribed), *args.count_limit,
+                                      core::phase::timeout);
     co_await std::move(bounded);
   } catch (const core::error& e) {
-    if (e.code() != core::errc::timed_out || e.phase() != core::phase::timeout) throw;
+    // Never subscribed (no login in time): a timeout, not "nothing available".
+    if (e.code() != core::errc::timed_out || e.phase() != core::phase::timeout || !subscribed) throw;
     throw core::error(core::errc::nothing_available, core::phase::timeout, {},
                       fmt::format("{} of {} messages before --timeout {}", handled, *args.count,
                                   core::format_duration(*args.count_limit)));

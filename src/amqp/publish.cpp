@@ -93,7 +93,9 @@ class resilient_publisher {
     auto start = publisher_->start();
     co_await std::move(start);
     // This session's message k is the run's message base_ + k.
-    for (const auto& k : retained_) {
+    // A copy: trim() drops from retained_ as confirms come in.
+    const auto resend = retained_;
+    for (const auto& k : resend) {
       auto again = publisher_->send(k.messages);
       trim(co_await std::move(again));
     }

@@ -39,10 +39,22 @@ void print_reply(core::run_context& ctx, const message& m) {
 
 // The reply to `id`; deliveries with other ids are ignored (a late reply to
 // an earlier request that timed out, or someone else's).
-awaitable<message> reply_for(session& s, const std::string& id) {
+awaitable<message> reply_for(session& s, const std::string& id, std::optional<core::duration> limit, std::uint64_t n) {
+  const auto deadline = std::chrono::steady_clock::now() + limit.value_or(core::duration::zero());
   for (;;) {
-    auto next = s.next_deliveries();
-    auto item = co_await std::move(next);
+    std::optional<session::inbox_item> got;
+    if (limit) {
+      const auto left = deadline - std::chrono::steady_clock::now();
+      auto next = s.next_deliveries_within(std::max(left, core::duration::zero()));
+      got = co_await std::move(next);
+      if (!got)
+        throw core::error(core::errc::timed_out, core::phase::timeout, {},
+                          fmt::format("no reply to request {} within --timeout {}", n, core::format_duration(*limit)));
+    } else {
+      auto next = s.next_deliveries();
+      got = co_await std::move(next);
+    }
+    auto& item = *got;
     s.consumed(item.messages);
     for (auto& m : item.messages) {
       if (has_correlation_id(m, id)) co_return std::move(m);
@@ -89,21 +101,8 @@ awaitable<int> run_rpc(core::run_context& ctx, const rpc_args& args) {
                    "publish");
     });
     co_await std::move(send);
-    message reply;
-    if (args.request_timeout) {
-      try {
-        auto bounded = core::with_timeout(reply_for(s, id), *args.request_timeout, core::phase::timeout);
-        reply = co_await std::move(bounded);
-      } catch (const core::error& e) {
-        if (e.code() != core::errc::timed_out || e.phase() != core::phase::timeout) throw;
-        throw core::error(
-            core::errc::timed_out, core::phase::timeout, {},
-            fmt::format("no reply to request {} within --timeout {}", n, core::format_duration(*args.request_timeout)));
-      }
-    } else {
-      auto wait = reply_for(s, id);
-      reply = co_await std::move(wait);
-    }
+    auto wait = reply_for(s, id, args.request_timeout, n);
+    const auto reply = co_await std::move(wait);
     print_reply(ctx, reply);
   }
   co_await s.close();

@@ -268,7 +268,11 @@ awaitable<void> session::call(std::function<void(amqp_connection_state_t)> job) 
     try {
       job(conn_);
     } catch (...) {
-      if (!open_) failure_ = std::current_exception();
+      // The connection is not used again (a failed publish may have left
+      // half a message on it), and the worker stops reading: what the io
+      // side reads of its counts from now on no longer changes.
+      open_ = false;
+      failure_ = std::current_exception();
       throw;
     }
   };
@@ -540,6 +544,26 @@ awaitable<session::inbox_item> session::next_deliveries() {
     auto ring = inbox->bell.async_receive(asio::use_awaitable);
     co_await std::move(ring);
   }
+  auto item = std::move(inbox->items.front());
+  inbox->items.pop_front();
+  co_return item;
+}
+
+// A parameter, not a lambda's capture: the frame keeps its own copy.
+awaitable<void> session::wait_for_bell(std::shared_ptr<inbox_state> inbox) {
+  auto wait = inbox->bell.async_receive(asio::use_awaitable);
+  co_await std::move(wait);
+}
+
+awaitable<std::optional<session::inbox_item>> session::next_deliveries_within(core::duration limit) {
+  const auto inbox = inbox_;
+  if (inbox->items.empty()) {
+    // Only the bell is raced: a batch stays in the inbox until taken below,
+    // so a deadline that comes with it loses nothing.
+    auto race = core::first_of(wait_for_bell(inbox), core::sleep_for(limit));
+    co_await std::move(race);
+  }
+  if (inbox->items.empty()) co_return std::nullopt;
   auto item = std::move(inbox->items.front());
   inbox->items.pop_front();
   co_return item;

@@ -22,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -98,6 +99,10 @@ class session {
   void start_deliveries(std::size_t backlog_limit);
   // The next batch of deliveries, or the failure that ended them.
   awaitable<inbox_item> next_deliveries();
+  // The same, or nothing when none came within `limit` (a deadline that
+  // comes with a batch never loses it, as a with_timeout around
+  // next_deliveries could).
+  awaitable<std::optional<inbox_item>> next_deliveries_within(core::duration limit);
   // The io side is done with `batch` (written, or handed on): lets the
   // worker read again. Call it before the batch goes.
   void consumed(const std::vector<message>& batch);
@@ -177,6 +182,7 @@ class session {
     core::asio::experimental::channel<void(boost::system::error_code)> bell;
   };
   std::shared_ptr<inbox_state> inbox_;
+  static awaitable<void> wait_for_bell(std::shared_ptr<inbox_state> inbox);
 
   // Last: its thread ends (in its destructor) before the members above go.
   core::foreign_worker worker_;

@@ -186,3 +186,27 @@ TEST_CASE("amqp hostile: publish --retries over a connection cut midway: every m
   REQUIRE(r.rc == 0);
   CHECK(r.out == "publish=0\n1\nall 100000\nduplicates bounded\ngone, no retries=4\n");
 }
+
+TEST_CASE("amqp hostile: stops and timeouts settle nothing they did not finish", "[amqp][hostile]") {
+  auto r = sh(fake_broker + R"sh(
+    amqp_env; q=$(uniq_name stop)
+    $NT amqp declare-queue $q > /dev/null
+    seq 3 | $NT amqp publish -r $q
+    # SIGINT while two commands run: their messages go back, none is rejected.
+    $NT amqp consume $q --exec 'sleep 5' --concurrency 2 2> exec.err & c=$!
+    sleep 1; kill -INT $c; wait $c; echo "exec=$?"
+    grep -c rejected exec.err
+    $PY "$PEERS/amqp_peer.py" count $q
+    # --count reached, then a broker deaf to our close: no reconnect, exit 4.
+    fake_broker deaf-close; LIMIT=8
+    timed $NT amqp consume q --url $U --count 1 --reconnect 2> deaf.err
+    grep -c "reconnecting" deaf.err
+    # --count with --timeout, never logged in: a timeout (124), not "nothing available" (9).
+    fake_broker mute; LIMIT=5
+    timed $NT amqp consume q --url $U --count 1 --timeout 1s 2> /dev/null
+    # bench at a low --rate: every message counted, no drain errors.
+    $NT amqp bench --rate 20 --duration 1s --json | $PY -c 'import json,sys; e=json.load(sys.stdin); print(e["count"], e["published"], e["errors"])'
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "exec=130\n0\n3\none\nrc=4 in time\n0\nrc=124 in time\n20 20 {}\n");
+}

@@ -10,6 +10,7 @@ client to the point where it misbehaves.
 
 Scenarios:
   drop          accept, close at once (no AMQP at all)
+  mute          accept, then say nothing at all
   huge          consume: a delivery whose header announces 1 GiB
   stall         consume: a delivery with half its body, then silence (heartbeats off)
   closing-get   get: get-ok, then channel.close 406 instead of the content
@@ -138,6 +139,8 @@ def idle_forever():
 def serve(c, scenario):
     if scenario == "drop":
         return
+    if scenario == "mute":
+        idle_forever()
     if scenario == "silent":
         handshake(c, heartbeat=1)
         idle_forever()
