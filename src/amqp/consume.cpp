@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <ctime>
 #include <random>
+#include <set>
 
 namespace nettool::amqp {
 namespace {
@@ -45,6 +46,30 @@ void print(core::run_context& ctx, const message& m) {
   out.buffer("\n");
 }
 
+// Where a stream queue's consumer stands (its deliveries carry
+// x-stream-offset): a new subscription after a lost connection starts at
+// the first message not handled, not at --offset again. A message given to
+// an --exec command counts as handled once the command ended.
+class stream_position {
+ public:
+  void started(const message& m) {
+    if (!m.stream_offset) return;
+    running_.insert(*m.stream_offset);
+    end_ = std::max(end_.value_or(0), *m.stream_offset + 1);
+  }
+  void finished(const message& m) {
+    if (m.stream_offset) running_.erase(*m.stream_offset);
+  }
+  std::optional<std::int64_t> resume() const {
+    if (!running_.empty()) return *running_.begin();
+    return end_;
+  }
+
+ private:
+  std::set<std::int64_t> running_;
+  std::optional<std::int64_t> end_;  // after the last one started
+};
+
 // Cancelled before the last ack: with the prefetch at --count, the broker
 // has then sent nothing that was not handled.
 void stop_consuming(session& s, const std::string& consumer_tag) {
@@ -61,7 +86,7 @@ void stop_consuming(session& s, const std::string& consumer_tag) {
 // Each message on a line; acked (all up to the last, at once) after the
 // batch was written and flushed.
 awaitable<void> print_each(core::run_context& ctx, session& s, const consume_args& args,
-                           const std::string& consumer_tag, std::uint64_t& handled) {
+                           const std::string& consumer_tag, std::uint64_t& handled, stream_position& position) {
   const bool no_ack = args.no_ack;
   for (;;) {
     auto next = s.next_deliveries();
@@ -71,6 +96,8 @@ awaitable<void> print_each(core::run_context& ctx, session& s, const consume_arg
     for (const auto& m : item.messages) {
       if (args.count && handled == *args.count) break;  // left unacked: the broker requeues them at close
       print(ctx, m);
+      position.started(m);
+      position.finished(m);
       ++handled;
       last_tag = m.delivery_tag;
       // Many small messages, one write; large ones are not copied twice.
@@ -150,7 +177,7 @@ core::environment message_environment(const message& m) {
 // its output is printed whole once it exits, then the message is acked
 // (exit 0) or rejected (dead-lettered, or --requeue'd).
 awaitable<void> exec_each(core::run_context& ctx, session& s, const consume_args& args, const std::string& consumer_tag,
-                          std::uint64_t& handled) {
+                          std::uint64_t& handled, stream_position& position) {
   namespace asio = core::asio;
   using task_channel = asio::experimental::channel<void(boost::system::error_code, message)>;
   task_channel tasks(ctx.executor(), 0);
@@ -167,6 +194,7 @@ awaitable<void> exec_each(core::run_context& ctx, session& s, const consume_args
       s.consumed(item.messages);  // before they move: the prefetch bounds what waits here
       for (auto& m : item.messages) {
         if (args.count && given == remaining) break;  // never run: requeued at close
+        position.started(m);
         auto send = tasks.async_send(boost::system::error_code{}, std::move(m), asio::use_awaitable);
         co_await std::move(send);
         ++given;
@@ -215,6 +243,7 @@ awaitable<void> exec_each(core::run_context& ctx, session& s, const consume_args
           check_status(amqp_basic_reject(conn, 1, tag, requeue ? 1 : 0), "reject");
         });
       }
+      position.finished(m);
       ++handled;
     }
   };
@@ -227,8 +256,15 @@ awaitable<void> exec_each(core::run_context& ctx, session& s, const consume_args
 }
 
 awaitable<void> consume_all(core::run_context& ctx, const consume_args& args, std::uint64_t& handled,
-                            bool& subscribed) {
-  const auto offset = stream_offset(args.offset);
+                            bool& subscribed, stream_position& position) {
+  const auto resume = position.resume();
+  amqp_field_value_t offset = stream_offset(args.offset);
+  if (resume) {
+    offset.kind = AMQP_FIELD_KIND_I64;
+    offset.value.i64 = *resume;
+    core::log::info("resuming the stream at offset {}", *resume);
+  }
+  const bool with_offset = resume || !args.offset.empty();
   session s(ctx, args.client, ctx.json() || !args.exec.empty());
   co_await s.open();
   // With --count N the broker need not send more than N unacked at once:
@@ -244,7 +280,8 @@ awaitable<void> consume_all(core::run_context& ctx, const consume_args& args, st
   std::string consumer_tag;
   std::string private_queue;
   auto subscribe =
-      s.call([&args, &queue, &private_queue, &consumer_tag, &offset, prefetch, no_ack](amqp_connection_state_t conn) {
+      s.call([&args, &queue, &private_queue, &consumer_tag, &offset, with_offset, prefetch,
+              no_ack](amqp_connection_state_t conn) {
         if (!args.exchange.empty()) {
           // --exchange: a queue of our own, named by the broker, gone with us.
           const auto* ok = amqp_queue_declare(conn, 1, amqp_empty_bytes, 0, 0, 1, 1, amqp_empty_table);
@@ -262,7 +299,7 @@ awaitable<void> consume_all(core::run_context& ctx, const consume_args& args, st
           check_reply(amqp_get_rpc_reply(conn), "qos");
         }
         amqp_table_entry_t offset_entry{amqp_cstring_bytes("x-stream-offset"), offset};
-        const amqp_table_t arguments{args.offset.empty() ? 0 : 1, &offset_entry};
+        const amqp_table_t arguments{with_offset ? 1 : 0, &offset_entry};
         const auto* ok = amqp_basic_consume(conn, 1, bytes(from), amqp_empty_bytes, 0, no_ack ? 1 : 0, 0, arguments);
         check_reply(amqp_get_rpc_reply(conn), "consume " + from);
         consumer_tag = text(ok->consumer_tag);
@@ -279,9 +316,9 @@ awaitable<void> consume_all(core::run_context& ctx, const consume_args& args, st
   s.start_deliveries(no_ack || prefetch == 0 ? 4096 : prefetch);
 
   if (args.exec.empty())
-    co_await print_each(ctx, s, args, consumer_tag, handled);
+    co_await print_each(ctx, s, args, consumer_tag, handled, position);
   else
-    co_await exec_each(ctx, s, args, consumer_tag, handled);
+    co_await exec_each(ctx, s, args, consumer_tag, handled, position);
   core::log::info("{} messages consumed", handled);
   co_await s.close();
 }
@@ -293,11 +330,12 @@ awaitable<void> consume_all(core::run_context& ctx, const consume_args& args, st
 awaitable<void> consume_reconnecting(core::run_context& ctx, const consume_args& args, std::uint64_t& handled,
                                      bool& subscribed) {
   std::optional<std::mt19937_64> rng;
+  stream_position position;
   for (int failures = 0;;) {
     const auto before = handled;
     std::string lost;
     try {
-      co_await consume_all(ctx, args, handled, subscribed);
+      co_await consume_all(ctx, args, handled, subscribed, position);
       co_return;
     } catch (const core::error& e) {
       if (!args.reconnect || !is_lost_connection(e)) throw;
@@ -333,6 +371,13 @@ awaitable<int> run_consume(core::run_context& ctx, const consume_args& args) {
   } catch (const core::error& e) {
     // Never subscribed (no login in time): a timeout, not "nothing available".
     if (e.code() != core::errc::timed_out || e.phase() != core::phase::timeout || !subscribed) throw;
+    // Every message printed, the close cut short: the acks may not have
+    // reached the broker, so this is a timeout, not "nothing available".
+    if (handled >= *args.count)
+      throw core::error(core::errc::timed_out, core::phase::timeout, {},
+                        fmt::format("all {} messages were printed, but the close did not finish before --timeout {} "
+                                    "(the broker may deliver them again)",
+                                    handled, core::format_duration(*args.count_limit)));
     throw core::error(core::errc::nothing_available, core::phase::timeout, {},
                       fmt::format("{} of {} messages before --timeout {}", handled, *args.count,
                                   core::format_duration(*args.count_limit)));

@@ -171,6 +171,29 @@ std::unique_ptr<outgoing_properties> make_properties(const std::string& content_
   return out;
 }
 
+std::optional<std::int64_t> stream_offset_of(const amqp_basic_properties_t& p) {
+  if ((p._flags & AMQP_BASIC_HEADERS_FLAG) == 0) return std::nullopt;
+  for (int i = 0; i < p.headers.num_entries; ++i) {
+    const auto& e = p.headers.entries[i];
+    if (view(e.key) != "x-stream-offset") continue;
+    // RabbitMQ sends a signed 64-bit; any integer kind is taken.
+    switch (e.value.kind) {
+      case AMQP_FIELD_KIND_I64:
+        return e.value.value.i64;
+      case AMQP_FIELD_KIND_U64:
+      case AMQP_FIELD_KIND_TIMESTAMP:
+        return static_cast<std::int64_t>(e.value.value.u64);
+      case AMQP_FIELD_KIND_I32:
+        return e.value.value.i32;
+      case AMQP_FIELD_KIND_U32:
+        return e.value.value.u32;
+      default:
+        return std::nullopt;
+    }
+  }
+  return std::nullopt;
+}
+
 boost::json::object properties_to_json(const amqp_basic_properties_t& p) {
   json::object out;
   auto text = [&](amqp_flags_t flag, const char* name, amqp_bytes_t value) {

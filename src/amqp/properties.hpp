@@ -6,7 +6,9 @@
 
 #include <boost/json/object.hpp>
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,5 +33,8 @@ std::unique_ptr<outgoing_properties> make_properties(const std::string& content_
 // Every property that is set, by its AMQP name with '-': "content-type",
 // "delivery-mode", "headers" {…} (field tables nest; bytes as base64).
 boost::json::object properties_to_json(const amqp_basic_properties_t& props);
+
+// The x-stream-offset header a stream queue puts on each delivery, if any.
+std::optional<std::int64_t> stream_offset_of(const amqp_basic_properties_t& props);
 
 }  // namespace nettool::amqp

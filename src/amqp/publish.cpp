@@ -26,7 +26,12 @@ namespace {
 class resilient_publisher {
  public:
   resilient_publisher(core::run_context& ctx, const publish_args& args, const destination& to)
-      : ctx_(ctx), args_(args), to_(to), keep_(args.client.timeouts.retry.retries > 0 && to.confirm) {}
+      : ctx_(ctx), args_(args), to_(to), keep_(args.client.timeouts.retry.retries > 0 && to.confirm),
+        reconnect_args_(args.client) {
+    // After a lost connection the attempts in a row are counted here: a
+    // session's own connect retries would multiply them.
+    reconnect_args_.timeouts.retry.retries = 0;
+  }
 
   awaitable<void> send(const batch& b) {
     if (keep_) retained_.push_back({published_, b});
@@ -46,7 +51,7 @@ class resilient_publisher {
         }
         co_return;
       } catch (const core::error& e) {
-        if (!keep_ || !is_lost_connection(e) || ++failures > args_.client.timeouts.retry.retries) throw;
+        if (!keep_ || !is_lost_connection(e) || ++failures > args_.client.timeouts.retry.retries) fail(e);
         lost = e;
       }
       co_await recover(*lost, failures);
@@ -64,7 +69,7 @@ class resilient_publisher {
         co_await std::move(close);
         co_return add(earlier_, counts);
       } catch (const core::error& e) {
-        if (!keep_ || !is_lost_connection(e) || ++failures > args_.client.timeouts.retry.retries) throw;
+        if (!keep_ || !is_lost_connection(e) || ++failures > args_.client.timeouts.retry.retries) fail(e);
         lost = e;
       }
       co_await recover(*lost, failures);
@@ -72,6 +77,17 @@ class resilient_publisher {
   }
 
  private:
+  // The error that ends the run. After a reconnect the session's own counts
+  // (in `e`) cover only its connection: the whole run's are added.
+  [[noreturn]] void fail(const core::error& e) const {
+    if (sessions_ <= 1 || e.code() == core::errc::interrupted || e.code() == core::errc::terminated) throw e;
+    const auto last = session_ ? session_->confirms() : session::confirm_counts{};
+    const session::confirm_counts run{published_, earlier_.acked + last.acked, earlier_.nacked + last.nacked,
+                                      earlier_.returned + last.returned};
+    throw core::error(e.code(), e.phase(), e.where(),
+                      fmt::format("{}; in all: {}", e.reason(), summary(run, true)));
+  }
+
   struct kept {
     std::uint64_t first;  // the index of its first message, counted over the whole run
     batch messages;
@@ -86,7 +102,8 @@ class resilient_publisher {
   }
 
   awaitable<void> connect() {
-    session_.emplace(ctx_, args_.client);
+    session_.emplace(ctx_, sessions_ == 0 ? args_.client : reconnect_args_);
+    ++sessions_;
     auto open = session_->open();
     co_await std::move(open);
     publisher_.emplace(*session_, to_);
@@ -150,6 +167,8 @@ class resilient_publisher {
   const publish_args& args_;
   const destination& to_;
   const bool keep_;
+  client_args reconnect_args_;  // --retries 0: see the constructor
+  int sessions_ = 0;            // connections made, the first included
   std::optional<session> session_;
   std::optional<publisher> publisher_;
   std::deque<kept> retained_;
@@ -174,6 +193,12 @@ awaitable<int> run_publish(core::run_context& ctx, const publish_args& args) {
 
   batch pending;
   std::uint64_t total = 0;
+  auto flush = [&]() -> awaitable<void> {
+    total += pending.ends.size();
+    auto send = out.send(pending);
+    co_await std::move(send);
+    pending.clear();
+  };
   if (args.binary && texts.empty()) {
     // --binary: all of stdin is one message.
     static const std::vector<std::string> none;
@@ -191,21 +216,15 @@ awaitable<int> run_publish(core::run_context& ctx, const publish_args& args) {
     for (;;) {
       while (auto body = in.try_next()) {
         pending.add(*body);
-        if (pending.full()) {
-          total += pending.ends.size();
-          auto send = out.send(pending);
-          co_await std::move(send);
-          pending.clear();
-        }
+        if (pending.full()) co_await flush();
       }
+      // What was read goes out before waiting for more: a slow stdin
+      // (tail -f) must not hold lines back until a batch is full.
+      if (!pending.empty()) co_await flush();
       if (!co_await in.fill()) break;
     }
   }
-  if (!pending.empty()) {
-    total += pending.ends.size();
-    auto send = out.send(pending);
-    co_await std::move(send);
-  }
+  if (!pending.empty()) co_await flush();
   auto finish = out.finish();
   auto counts = co_await std::move(finish);
   counts.published = total;

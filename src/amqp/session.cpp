@@ -328,9 +328,9 @@ void session::read_content(message& into) {
   if (size > max_body)
     throw core::error(core::errc::protocol, "read", {},
                       fmt::format("a message of {} bytes announced (at most {} are accepted)", size, max_body));
-  if (want_properties_)
-    into.properties =
-        properties_to_json(*static_cast<const amqp_basic_properties_t*>(frame.payload.properties.decoded));
+  const auto& props = *static_cast<const amqp_basic_properties_t*>(frame.payload.properties.decoded);
+  if (want_properties_) into.properties = properties_to_json(props);
+  into.stream_offset = stream_offset_of(props);
   into.body.clear();
   into.body.reserve(static_cast<std::size_t>(size));
   while (into.body.size() < size) {

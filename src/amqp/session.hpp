@@ -45,6 +45,7 @@ struct message {
   bool redelivered = false;
   std::uint64_t message_count = 0;  // basic.get-ok: messages left in the queue
   boost::json::object properties;   // decoded only when the session wants them (--json)
+  std::optional<std::int64_t> stream_offset;  // from a stream queue: where --reconnect resumes
 };
 
 // The broker's answer as an exception: connection or channel closed (exit 7

@@ -356,6 +356,46 @@ TEST_CASE("amqp consume --reconnect: a connection cut midway is resumed, --offse
         "1 2 3 4 5 6 7 8 9 10 \n8 9 10 \n1 2 \nnext=9\nbad offset=2\noffset no-ack=2\n");
 }
 
+TEST_CASE("amqp consume --reconnect on a stream queue resumes after the last message printed, not at --offset",
+          "[amqp]") {
+  auto r = sh(R"sh(
+    amqp_env; s=$(uniq_name resume)
+    $NT amqp declare-queue $s --type stream --durable > /dev/null
+    p=$(free_port)
+    hop() { socat TCP-LISTEN:$p,fork,reuseaddr,bind=127.0.0.1 TCP:127.0.0.1:$AMQP_PORT & wait_tcp $p; }
+    hop
+    $NT amqp consume $s -v --offset first --reconnect --count 20 --retry-delay 100ms \
+      --url amqp://guest:guest@127.0.0.1:$p > got.out 2> consume.err & c=$!
+    seq 10 | $NT amqp publish -r $s
+    for _ in $(seq 400); do [ "$(wc -l < got.out)" -ge 10 ] && break; sleep 0.025; done
+    pkill -f "TCP-LISTEN:$p"; sleep 0.3
+    hop
+    seq 11 20 | $NT amqp publish -r $s
+    wait $c; echo "consume=$?"
+    # In order, each once: the stream was not read from the first again.
+    cmp got.out <(seq 20) && echo "1..20 once each"
+    grep -o "resuming the stream at offset 10" consume.err | sort -u
+    pkill -f "TCP-LISTEN:$p"
+    $NT amqp delete-queue $s
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "consume=0\n1..20 once each\nresuming the stream at offset 10\n");
+}
+
+TEST_CASE("amqp publish from a slow stdin: each line goes out as it is read, not when a batch is full", "[amqp]") {
+  auto r = sh(R"sh(
+    amqp_env; q=$(uniq_name slow)
+    $NT amqp declare-queue $q > /dev/null
+    { echo first; while [ ! -f seen ]; do sleep 0.05; done; echo second; } | $NT amqp publish -r $q & p=$!
+    $NT amqp consume $q --count 1 --timeout 5s; echo "before the end of stdin=$?"
+    touch seen; wait $p; echo "publish=$?"
+    $NT amqp get $q
+    $NT amqp delete-queue $q
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "first\nbefore the end of stdin=0\npublish=0\nsecond\n");
+}
+
 TEST_CASE("amqp heartbeats are sent while a verb is idle: a publisher waiting on stdin keeps its connection",
           "[amqp]") {
   auto r = sh(R"sh(

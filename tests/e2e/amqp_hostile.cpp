@@ -173,7 +173,7 @@ TEST_CASE("amqp hostile: publish --retries over a connection cut midway: every m
     pkill -f "TCP-LISTEN:$p"; sleep 0.3
     hop; touch resumed
     wait $c; echo "publish=$?"
-    grep -c "publishing the [0-9]* messages not yet confirmed again" pub.err
+    grep -q "publishing the [0-9]* messages not yet confirmed again" pub.err && echo "loss logged"
     n=$($PY "$PEERS/amqp_peer.py" count $q)
     $NT amqp consume $q --count "$n" > all.out
     sort -n all.out | uniq | cmp - <(seq 100000) && echo "all 100000"
@@ -181,10 +181,20 @@ TEST_CASE("amqp hostile: publish --retries over a connection cut midway: every m
     [ $((n - 100000)) -le 1512 ] && echo "duplicates bounded"
     pkill -f "TCP-LISTEN:$p"
     seq 10 | $NT amqp publish -r $q --url amqp://guest:guest@127.0.0.1:$p 2> /dev/null; echo "gone, no retries=$?"
+    # The hop gone for good: the retries run out, and the error counts the
+    # whole run, not only the last connection (which confirmed nothing).
+    q2=$(uniq_name gone); $NT amqp declare-queue $q2 > /dev/null
+    hop
+    { seq 1 20000; while [ ! -f cut ]; do sleep 0.05; done; seq 20001 30000; } |
+      $NT amqp publish -r $q2 --retries 2 --retry-delay 100ms --url amqp://guest:guest@127.0.0.1:$p 2> gone.err & c=$!
+    for _ in $(seq 400); do [ "$($PY "$PEERS/amqp_peer.py" count $q2)" -ge 20000 ] && break; sleep 0.05; done
+    sleep 0.5; pkill -f "TCP-LISTEN:$p"; sleep 0.3; touch cut
+    wait $c; echo "retries used up=$?"
+    grep -o "in all: .*" gone.err | awk '{print ($5 == 20000 && $3 == $5 + $7) ? "run totals" : $0}'
   )sh",
               180);
   REQUIRE(r.rc == 0);
-  CHECK(r.out == "publish=0\n1\nall 100000\nduplicates bounded\ngone, no retries=4\n");
+  CHECK(r.out == "publish=0\nloss logged\nall 100000\nduplicates bounded\ngone, no retries=4\nretries used up=4\nrun totals\n");
 }
 
 TEST_CASE("amqp hostile: stops and timeouts settle nothing they did not finish", "[amqp][hostile]") {
