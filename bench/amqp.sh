@@ -7,6 +7,8 @@
 #     without confirms: nettool --no-confirm vs amqp-publish -l (amqp-tools);
 #  2. consume the same LINES messages into a file: nettool amqp consume
 #     --count vs pika basic_consume with an ack per message.
+#  3. one message per process, 20 in a row: nettool vs the reference (what
+#     start-up, the AMQP handshake and the close cost per process).
 #   bench/amqp.sh [BINARY]     (default: build/nettool)
 # Needs: rabbitmq-server amqp-tools librabbitmq-dev python3-pika gcc (scripts/install-deps.sh)
 set -euo pipefail
@@ -103,3 +105,11 @@ printf '%-44s %8s s  %8s msg/s\n' \
   "nettool amqp consume --count" "$t_nt" "$(rate "$t_nt")" \
   "pika basic_consume, an ack each" "$t_pika" "$(rate "$t_pika")"
 echo "ratio nettool/pika: $(ratio "$t_pika" "$t_nt")   (target >= 2)"
+
+echo "== 3. one message per process, 20 processes one after another (connect, login, publish, confirm, close)"
+head -1 lines.txt > one.txt
+loop() { for _ in $(seq 20); do "$@" < one.txt > /dev/null; done; }
+t_nt=$(seconds loop "$NT" amqp publish -r bench)
+t_ref=$(seconds loop ./amqp_ref 127.0.0.1 "$AMQP_PORT" bench 1000)
+printf '%-44s %8s s\n' "nettool amqp publish, 20 processes" "$t_nt" "rabbitmq-c reference, 20 processes" "$t_ref"
+echo "ratio nettool/reference (per process):     $(ratio "$t_ref" "$t_nt")   (no target: start-up and handshake)"

@@ -174,6 +174,10 @@ awaitable<void> session::open() {
   const auto deadline = clock::now() + args_.timeouts.connect_timeout;
   core::connect_options options = args_.connect;
   options.connect_timeout = args_.timeouts.connect_timeout;
+  // As rabbitmq-c's own sockets: AMQP writes small frames one after another
+  // (tune-ok then connection.open; a publish's last frame), and Nagle's
+  // algorithm would hold each second one for the broker's delayed ACK, 40 ms.
+  options.nodelay = true;
   options.servername = args_.tls.servername;
   const core::target to{url_.host, url_.port, {}};
   core::tls_context_ptr tls;
