@@ -13,6 +13,7 @@ namespace {
 // fake_broker SCENARIO: starts amqp_broker.py, sets $U to its URL.
 const std::string fake_broker = R"sh(
 fake_broker() {
+  rm -f "$1.port"  # a scenario run twice must not find the first one's port
   $PY "$PEERS/amqp_broker.py" "$1.port" "$1" & wait_file "$1.port"
   U=amqp://127.0.0.1:$(cat "$1.port")
 }
@@ -211,6 +212,10 @@ TEST_CASE("amqp hostile: stops and timeouts settle nothing they did not finish",
     fake_broker deaf-close; LIMIT=8
     timed $NT amqp consume q --url $U --count 1 --reconnect 2> deaf.err
     grep -c "reconnecting" deaf.err
+    # --count reached, the close cut by --timeout: a timeout (124), not 9.
+    fake_broker deaf-close; LIMIT=5
+    timed $NT amqp consume q --url $U --count 1 --timeout 1s 2> deafto.err
+    grep -o "all 1 messages were printed, but the close did not finish" deafto.err
     # --count with --timeout, never logged in: a timeout (124), not "nothing available" (9).
     fake_broker mute; LIMIT=5
     timed $NT amqp consume q --url $U --count 1 --timeout 1s 2> /dev/null
@@ -218,5 +223,7 @@ TEST_CASE("amqp hostile: stops and timeouts settle nothing they did not finish",
     $NT amqp bench --rate 20 --duration 1s --json | $PY -c 'import json,sys; e=json.load(sys.stdin); print(e["count"], e["published"], e["errors"])'
   )sh");
   REQUIRE(r.rc == 0);
-  CHECK(r.out == "exec=130\n0\n3\none\nrc=4 in time\n0\nrc=124 in time\n20 20 {}\n");
+  CHECK(r.out ==
+        "exec=130\n0\n3\none\nrc=4 in time\n0\none\nrc=124 in time\nall 1 messages were printed, but the close did not "
+        "finish\nrc=124 in time\n20 20 {}\n");
 }
