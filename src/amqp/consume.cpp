@@ -19,6 +19,7 @@
 #include <ctime>
 #include <random>
 #include <set>
+#include <utility>
 
 namespace nettool::amqp {
 namespace {
@@ -49,7 +50,9 @@ void print(core::run_context& ctx, const message& m) {
 // Where a stream queue's consumer stands (its deliveries carry
 // x-stream-offset): a new subscription after a lost connection starts at
 // the first message not handled, not at --offset again. A message given to
-// an --exec command counts as handled once the command ended.
+// an --exec command counts as handled once the command ended; those that
+// ended after one that did not come again on the new subscription, and are
+// skipped then (acked, not run twice, not counted twice).
 class stream_position {
  public:
   void started(const message& m) {
@@ -58,15 +61,30 @@ class stream_position {
     end_ = std::max(end_.value_or(0), *m.stream_offset + 1);
   }
   void finished(const message& m) {
-    if (m.stream_offset) running_.erase(*m.stream_offset);
+    if (!m.stream_offset) return;
+    running_.erase(*m.stream_offset);
+    if (!running_.empty() && *m.stream_offset > *running_.begin()) done_.insert(*m.stream_offset);
+    forget_below(running_.empty() ? end_.value_or(0) : *running_.begin());
   }
+  // A new subscription's first delivery: what lies before it is no longer
+  // in the stream (retention), so it is not waited for.
+  void first_delivery(const message& m) {
+    if (!m.stream_offset) return;
+    running_.erase(running_.begin(), running_.lower_bound(*m.stream_offset));
+    forget_below(*m.stream_offset);
+  }
+  // Handled before the connection was lost, delivered again.
+  bool already_done(const message& m) { return m.stream_offset && done_.erase(*m.stream_offset) > 0; }
   std::optional<std::int64_t> resume() const {
     if (!running_.empty()) return *running_.begin();
     return end_;
   }
 
  private:
+  void forget_below(std::int64_t offset) { done_.erase(done_.begin(), done_.lower_bound(offset)); }
+
   std::set<std::int64_t> running_;
+  std::set<std::int64_t> done_;      // finished, above the first one running
   std::optional<std::int64_t> end_;  // after the last one started
 };
 
@@ -188,11 +206,18 @@ awaitable<void> exec_each(core::run_context& ctx, session& s, const consume_args
     // Settled in earlier sessions (--reconnect) count toward --count too.
     const std::uint64_t remaining = args.count ? *args.count - std::min(*args.count, handled) : 0;
     std::uint64_t given = 0;
+    bool first = true;
     for (;;) {
       auto next = s.next_deliveries();
       auto item = co_await std::move(next);
       s.consumed(item.messages);  // before they move: the prefetch bounds what waits here
       for (auto& m : item.messages) {
+        if (std::exchange(first, false)) position.first_delivery(m);
+        if (position.already_done(m)) {
+          const auto tag = m.delivery_tag;
+          s.post([tag](amqp_connection_state_t conn) { check_status(amqp_basic_ack(conn, 1, tag, 0), "ack"); });
+          continue;
+        }
         if (args.count && given == remaining) break;  // never run: requeued at close
         position.started(m);
         auto send = tasks.async_send(boost::system::error_code{}, std::move(m), asio::use_awaitable);
@@ -255,8 +280,8 @@ awaitable<void> exec_each(core::run_context& ctx, session& s, const consume_args
   if (rejected) core::log::info("{} of {} messages rejected", rejected, handled);
 }
 
-awaitable<void> consume_all(core::run_context& ctx, const consume_args& args, std::uint64_t& handled,
-                            bool& subscribed, stream_position& position) {
+awaitable<void> consume_all(core::run_context& ctx, const consume_args& args, const client_args& client,
+                            std::uint64_t& handled, bool& subscribed, stream_position& position) {
   const auto resume = position.resume();
   amqp_field_value_t offset = stream_offset(args.offset);
   if (resume) {
@@ -265,7 +290,7 @@ awaitable<void> consume_all(core::run_context& ctx, const consume_args& args, st
     core::log::info("resuming the stream at offset {}", *resume);
   }
   const bool with_offset = resume || !args.offset.empty();
-  session s(ctx, args.client, ctx.json() || !args.exec.empty());
+  session s(ctx, client, ctx.json() || !args.exec.empty());
   co_await s.open();
   // With --count N the broker need not send more than N unacked at once:
   // fewer messages are redelivered to the next consumer.
@@ -331,11 +356,15 @@ awaitable<void> consume_reconnecting(core::run_context& ctx, const consume_args&
                                      bool& subscribed) {
   std::optional<std::mt19937_64> rng;
   stream_position position;
+  // --reconnect counts the attempts in a row here (--retries N bounds them):
+  // a session's own connect retries would multiply them.
+  client_args client = args.client;
+  if (args.reconnect) client.timeouts.retry.retries = 0;
   for (int failures = 0;;) {
     const auto before = handled;
     std::string lost;
     try {
-      co_await consume_all(ctx, args, handled, subscribed, position);
+      co_await consume_all(ctx, args, client, handled, subscribed, position);
       co_return;
     } catch (const core::error& e) {
       if (!args.reconnect || !is_lost_connection(e)) throw;

@@ -51,7 +51,7 @@ class resilient_publisher {
         }
         co_return;
       } catch (const core::error& e) {
-        if (!keep_ || !is_lost_connection(e) || ++failures > args_.client.timeouts.retry.retries) fail(e);
+        if (!retried(e, failures)) fail(e);
         lost = e;
       }
       co_await recover(*lost, failures);
@@ -69,7 +69,7 @@ class resilient_publisher {
         co_await std::move(close);
         co_return add(earlier_, counts);
       } catch (const core::error& e) {
-        if (!keep_ || !is_lost_connection(e) || ++failures > args_.client.timeouts.retry.retries) fail(e);
+        if (!retried(e, failures)) fail(e);
         lost = e;
       }
       co_await recover(*lost, failures);
@@ -77,6 +77,13 @@ class resilient_publisher {
   }
 
  private:
+  // Whether a failure is one --retries starts over after: a connection lost
+  // once one was made. The first connection has the core's connect retries
+  // (as in every protocol); counting them here too would multiply them.
+  bool retried(const core::error& e, int& failures) const {
+    return keep_ && opened_ && is_lost_connection(e) && ++failures <= args_.client.timeouts.retry.retries;
+  }
+
   // The error that ends the run. After a reconnect the session's own counts
   // (in `e`) cover only its connection: the whole run's are added.
   [[noreturn]] void fail(const core::error& e) const {
@@ -106,6 +113,7 @@ class resilient_publisher {
     ++sessions_;
     auto open = session_->open();
     co_await std::move(open);
+    opened_ = true;
     publisher_.emplace(*session_, to_);
     auto start = publisher_->start();
     co_await std::move(start);
@@ -169,6 +177,7 @@ class resilient_publisher {
   const bool keep_;
   client_args reconnect_args_;  // --retries 0: see the constructor
   int sessions_ = 0;            // connections made, the first included
+  bool opened_ = false;         // the first connection was made
   std::optional<session> session_;
   std::optional<publisher> publisher_;
   std::deque<kept> retained_;

@@ -382,6 +382,37 @@ TEST_CASE("amqp consume --reconnect on a stream queue resumes after the last mes
   CHECK(r.out == "consume=0\n1..20 once each\nresuming the stream at offset 10\n");
 }
 
+TEST_CASE("amqp consume --exec --reconnect on a stream: the unfinished command runs again, finished ones do not",
+          "[amqp]") {
+  auto r = sh(R"sh(
+    amqp_env; s=$(uniq_name execresume)
+    $NT amqp declare-queue $s --type stream --durable > /dev/null
+    p=$(free_port)
+    hop() { socat TCP-LISTEN:$p,fork,reuseaddr,bind=127.0.0.1 TCP:127.0.0.1:$AMQP_PORT & wait_tcp $p; }
+    hop
+    # Message 3's first run outlasts the connection; every other one is quick.
+    cat > work.sh <<'W'
+b=$(cat); echo "$b" >> runs.txt
+if [ "$b" = 3 ] && [ ! -f slow ]; then touch slow; sleep 5; fi
+W
+    # --count 11: still consuming when the hop is cut (with all given out, a
+    # loss would only show at the close, exit 4).
+    $NT amqp consume $s --offset first --reconnect --count 11 --retry-delay 100ms --exec 'sh ./work.sh' \
+      --concurrency 2 --url amqp://guest:guest@127.0.0.1:$p 2> consume.err & c=$!
+    seq 10 | $NT amqp publish -r $s
+    for _ in $(seq 400); do [ -f runs.txt ] && [ "$(wc -l < runs.txt)" -ge 10 ] && break; sleep 0.025; done
+    pkill -f "TCP-LISTEN:$p"; sleep 0.3
+    hop
+    echo 11 | $NT amqp publish -r $s
+    wait $c; echo "consume=$?"
+    sort -n runs.txt | uniq -c | awk '{printf "%s:%s ", $2, $1}'; echo
+    pkill -f "TCP-LISTEN:$p"
+    $NT amqp delete-queue $s
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "consume=0\n1:1 2:1 3:2 4:1 5:1 6:1 7:1 8:1 9:1 10:1 11:1 \n");
+}
+
 TEST_CASE("amqp publish from a slow stdin: each line goes out as it is read, not when a batch is full", "[amqp]") {
   auto r = sh(R"sh(
     amqp_env; q=$(uniq_name slow)
