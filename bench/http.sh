@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # http speed, side by side in one run on loopback, ratios printed:
 #  1. load generation: nettool http bench vs wrk, same nginx, connections, threads, duration;
-#  2. serving: nettool http serve vs nginx, both loaded by wrk (1 KiB and 10 MiB files);
+#  2. serving: nettool http serve vs nginx, both loaded by wrk (1 KiB and 10 MiB files), one
+#     loop per core vs worker_processes auto, and one loop vs one nginx process;
 #  3. one process per request: 200 sequential nettool http get vs curl.
 #   bench/http.sh [BINARY]     (default: build/nettool)
 # Needs: nginx-light wrk curl (scripts/install-deps.sh)
@@ -9,6 +10,7 @@ set -euo pipefail
 NT=$(realpath "${1:-$(dirname "$0")/../build/nettool}")
 PEERS=$(realpath "$(dirname "$0")/../tests/peers")
 CONNS=${CONNS:-16}
+SERVE_CONNS=${SERVE_CONNS:-64}   # part 2: wrk -c
 DURATION=${DURATION:-5}   # seconds per measurement
 THREADS=${THREADS:-$(nproc)}  # load-generator threads in part 1, the same for both
 work=$(mktemp -d)
@@ -19,7 +21,12 @@ trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
 mkdir www
 head -c 1024 /dev/urandom > www/1k.bin
 head -c $((10 * 1024 * 1024)) /dev/urandom > www/10m.bin
-start_nginx "$PWD/www" "access_log off; sendfile on; tcp_nopush on; keepalive_requests 1000000;"
+nginx_tuning="access_log off; sendfile on; tcp_nopush on; keepalive_requests 1000000;"
+start_nginx "$PWD/www" "$nginx_tuning"              # one process, as nettool was until --threads
+NGINX1_PORT=$NGINX_PORT
+NGINX_WORKERS=auto start_nginx "$PWD/www" "$nginx_tuning"   # one worker per core
+NGINXN_PORT=$NGINX_PORT
+NGINX_PORT=$NGINX1_PORT
 
 # wrk's own numbers, exactly: requests/s and bytes/s.
 cat > report.lua <<'LUA'
@@ -39,17 +46,24 @@ read -r wrk_rps _ < <(wrk_rates "$url" "$THREADS")
 printf 'nettool http bench  %10.0f req/s\nwrk                 %10.0f req/s\n' "$nt_rps" "$wrk_rps"
 echo "ratio nettool/wrk: $(ratio "$nt_rps" "$wrk_rps")   (target >= 0.9)"
 
-echo "== 2. serving under wrk ($CONNS connections, ${DURATION}s each)"
+echo "== 2. serving under wrk ($SERVE_CONNS connections, $THREADS wrk threads, ${DURATION}s each)"
+# nettool with one loop per core (its default) against nginx with
+# worker_processes auto; nettool --threads 1 against one nginx process.
 "$NT" http serve www -p 0 --port-file nt.port -q & wait_file nt.port
-ntp=$(cat nt.port)
-read -r nt1_rps _ < <(wrk_rates "http://127.0.0.1:$ntp/1k.bin")
-read -r ng1_rps _ < <(wrk_rates "http://127.0.0.1:$NGINX_PORT/1k.bin")
-read -r _ nt10_bps < <(wrk_rates "http://127.0.0.1:$ntp/10m.bin")
-read -r _ ng10_bps < <(wrk_rates "http://127.0.0.1:$NGINX_PORT/10m.bin")
-printf '1 KiB:  nettool %10.0f req/s   nginx %10.0f req/s   ratio %s (target >= 0.7)\n' \
-  "$nt1_rps" "$ng1_rps" "$(ratio "$nt1_rps" "$ng1_rps")"
-printf '10 MiB: nettool %8.2f GB/s   nginx %8.2f GB/s   ratio %s (target >= 0.9)\n' \
-  "$(echo "$nt10_bps / 1000000000" | bc -l)" "$(echo "$ng10_bps / 1000000000" | bc -l)" "$(ratio "$nt10_bps" "$ng10_bps")"
+"$NT" http serve www -p 0 --port-file nt1.port -q --threads 1 & wait_file nt1.port
+serve_row() {  # LABEL NETTOOL_PORT NGINX_PORT TARGET_1KIB
+  local nt1 ng1 nt10 ng10
+  read -r nt1 _ < <(CONNS=$SERVE_CONNS wrk_rates "http://127.0.0.1:$2/1k.bin" "$THREADS")
+  read -r ng1 _ < <(CONNS=$SERVE_CONNS wrk_rates "http://127.0.0.1:$3/1k.bin" "$THREADS")
+  read -r _ nt10 < <(CONNS=$SERVE_CONNS wrk_rates "http://127.0.0.1:$2/10m.bin" "$THREADS")
+  read -r _ ng10 < <(CONNS=$SERVE_CONNS wrk_rates "http://127.0.0.1:$3/10m.bin" "$THREADS")
+  printf '%s 1 KiB:  nettool %10.0f req/s   nginx %10.0f req/s   ratio %s (target >= %s)\n' \
+    "$1" "$nt1" "$ng1" "$(ratio "$nt1" "$ng1")" "$4"
+  printf '%s 10 MiB: nettool %8.2f GB/s   nginx %8.2f GB/s   ratio %s (target >= 0.9)\n' \
+    "$1" "$(echo "$nt10 / 1000000000" | bc -l)" "$(echo "$ng10 / 1000000000" | bc -l)" "$(ratio "$nt10" "$ng10")"
+}
+serve_row "loop per core / worker_processes auto:" "$(cat nt.port)" "$NGINXN_PORT" 0.9
+serve_row "one loop / one nginx process:         " "$(cat nt1.port)" "$NGINX1_PORT" 0.7
 
 echo "== 3. 200 sequential processes, one GET each"
 seq_time() {

@@ -96,6 +96,7 @@ int run(const verb_binding& verb, const std::string& name) {
   });
   ctx.io().run();
   let_connections_finish(ctx);
+  ctx.workers().stop();  // what is still open on them closes now
   // Exiting now: a late signal must not cut short the cleanup that ends
   // the connections' children (their frames go with the run context).
   std::signal(SIGINT, SIG_IGN);

@@ -1,11 +1,14 @@
 #include "nettool/core/async.hpp"
 
 #include <boost/asio/error.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <algorithm>
 #include <memory>
+#include <sched.h>
 #include <thread>
 
 namespace nettool::core {
@@ -71,21 +74,42 @@ awaitable<void> with_timeout(awaitable<void> op, duration limit, std::string pha
   if (op_error) std::rethrow_exception(op_error);
 }
 
-namespace {
+std::size_t usable_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return std::max(1u, std::thread::hardware_concurrency());
+}
 
-// The loops and their threads; whatever way on_threads is left, every loop
-// is stopped and joined before the coroutines' frames are destroyed.
-struct loop_set {
-  std::vector<std::unique_ptr<asio::io_context>> loops;
-  std::vector<std::thread> threads;
-
-  ~loop_set() {
-    for (auto& loop : loops) loop->stop();
-    for (auto& t : threads) t.join();
-  }
+struct loop_threads::loop {
+  asio::io_context io{1};
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> idle;
+  std::thread thread;
 };
 
-}  // namespace
+loop_threads::loop_threads() = default;
+loop_threads::~loop_threads() { stop(); }
+
+asio::io_context& loop_threads::add(bool idle) {
+  auto& added = *loops_.emplace_back(std::make_unique<loop>());
+  if (idle) added.idle.emplace(added.io.get_executor());
+  return added.io;
+}
+
+void loop_threads::start() {
+  for (; started_ < loops_.size(); ++started_) {
+    auto& l = *loops_[started_];
+    l.thread = std::thread([&io = l.io] { io.run(); });
+  }
+}
+
+void loop_threads::stop() noexcept {
+  for (auto& l : loops_) l->io.stop();
+  for (auto& l : loops_)
+    if (l->thread.joinable()) l->thread.join();
+  loops_.clear();  // the loops' frames go now, on the caller's thread
+  started_ = 0;
+}
 
 awaitable<void> on_threads(std::size_t n, std::function<awaitable<void>(std::size_t)> body) {
   // Completions hop back to the caller's executor, so this state needs no
@@ -98,17 +122,18 @@ awaitable<void> on_threads(std::size_t n, std::function<awaitable<void>(std::siz
   };
   auto home = co_await asio::this_coro::executor;
   auto state = std::make_shared<progress>(home, n);
-  loop_set set;
+  // Whatever way on_threads is left, every loop is stopped and joined
+  // before the coroutines' frames are destroyed.
+  loop_threads set;
   for (std::size_t i = 0; i < n; ++i) {
-    set.loops.push_back(std::make_unique<asio::io_context>(1));
-    asio::co_spawn(*set.loops.back(), body(i), [state, home](std::exception_ptr e) {
+    asio::co_spawn(set.add(), body(i), [state, home](std::exception_ptr e) {
       asio::post(home, [state, e] {
         if (e && !state->first_error) state->first_error = e;
         if (--state->remaining == 0 || e) state->done.set();
       });
     });
   }
-  for (auto& loop : set.loops) set.threads.emplace_back([&loop = *loop] { loop.run(); });
+  set.start();
   co_await state->done.wait();
   if (state->first_error) std::rethrow_exception(state->first_error);
 }

@@ -40,7 +40,7 @@ void add_bench_threads_option(CLI::App& app, bench_options& options) {
 }
 
 std::size_t bench_shards(const bench_options& options) {
-  std::size_t n = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  std::size_t n = options.threads ? options.threads : usable_cores();
   n = std::min(n, options.concurrency);
   if (options.requests) n = std::min<std::size_t>(n, *options.requests);
   return std::max<std::size_t>(n, 1);

@@ -9,6 +9,7 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -116,10 +117,12 @@ void listener::close() noexcept {
   acceptor_.close(ignored);
 }
 
-awaitable<connection> listener::accept() {
+awaitable<connection> listener::accept() { return accept(acceptor_.get_executor()); }
+
+awaitable<connection> listener::accept(const asio::any_io_executor& on) {
   for (;;) {
     generic::endpoint peer;
-    auto [ec, socket] = co_await acceptor_.async_accept(peer, asio::as_tuple(asio::use_awaitable));
+    auto [ec, socket] = co_await acceptor_.async_accept(on, peer, asio::as_tuple(asio::use_awaitable));
     if (!ec) {
       auto who = unix_path_.empty() ? peer_text(peer) : unix_path_;
       log::info("connection from {}", who);
@@ -146,9 +149,36 @@ awaitable<void> accept_tls(connection& conn, const serve_options& options) {
   co_await std::move(shaking);  // named: docs/architecture.md on g++ 12 and co_await temporaries
 }
 
+// Where a keep-open server's connections run and how many each loop has.
+// Touched on the accepting loop only: a connection on another loop reports
+// its end by posting there.
+struct spread {
+  spread(const asio::any_io_executor& ex, connection_tracker& all, std::size_t loops)
+      : home(ex), slot_freed(ex, asio::steady_timer::time_point::max()), tracker(all), active(loops) {}
+
+  // The loop with the fewest connections (0 is the accepting loop).
+  std::size_t least_busy() const {
+    return static_cast<std::size_t>(std::min_element(active.begin(), active.end()) - active.begin());
+  }
+  void started(std::size_t loop) {
+    ++tracker.active;
+    ++active[loop];
+  }
+  void ended(std::size_t loop) {
+    --tracker.active;
+    --active[loop];
+    slot_freed.cancel();  // wakes an accept loop waiting for a free slot
+  }
+
+  asio::any_io_executor home;
+  asio::steady_timer slot_freed;
+  connection_tracker& tracker;
+  std::vector<std::size_t> active;
+};
+
 // Owns everything by value: it outlives the accept loop during a stop.
-awaitable<void> run_tracked(connection conn, serve_options options, connection_tracker& tracker,
-                            connection_handler handler, std::shared_ptr<asio::steady_timer> slot_freed) {
+awaitable<void> run_tracked(connection conn, serve_options options, connection_handler handler,
+                            std::shared_ptr<spread> where, std::size_t loop) {
   const auto peer = conn.peer();
   try {
     co_await accept_tls(conn, options);
@@ -161,14 +191,19 @@ awaitable<void> run_tracked(connection conn, serve_options options, connection_t
   } catch (const std::exception& e) {
     log::warn("{}: {}", peer, e.what());
   }
-  --tracker.active;
-  slot_freed->cancel();  // wakes an accept loop waiting for a free slot
+  if (loop == 0) {
+    where->ended(0);
+    co_return;
+  }
+  // Moved into the hop, so the state (its timer) is released on its own loop.
+  const auto home = where->home;
+  asio::post(home, [where = std::move(where), loop] { where->ended(loop); });
 }
 
 }  // namespace
 
 awaitable<void> serve(listener& l, const serve_options& options, connection_tracker& tracker,
-                      connection_handler handler) {
+                      connection_handler handler, std::vector<serving_loop> more_loops) {
   if (!options.keep_open) {
     auto conn = co_await l.accept();
     l.close();
@@ -178,16 +213,19 @@ awaitable<void> serve(listener& l, const serve_options& options, connection_trac
     co_return;
   }
   auto ex = co_await asio::this_coro::executor;
-  auto slot_freed = std::make_shared<asio::steady_timer>(ex, asio::steady_timer::time_point::max());
+  more_loops.insert(more_loops.begin(), serving_loop{ex, std::move(handler)});
+  auto where = std::make_shared<spread>(ex, tracker, more_loops.size());
   for (;;) {
     while (tracker.active >= options.max_conns) {
       // New clients wait in the kernel's backlog meanwhile.
-      co_await slot_freed->async_wait(asio::as_tuple(asio::use_awaitable));
+      co_await where->slot_freed.async_wait(asio::as_tuple(asio::use_awaitable));
       co_await throw_if_cancelled();
     }
-    auto conn = co_await l.accept();
-    ++tracker.active;
-    asio::co_spawn(ex, run_tracked(std::move(conn), options, tracker, handler, slot_freed), asio::detached);
+    const auto loop = where->least_busy();
+    const auto& to = more_loops[loop];
+    auto conn = co_await l.accept(to.executor);
+    where->started(loop);
+    asio::co_spawn(to.executor, run_tracked(std::move(conn), options, to.handler, where, loop), asio::detached);
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cerrno>
+#include <mutex>
 #include <string>
 #include <unistd.h>
 
@@ -18,6 +19,10 @@ void write_line(std::string_view text) {
   std::string line;
   line.reserve(text.size() + 10);
   line.append("nettool: ").append(text).push_back('\n');
+  // One line at a time: a server's loops on other threads log too, and
+  // one write(2) is atomic on a pipe only up to PIPE_BUF.
+  static std::mutex writing;
+  const std::lock_guard lock(writing);
   std::string_view rest = line;
   while (!rest.empty()) {
     const auto n = ::write(2, rest.data(), rest.size());

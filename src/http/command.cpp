@@ -216,6 +216,11 @@ void add_serve(CLI::App& app, verb_table& verbs) {
   cmd->add_option("--max-headers", args->max_headers, "Most header fields in a request; more: 431")
       ->check(CLI::PositiveNumber)
       ->default_str("100");
+  args->threads = core::usable_cores();
+  cmd->add_option("--threads", args->threads, "Event loops (threads) the connections are spread over")
+      ->check(CLI::Range(1, 256))
+      ->default_str("one per core")
+      ->type_name("N");
   core::add_tls_server_options(*cmd, args->tls);
   core::add_common_options(*cmd, args->common);
   cmd->footer(

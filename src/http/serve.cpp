@@ -17,6 +17,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/core/buffers_range.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <dirent.h>
@@ -674,19 +675,27 @@ awaitable<void> serve_one_connection(const serve_args& args, core::connection co
   co_await srv->connection(std::move(conn));
 }
 
-// Stops the server when run_serve's frame unwinds (SIGINT, SIGTERM,
-// --timeout), while its connections may go on for the grace period.
+// Stops the server's copies when run_serve's frame unwinds (SIGINT,
+// SIGTERM, --timeout), while their connections may go on for the grace
+// period: each copy on its own loop.
 struct stop_on_exit {
   std::shared_ptr<server> srv;
-  ~stop_on_exit() { srv->stop(); }
+  std::vector<std::pair<boost::asio::any_io_executor, std::shared_ptr<server>>> others;
+  ~stop_on_exit() {
+    srv->stop();
+    for (auto& [loop, copy] : others) boost::asio::post(loop, [copy = std::move(copy)] { copy->stop(); });
+  }
 };
 
 namespace {
-awaitable<int> serve_with(core::run_context& ctx, const serve_args& args, std::shared_ptr<server> srv);
+awaitable<int> serve_with(core::run_context& ctx, const serve_args& args, std::shared_ptr<server> srv,
+                          std::function<std::shared_ptr<server>()> copy = {});
 }  // namespace
 
 awaitable<int> run_serve(core::run_context& ctx, const serve_args& args) {
-  auto task = run_serve(ctx, args, upgrade_hooks{});
+  // Each loop gets a copy of the server of its own (its idle connections,
+  // its Date cache): the copies share only what never changes.
+  auto task = serve_with(ctx, args, std::make_shared<server>(args), [&args] { return std::make_shared<server>(args); });
   co_return co_await std::move(task);
 }
 
@@ -702,8 +711,16 @@ awaitable<int> run_serve(core::run_context& ctx, const serve_args& args, request
 
 namespace {
 
-awaitable<int> serve_with(core::run_context& ctx, const serve_args& args, std::shared_ptr<server> srv) {
-  const stop_on_exit stopper{std::move(srv)};
+core::connection_handler handler_for(std::shared_ptr<server> srv) {
+  return [srv = std::move(srv)](core::connection conn) { return srv->connection(std::move(conn)); };
+}
+
+// With `copy` and --threads N > 1: N - 1 more loops on threads of their
+// own, each with a copy of the server; the listener hands every new
+// connection to the loop with the fewest.
+awaitable<int> serve_with(core::run_context& ctx, const serve_args& args, std::shared_ptr<server> srv,
+                          std::function<std::shared_ptr<server>()> copy) {
+  stop_on_exit stopper{std::move(srv), {}};
   auto options = args.listen;
   if (options.family == AF_INET6 && options.bind == "127.0.0.1") options.bind = "::1";
   core::serve_options serving;
@@ -712,13 +729,18 @@ awaitable<int> serve_with(core::run_context& ctx, const serve_args& args, std::s
   serving.handshake_timeout = args.header_timeout;
   if (args.tls.enabled || !args.tls.cert.empty()) serving.tls = core::make_server_context(args.tls);
   core::listener listener(ctx.executor(), options, ctx.out(), ctx.json());
+  std::vector<core::serving_loop> more_loops;
+  for (std::size_t i = 1; copy && i < args.threads; ++i) {
+    const auto loop = ctx.workers().add(true).get_executor();
+    auto& [ex, other] = stopper.others.emplace_back(loop, copy());
+    more_loops.push_back({ex, handler_for(other)});
+  }
+  ctx.workers().start();
   // The handler and the task are named: g++ 12 destroys temporaries of a
   // co_await expression twice (GCC PR 100611), and a second release of the
   // lambda's shared_ptr freed the server under its connections at SIGTERM.
-  core::connection_handler handler = [srv = stopper.srv](core::connection conn) {
-    return srv->connection(std::move(conn));
-  };
-  auto task = core::serve(listener, serving, ctx.connections(), std::move(handler));
+  core::connection_handler handler = handler_for(stopper.srv);
+  auto task = core::serve(listener, serving, ctx.connections(), std::move(handler), std::move(more_loops));
   co_await std::move(task);
   co_return 0;
 }

@@ -173,3 +173,72 @@ TEST_CASE("mock mode: status, body, headers, delay, and TLS", "[http][serve][moc
   CHECK(r.out ==
         "HTTP/1.1 503 Service Unavailable\nRetry-After: 1\nX-Mock: yes\ndown\ndelayed=1\nfail=7\npayload\npayload\n");
 }
+
+// --threads: connections spread over event loops on threads of their own,
+// each with its own copy of the server (idle set, Date cache).
+TEST_CASE("http serve --threads 4: 600 concurrent requests, files, ranges and 304s right on every loop, one log line each",
+          "[http][serve][threads]") {
+  auto r = sh(start_server + R"sh(
+    mkdir www && head -c 300000 /dev/urandom > www/r.bin && printf '0123456789' > www/n.txt
+    serve www --threads 4
+    SP=$!
+    echo "threads=$(ls /proc/$SP/task | wc -l)"
+    u=http://127.0.0.1:$P
+    etag=$(curl -sI $u/n.txt | tr -d '\r' | sed -n 's/^ETag: //p')
+    seq 1 400 | xargs -P 64 -I{} curl -s -o got{}.bin $u/r.bin
+    seq 1 100 | xargs -P 32 -I{} sh -c "curl -s -r 3-5 $u/n.txt > range{}.txt"
+    seq 1 100 | xargs -P 32 -I{} sh -c "curl -s -o /dev/null -w '%{http_code}' -H 'If-None-Match: $etag' $u/n.txt > nm{}.txt"
+    ok=0; for i in $(seq 1 400); do cmp -s got$i.bin www/r.bin && ok=$((ok+1)); done; echo "files=$ok"
+    echo "ranges=$(cat range*.txt | grep -o 345 | wc -l) not_modified=$(cat nm*.txt | grep -o 304 | wc -l)"
+    # Every loop sent files: each thread's own write count (/proc/PID/task/TID/io).
+    busy=0; for t in /proc/$SP/task/*; do
+      [ "$(awk '/^wchar:/ {print $2}' $t/io)" -gt 3000000 ] && busy=$((busy+1))
+    done; echo "loops that sent files=$busy"
+    wait_log serve.log '"GET ' 600
+    echo "log lines=$(grep -cE '"(GET|HEAD) ' serve.log) 200=$(grep -c '"GET /r.bin" 200 300000 ' serve.log) 206=$(grep -c '"GET /n.txt" 206 3 ' serve.log) 304=$(grep -c '"GET /n.txt" 304 0 ' serve.log)"
+    curl -s -o /dev/null -w 'then %{http_code}\n' $u/n.txt
+    rss_below $SP 64 && echo "rss bounded"
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out ==
+        "threads=4\nfiles=400\nranges=100 not_modified=100\nloops that sent files=4\n"
+        "log lines=601 200=400 206=100 304=100\nthen 200\nrss bounded\n");
+}
+
+TEST_CASE("http serve --threads 2: a stop lets transfers on both loops finish within the grace, cuts the one that cannot",
+          "[http][serve][threads][stop]") {
+  auto r = sh(start_server + R"sh(
+    mkdir www && head -c 20000000 /dev/urandom > www/big.bin
+    serve www --threads 2
+    SP=$!
+    for i in 1 2 3 4; do curl -s --limit-rate 20M -o got$i.bin http://127.0.0.1:$P/big.bin & done
+    curl -s --limit-rate 200K -o slow.bin http://127.0.0.1:$P/big.bin & SLOW=$!
+    wait_conns $P 5
+    sleep 0.3
+    start=$(date +%s%N)
+    kill -TERM $SP
+    wait $SP; echo "server $?"
+    took=$(( ($(date +%s%N) - start) / 1000000 ))
+    # The slow client holds the server to the end of the 2 s grace.
+    [ $took -ge 1500 ] && [ $took -lt 3000 ] && echo "stopped at the end of the grace"
+    kill $SLOW  # it would read what the kernel still buffers for seconds
+    wait
+    ok=0; for i in 1 2 3 4; do cmp -s got$i.bin www/big.bin && ok=$((ok+1)); done; echo "complete=$ok"
+    [ $(stat -c %s slow.bin) -lt 20000000 ] && echo "slow one cut short"
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out ==
+        "server 143\nstopped at the end of the grace\ncomplete=4\nslow one cut short\n");
+}
+
+TEST_CASE("http serve --threads 1 keeps one loop, a bad --threads is a usage error", "[http][serve][threads]") {
+  auto r = sh(start_server + R"sh(
+    mkdir www && printf 'x' > www/x
+    serve www --threads 1
+    echo "threads=$(ls /proc/$!/task | wc -l)"
+    curl -s http://127.0.0.1:$P/x; echo
+    $NT http serve www -p 0 --threads 0 2>err.txt; echo "rc=$?"; grep -c -- '--threads' err.txt
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "threads=1\nx\nrc=2\n1\n");
+}

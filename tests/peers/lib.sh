@@ -118,14 +118,18 @@ same_both_ways() {
 # start_nginx ROOT [DIRECTIVES] [LISTEN_FLAGS]: nginx (one process, config
 # and logs in the current directory) serving ROOT on a free port, which it
 # sets in NGINX_PORT; DIRECTIVES go into the server block (certificates,
-# redirects, gzip…), LISTEN_FLAGS after its listen address (ssl).
+# redirects, gzip…), LISTEN_FLAGS after its listen address (ssl). With
+# NGINX_WORKERS set (a number or auto): a master and that many workers.
+# Each start has files of its own, so two can run side by side.
 start_nginx() {
   NGINX_PORT=$(free_port)
+  local conf=nginx-$NGINX_PORT.conf processes="master_process off;"
+  [ -n "${NGINX_WORKERS:-}" ] && processes="master_process on; worker_processes $NGINX_WORKERS;"
   mkdir -p nginx-tmp
-  cat > nginx.conf <<EOF
+  cat > "$conf" <<EOF
 daemon off;
-master_process off;
-pid $PWD/nginx.pid;
+$processes
+pid $PWD/nginx-$NGINX_PORT.pid;
 error_log $PWD/nginx-error.log warn;
 events { worker_connections 1024; }
 http {
@@ -143,7 +147,7 @@ http {
   }
 }
 EOF
-  nginx -p "$PWD" -c "$PWD/nginx.conf" -e "$PWD/nginx-error.log" & wait_listen "$NGINX_PORT"
+  nginx -p "$PWD" -c "$PWD/$conf" -e "$PWD/nginx-error.log" & wait_listen "$NGINX_PORT"
 }
 
 # start_http_peer: tests/peers/http_peer.py on a free port, set in HTTP_PEER.

@@ -48,6 +48,35 @@ awaitable<void> all_of(std::vector<awaitable<void>> ops);
 // error(errc::timed_out, phase, where) is thrown.
 awaitable<void> with_timeout(awaitable<void> op, duration limit, std::string phase, std::string where = {});
 
+// Event loops, each run by a thread of its own. stop() (or destruction)
+// stops every loop, joins its thread and then destroys the loops with what
+// they still hold, so no frame outlives its thread or runs beside it.
+class loop_threads {
+ public:
+  loop_threads();
+  ~loop_threads();
+  loop_threads(const loop_threads&) = delete;
+  loop_threads& operator=(const loop_threads&) = delete;
+
+  // A new loop, not yet running. `idle` keeps it running with no work (a
+  // server's loop waiting for connections); otherwise it ends when its
+  // work does.
+  asio::io_context& add(bool idle = false);
+  // Starts a thread for each loop added since the last start().
+  void start();
+  void stop() noexcept;
+  std::size_t size() const noexcept { return loops_.size(); }
+
+ private:
+  struct loop;
+  std::vector<std::unique_ptr<loop>> loops_;
+  std::size_t started_ = 0;
+};
+
+// The CPUs this process may run on (its affinity mask: a container's or
+// taskset's share, not the whole machine's); at least 1.
+std::size_t usable_cores();
+
 // Runs body(0) … body(n-1) each on a thread of its own with its own
 // io_context (one event loop per core, nothing shared between them), and
 // completes when all have; the first exception is rethrown. When the caller

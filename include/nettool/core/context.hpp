@@ -3,6 +3,7 @@
 // the runner (src/cli/run.cpp) around the verb.
 #pragma once
 
+#include "nettool/core/async.hpp"
 #include "nettool/core/listen.hpp"
 #include "nettool/core/options.hpp"
 #include "nettool/core/stdio.hpp"
@@ -25,15 +26,22 @@ class run_context {
   output& out() noexcept { return out_; }
   // Servers register their connections here so a stop can let them finish.
   connection_tracker& connections() noexcept { return connections_; }
+  // More event loops, for a server that spreads its connections across
+  // cores. The runner stops and joins them once the stop's grace period
+  // is over (their connections count in connections()).
+  loop_threads& workers() noexcept { return workers_; }
 
  private:
   std::string verb_;
   const common_options& common_;
   output out_;
   connection_tracker connections_;
-  // Last, so it is destroyed first: coroutine frames it still holds may
-  // refer to the members above.
+  // After the members above, so destroyed before them: coroutine frames it
+  // still holds may refer to them.
   asio::io_context io_{1};
+  // After io_, so destroyed before it: the workers' connections post their
+  // ends to io_.
+  loop_threads workers_;
 };
 
 }  // namespace nettool::core

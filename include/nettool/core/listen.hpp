@@ -45,6 +45,9 @@ class listener {
   listener& operator=(const listener&) = delete;
 
   awaitable<connection> accept();
+  // The connection's socket belongs to the loop `on` runs (another thread's
+  // event loop, for a server spread across cores).
+  awaitable<connection> accept(const asio::any_io_executor& on);
   std::uint16_t port() const noexcept { return port_; }
   void close() noexcept;
 
@@ -63,11 +66,20 @@ struct serve_options {
   duration handshake_timeout = std::chrono::seconds(10);
 };
 
+// Another event loop a keep-open server hands connections to, with the
+// handler of the server's copy that lives on that loop.
+struct serving_loop {
+  asio::any_io_executor executor;
+  connection_handler handler;
+};
+
 // Without keep_open: accepts one connection, stops listening and runs the
 // handler to the end (its errors propagate). With keep_open: accepts
 // forever, each connection in its own coroutine, at most max_conns at once;
-// a connection's failure is logged and does not stop the server.
+// a connection's failure is logged and does not stop the server. With
+// `more_loops`, each connection runs on the loop (this one or one of them)
+// that has the fewest; max_conns and `tracker` count them all, on this loop.
 awaitable<void> serve(listener& l, const serve_options& options, connection_tracker& tracker,
-                      connection_handler handler);
+                      connection_handler handler, std::vector<serving_loop> more_loops = {});
 
 }  // namespace nettool::core

@@ -37,6 +37,9 @@ struct serve_args {
   std::uint64_t max_body = 1024 * 1024;
   std::uint64_t max_header_size = 16 * 1024;
   std::size_t max_headers = 100;
+  // Event loops (threads) the connections are spread over. Servers with
+  // hooks (ws, xmlrpc) keep one: their handlers share state.
+  std::size_t threads = 1;
 };
 
 // A request that asked to switch protocols, with its connection and the
