@@ -6,6 +6,9 @@
 #     file, end to end, vs the same pipe with two pyzmq scripts, and with two
 #     small cppzmq programs (bench/zmq_pipe_ref.cpp: the plainest blocking
 #     loops on libzmq, a reference for what the library itself costs).
+#  3. the same lines through nettool zmq pub --wait-subscribers 1 -> nettool
+#     zmq sub --count, vs the same pub/sub pair in zmq_pipe_ref (XPUB_NODROP,
+#     as nettool's pub) and vs pyzmq, with push -> pull in the same rounds.
 #   bench/zmq.sh [BINARY]     (default: build/nettool)
 # Needs: libzmq3-dev cppzmq-dev python3-zmq g++ (scripts/install-deps.sh)
 set -euo pipefail
@@ -90,4 +93,50 @@ printf '%-18s %6.2f s  %10d msg/s   (runs: %s)\n' \
   "cppzmq programs" "$(median "${ref_runs[@]}")" "$ref_rate" "${ref_runs[*]}"
 echo "nettool end to end: $nt_rate msg/s (target >= 1000000)"
 echo "ratio nettool/pyzmq: $(ratio "$nt_rate" "$py_rate")   (target >= 3)"
-echo "ratio nettool/cppzmq programs: $(ratio "$nt_rate" "$ref_rate")   (no target: plain blocking libzmq loops)"
+echo "ratio nettool/cppzmq programs: $(ratio "$nt_rate" "$ref_rate")   (target >= 0.9: plain blocking libzmq loops)"
+
+echo "== 3. $LINES lines of 64 bytes: pub from a file -> sub to a file, end to end (median of $ROUNDS)"
+seq -f '%063g' "$LINES" > lines.txt  # more than the queues and socket buffers hold: the pub must wait
+cat > pub.py <<'PYEOF'
+import sys, zmq
+s = zmq.Context().socket(zmq.XPUB); s.setsockopt(zmq.XPUB_NODROP, 1); s.bind(sys.argv[1])
+s.recv()  # the first subscription
+with open(sys.argv[2], "rb") as f:
+    for line in f:
+        s.send(line.rstrip(b"\n"))
+s.close(linger=-1)
+PYEOF
+cat > sub.py <<'PYEOF'
+import sys, zmq
+s = zmq.Context().socket(zmq.SUB); s.setsockopt(zmq.SUBSCRIBE, b""); s.connect(sys.argv[1])
+n = int(sys.argv[2])
+with open(sys.argv[3], "wb") as out:
+    for _ in range(n):
+        out.write(s.recv() + b"\n")
+PYEOF
+# pipe's first command binds and runs in the background: here the pub,
+# waiting for its subscriber; the timed span ends when both have finished.
+ps_runs=() pp_runs=() pyps_runs=() refps_runs=()
+for _ in $(seq "$ROUNDS"); do
+  p=$(free_port)
+  ps_runs+=("$(pipe "nettool pub|sub" "'$NT' zmq pub --bind tcp://127.0.0.1:$p --wait-subscribers 1 < lines.txt" \
+    "'$NT' zmq sub --connect tcp://127.0.0.1:$p --count $LINES > out.txt" "$p")")
+  p=$(free_port)
+  pp_runs+=("$(pipe "nettool push|pull" "'$NT' zmq pull --bind tcp://127.0.0.1:$p --count $LINES > out.txt" \
+    "'$NT' zmq push --connect tcp://127.0.0.1:$p < lines.txt" "$p")")
+  p=$(free_port)
+  pyps_runs+=("$(pipe "pyzmq pub|sub" "$PY pub.py tcp://127.0.0.1:$p lines.txt" "$PY sub.py tcp://127.0.0.1:$p $LINES out.txt" "$p")")
+  p=$(free_port)
+  refps_runs+=("$(pipe "cppzmq pub|sub" "./zmq_pipe_ref pub tcp://127.0.0.1:$p < lines.txt" \
+    "./zmq_pipe_ref sub tcp://127.0.0.1:$p $LINES > out.txt" "$p")")
+done
+ps_rate=$(rate "${ps_runs[@]}") pp_rate=$(rate "${pp_runs[@]}") pyps_rate=$(rate "${pyps_runs[@]}") refps_rate=$(rate "${refps_runs[@]}")
+printf '%-18s %6.2f s  %10d msg/s   (runs: %s)\n' \
+  "nettool pub|sub" "$(median "${ps_runs[@]}")" "$ps_rate" "${ps_runs[*]}" \
+  "nettool push|pull" "$(median "${pp_runs[@]}")" "$pp_rate" "${pp_runs[*]}" \
+  "pyzmq pub|sub" "$(median "${pyps_runs[@]}")" "$pyps_rate" "${pyps_runs[*]}" \
+  "cppzmq pub|sub" "$(median "${refps_runs[@]}")" "$refps_rate" "${refps_runs[*]}"
+echo "ratio nettool pub|sub / cppzmq pub|sub: $(ratio "$ps_rate" "$refps_rate")   (target >= 0.9)"
+echo "ratio nettool push|pull / cppzmq push|pull (part 2): $(ratio "$nt_rate" "$ref_rate")   (target >= 0.9)"
+echo "ratio nettool pub|sub / nettool push|pull: $(ratio "$ps_rate" "$pp_rate")   (level: >= 0.9)"
+echo "ratio nettool pub|sub / pyzmq pub|sub: $(ratio "$ps_rate" "$pyps_rate")"

@@ -4,6 +4,9 @@
 // how close nettool comes to what libzmq itself allows.
 //   zmq_pipe_ref push ENDPOINT < lines      one message per line
 //   zmq_pipe_ref pull ENDPOINT COUNT > out   one line per message
+//   zmq_pipe_ref pub ENDPOINT < lines       binds; XPUB_NODROP, as `zmq pub`,
+//                                           sends once one subscriber is there
+//   zmq_pipe_ref sub ENDPOINT COUNT > out    connects, subscribed to everything
 #include <zmq.hpp>
 
 #include <cstdio>
@@ -15,7 +18,8 @@
 
 namespace {
 
-void push(zmq::socket_t& socket) {
+// Lines from stdin, one message each (push and pub).
+void send_lines(zmq::socket_t& socket) {
   static char buffer[64 * 1024];
   std::string partial;  // a line cut by the end of a read
   for (;;) {
@@ -38,7 +42,8 @@ void push(zmq::socket_t& socket) {
   if (!partial.empty()) socket.send(zmq::buffer(partial), zmq::send_flags::none);
 }
 
-void pull(zmq::socket_t& socket, long count) {
+// One line per message to stdout (pull and sub).
+void receive_lines(zmq::socket_t& socket, long count) {
   static char buffer[64 * 1024];
   std::setvbuf(stdout, buffer, _IOFBF, sizeof buffer);
   zmq::message_t msg;
@@ -53,20 +58,35 @@ void pull(zmq::socket_t& socket, long count) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const bool pushing = argc == 3 && std::strcmp(argv[1], "push") == 0;
-  const bool pulling = argc == 4 && std::strcmp(argv[1], "pull") == 0;
-  if (!pushing && !pulling) {
-    std::fprintf(stderr, "usage: zmq_pipe_ref push ENDPOINT | pull ENDPOINT COUNT\n");
+  const std::string mode = argc > 1 ? argv[1] : "";
+  const bool sending = argc == 3 && (mode == "push" || mode == "pub");
+  const bool receiving = argc == 4 && (mode == "pull" || mode == "sub");
+  if (!sending && !receiving) {
+    std::fprintf(stderr, "usage: zmq_pipe_ref push|pub ENDPOINT | pull|sub ENDPOINT COUNT\n");
     return 2;
   }
   zmq::context_t context(1);
-  zmq::socket_t socket(context, pushing ? zmq::socket_type::push : zmq::socket_type::pull);
-  if (pushing) {
+  const auto type = mode == "push" ? zmq::socket_type::push
+                    : mode == "pull" ? zmq::socket_type::pull
+                    : mode == "pub"  ? zmq::socket_type::xpub
+                                     : zmq::socket_type::sub;
+  zmq::socket_t socket(context, type);
+  if (mode == "push") {
     socket.connect(argv[2]);
-    push(socket);  // the socket's default linger (forever) delivers the rest
-  } else {
+    send_lines(socket);  // the socket's default linger (forever) delivers the rest
+  } else if (mode == "pub") {
+    socket.set(zmq::sockopt::xpub_nodrop, 1);  // a full subscriber blocks the send, nothing is lost
     socket.bind(argv[2]);
-    pull(socket, std::atol(argv[3]));
+    zmq::message_t subscription;
+    (void)socket.recv(subscription);  // the first subscriber's subscription
+    send_lines(socket);
+  } else if (mode == "pull") {
+    socket.bind(argv[2]);
+    receive_lines(socket, std::atol(argv[3]));
+  } else {
+    socket.set(zmq::sockopt::subscribe, "");
+    socket.connect(argv[2]);
+    receive_lines(socket, std::atol(argv[3]));
   }
   return 0;
 }

@@ -18,23 +18,25 @@ foreign_fd::~foreign_fd() {
 }
 
 awaitable<void> foreign_fd::until(const std::function<bool()>& ready) {
-  while (!ready()) {
-    // Edge-triggered: an edge that came while nobody waited still shows as
-    // a readable fd; then only ask again (through the scheduler, so a busy
-    // library cannot starve stdin or signals).
-    pollfd p{fd_.native_handle(), POLLIN, 0};
-    if (::poll(&p, 1, 0) > 0) {
-      auto ex = co_await asio::this_coro::executor;
-      co_await asio::post(ex, asio::use_awaitable);
-      continue;
-    }
-    ++waiting_;
-    auto [ec] = co_await fd_.async_wait(asio::posix::descriptor_base::wait_read, asio::as_tuple(asio::use_awaitable));
-    --waiting_;
-    // operation_aborted is touched() unless this coroutine was cancelled.
-    if (ec == asio::error::operation_aborted) co_await throw_if_cancelled();
-    else if (ec) throw error(ec, core::phase::read, "notification descriptor");
+  while (!ready()) co_await signalled();
+}
+
+awaitable<void> foreign_fd::signalled() {
+  // Edge-triggered: an edge that came while nobody waited still shows as a
+  // readable fd; then only go through the scheduler, so a busy library
+  // cannot starve stdin or signals.
+  pollfd p{fd_.native_handle(), POLLIN, 0};
+  if (::poll(&p, 1, 0) > 0) {
+    auto ex = co_await asio::this_coro::executor;
+    co_await asio::post(ex, asio::use_awaitable);
+    co_return;
   }
+  ++waiting_;
+  auto [ec] = co_await fd_.async_wait(asio::posix::descriptor_base::wait_read, asio::as_tuple(asio::use_awaitable));
+  --waiting_;
+  // operation_aborted is touched() unless this coroutine was cancelled.
+  if (ec == asio::error::operation_aborted) co_await throw_if_cancelled();
+  else if (ec) throw error(ec, core::phase::read, "notification descriptor");
 }
 
 void foreign_fd::touched() {

@@ -77,10 +77,12 @@ awaitable<void> send_loop(core::run_context& ctx, async_socket& socket, const so
     while (const auto line = input.try_next()) {
       to_frames(*line, args, msg);
       if (!socket.try_send(msg)) co_await socket.send(msg);
-      if (args.type == kind::pub) drop_subscriptions(socket);
       ++sent;
       if (limited && sent >= *args.count) co_return;
     }
+    // Once per input batch, not per message: a receive that finds nothing
+    // still costs libzmq a poll(2) of its mailbox.
+    if (args.type == kind::pub) drop_subscriptions(socket);
     const bool more = co_await input.fill();
     if (!more) break;
   }

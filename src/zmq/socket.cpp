@@ -138,13 +138,24 @@ bool async_socket::try_send(const message& msg) { return try_send_frames(msg); }
 
 bool async_socket::try_send(const frame_views& msg) { return try_send_frames(msg); }
 
-awaitable<void> async_socket::send(const message& msg) {
-  while (!try_send(msg)) co_await wait_for(ZMQ_POLLOUT);
+// A refused send waits for ZMQ_POLLOUT, except when libzmq reports it
+// anyway: XPUB with XPUB_NODROP says POLLOUT while a subscriber's queue is
+// full (its xhas_out is always true), and waiting for it spun, retrying the
+// send at full speed against the I/O thread that empties the queue. There
+// the room coming back arrives as a command: asking ZMQ_EVENTS takes
+// in the commands already there, then the fd's next signal is awaited.
+template <class Frames>
+awaitable<void> async_socket::send_frames(const Frames& msg) {
+  while (!try_send(msg)) {
+    if (!can(ZMQ_POLLOUT)) co_await wait_for(ZMQ_POLLOUT);
+    else if (try_send(msg)) co_return;
+    else co_await fd_.signalled();
+  }
 }
 
-awaitable<void> async_socket::send(const frame_views& msg) {
-  while (!try_send(msg)) co_await wait_for(ZMQ_POLLOUT);
-}
+awaitable<void> async_socket::send(const message& msg) { co_await send_frames(msg); }
+
+awaitable<void> async_socket::send(const frame_views& msg) { co_await send_frames(msg); }
 
 bool async_socket::try_receive_first(::zmq::message_t& frame) {
   if (!socket_.recv(frame, ::zmq::recv_flags::dontwait)) return false;

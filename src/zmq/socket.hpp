@@ -64,6 +64,8 @@ class async_socket {
  private:
   template <class Frames>
   bool try_send_frames(const Frames& msg);
+  template <class Frames>
+  awaitable<void> send_frames(const Frames& msg);
   bool can(short event);
   awaitable<void> wait_for(short event);
   void log_pending_events();

@@ -108,3 +108,36 @@ TEST_CASE("zmq rep stopped by SIGTERM while its --exec command runs: exit 143 wi
   REQUIRE(r.rc == 0);
   CHECK(r.out == "rep=143\nwithin-grace\nchild-gone\n");
 }
+
+TEST_CASE("zmq pub held back by a subscriber that stalls waits without spinning, then delivers everything",
+          "[zmq][hostile][stall]") {
+  auto r = sh(R"sh(
+    p=$(free_port)
+    seq -f '%01000g' 50000 > lines  # 50 MB: far more than the queues and socket buffers hold
+    $NT zmq pub --bind tcp://127.0.0.1:$p --wait-subscribers 1 < lines & pub=$!
+    wait_listen $p
+    # Subscribes, takes nothing for 2 s (the pub's queue to it fills: with
+    # XPUB_NODROP the pub must wait), then reads all.
+    timeout 60 $PY - $p > got.txt <<'PY' &
+import sys, time, zmq
+s = zmq.Context().socket(zmq.SUB)
+s.setsockopt(zmq.SUBSCRIBE, b"")
+s.connect("tcp://127.0.0.1:%s" % sys.argv[1])
+time.sleep(2)
+out = sys.stdout.buffer
+for _ in range(50000):
+    out.write(s.recv() + b"\n")
+PY
+    sub=$!
+    sleep 1.5
+    # CPU the pub spent so far, most of it blocked (utime + stime, in ticks).
+    ticks=$(awk '{print $14 + $15}' /proc/$pub/stat)
+    hz=$(getconf CLK_TCK)
+    [ $((ticks * 1000 / hz)) -lt 400 ] && echo "no spin while blocked" || echo "pub used $((ticks * 1000 / hz)) ms of CPU"
+    wait $sub; echo "sub=$?"
+    wait $pub; echo "pub=$?"
+    cmp -s lines got.txt && echo "all 50000 in order"
+  )sh");
+  REQUIRE(r.rc == 0);
+  CHECK(r.out == "no spin while blocked\nsub=0\npub=0\nall 50000 in order\n");
+}

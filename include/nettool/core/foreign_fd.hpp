@@ -28,6 +28,12 @@ class foreign_fd {
   // an exception, like any other wait.
   awaitable<void> until(const std::function<bool()>& ready);
 
+  // Returns at the library's next signal, without asking it anything: for
+  // a state its readiness check cannot show (libzmq's XPUB with
+  // XPUB_NODROP reports POLLOUT even when a subscriber's queue is full; the
+  // queue taking messages again arrives as a command, which signals).
+  awaitable<void> signalled();
+
   // Call after using the library: the call may have consumed the
   // notification another waiter (a receive while we sent) was waiting for,
   // so every waiter asks its `ready()` again.
