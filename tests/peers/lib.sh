@@ -124,7 +124,10 @@ same_both_ways() {
 start_nginx() {
   NGINX_PORT=$(free_port)
   local conf=nginx-$NGINX_PORT.conf processes="master_process off;"
+  # Workers run as `user` (nobody by default, who could not read a 0700
+  # test directory): as whoever runs the script instead.
   [ -n "${NGINX_WORKERS:-}" ] && processes="master_process on; worker_processes $NGINX_WORKERS;"
+  [ -n "${NGINX_WORKERS:-}" ] && [ "$(id -u)" = 0 ] && processes="$processes user root;"
   mkdir -p nginx-tmp
   cat > "$conf" <<EOF
 daemon off;
