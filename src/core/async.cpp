@@ -74,6 +74,55 @@ awaitable<void> with_timeout(awaitable<void> op, duration limit, std::string pha
   if (op_error) std::rethrow_exception(op_error);
 }
 
+// Shared with the pending timer wait, which may complete after the owner
+// is gone (it then finds `closed`).
+struct lazy_deadline::state {
+  explicit state(const asio::any_io_executor& ex, std::function<void()> f) : timer(ex), expire(std::move(f)) {}
+  asio::steady_timer timer;
+  std::function<void()> expire;
+  std::chrono::steady_clock::time_point deadline;
+  bool armed = false;
+  bool waiting = false;  // a timer wait is pending
+  bool expired = false;
+  bool closed = false;
+};
+
+lazy_deadline::lazy_deadline(const asio::any_io_executor& ex, std::function<void()> expire)
+    : state_(std::make_shared<state>(ex, std::move(expire))) {}
+
+lazy_deadline::~lazy_deadline() {
+  state_->closed = true;
+  state_->expire = nullptr;
+  state_->timer.cancel();
+}
+
+void lazy_deadline::arm(duration limit) {
+  state_->deadline = std::chrono::steady_clock::now() + limit;
+  state_->armed = true;
+  if (!state_->waiting) watch(state_);
+  else if (state_->timer.expiry() > state_->deadline) state_->timer.cancel();  // its handler waits again, shorter
+}
+
+void lazy_deadline::disarm() noexcept { state_->armed = false; }
+
+bool lazy_deadline::expired() const noexcept { return state_->expired; }
+
+void lazy_deadline::watch(const std::shared_ptr<state>& s) {
+  s->waiting = true;
+  s->timer.expires_at(s->deadline);
+  s->timer.async_wait([s](const boost::system::error_code&) {
+    s->waiting = false;
+    if (s->closed || !s->armed) return;  // a later arm() starts a new wait
+    if (std::chrono::steady_clock::now() < s->deadline) {
+      watch(s);  // moved on meanwhile
+      return;
+    }
+    s->armed = false;
+    s->expired = true;
+    if (s->expire) s->expire();
+  });
+}
+
 std::size_t usable_cores() {
   cpu_set_t set;
   CPU_ZERO(&set);

@@ -210,6 +210,11 @@ class server : public std::enable_shared_from_this<server> {
     int one = 1;
     ::setsockopt(conn.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // fails harmlessly on Unix sockets
     conn.set_write_stall_limit(args_.send_timeout);
+    // --header-timeout: past it, the head's read is cancelled.
+    core::lazy_deadline head_deadline(conn.socket().get_executor(), [&conn] {
+      boost::system::error_code ignored;
+      conn.socket().cancel(ignored);
+    });
     beast::flat_buffer buffer;
     while (!stopping_) {
       parser_type parser;
@@ -222,12 +227,15 @@ class server : public std::enable_shared_from_this<server> {
       bool got = false;
       try {
         const idle_mark idle(*this, conn, buffer.size() == 0);
-        got = co_await core::with_timeout(read_head(conn, buffer, parser), args_.header_timeout, "header", conn.peer());
+        head_deadline.arm(args_.header_timeout);
+        got = co_await read_head(conn, buffer, parser);
+        head_deadline.disarm();
       } catch (const bad_request& bad) {
+        head_deadline.disarm();
         refuse(r, bad.status, bad.why);
       } catch (const core::error& e) {
         if (stopping_ && buffer.size() == 0 && !parser.got_some()) co_return;  // closed by stop()
-        if (e.code() != errc::timed_out) throw;
+        if (!head_deadline.expired()) throw;
         core::log::info("{}: no complete request head within {}; closing", conn.peer(),
                         core::format_duration(args_.header_timeout));
         co_return;

@@ -1,0 +1,91 @@
+#include "nettool/core/async.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <catch2/catch.hpp>
+
+#include <chrono>
+
+using namespace nettool::core;
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+// Runs `body` on a fresh io_context until nothing is left to do.
+template <class F>
+void run(F body) {
+  asio::io_context io(1);
+  std::exception_ptr failure;
+  asio::co_spawn(io, body(), [&](std::exception_ptr e) { failure = e; });
+  io.run();
+  if (failure) std::rethrow_exception(failure);
+}
+
+}  // namespace
+
+TEST_CASE("lazy_deadline expires once its armed time has passed", "[unit][deadline]") {
+  int expired = 0;
+  steady::time_point at;
+  const auto start = steady::now();
+  run([&]() -> awaitable<void> {
+    lazy_deadline d(co_await asio::this_coro::executor, [&] {
+      ++expired;
+      at = steady::now();
+    });
+    d.arm(50ms);
+    co_await sleep_for(150ms);
+    CHECK(d.expired());
+  });
+  CHECK(expired == 1);
+  CHECK(at - start >= 50ms);
+  CHECK(at - start < 140ms);
+}
+
+TEST_CASE("lazy_deadline moved on before it passes never expires, and expires after the last move", "[unit][deadline]") {
+  int expired = 0;
+  steady::time_point last_arm, at;
+  run([&]() -> awaitable<void> {
+    lazy_deadline d(co_await asio::this_coro::executor, [&] {
+      ++expired;
+      at = steady::now();
+    });
+    for (int i = 0; i < 10; ++i) {  // 200 ms of re-arming a 60 ms deadline
+      d.arm(60ms);
+      last_arm = steady::now();
+      co_await sleep_for(20ms);
+      CHECK(!d.expired());
+    }
+    co_await sleep_for(150ms);
+    CHECK(d.expired());
+  });
+  CHECK(expired == 1);
+  CHECK(at - last_arm >= 60ms);
+}
+
+TEST_CASE("lazy_deadline disarmed, destroyed, or armed shorter", "[unit][deadline]") {
+  int expired = 0;
+  run([&]() -> awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    {
+      lazy_deadline d(ex, [&] { ++expired; });
+      d.arm(30ms);
+      d.disarm();
+      co_await sleep_for(80ms);
+      CHECK(!d.expired());
+    }
+    {
+      lazy_deadline gone(ex, [&] { ++expired; });
+      gone.arm(30ms);
+    }  // destroyed with its wait pending: the callback must never run
+    co_await sleep_for(80ms);
+    CHECK(expired == 0);
+    lazy_deadline d(ex, [&] { ++expired; });
+    const auto start = steady::now();
+    d.arm(10s);
+    d.arm(40ms);  // shorter than the pending wait: it must not wait the 10 s
+    while (!d.expired() && steady::now() - start < 2s) co_await sleep_for(10ms);
+    CHECK(d.expired());
+    CHECK(steady::now() - start < 1s);
+  });
+  CHECK(expired == 1);
+}
