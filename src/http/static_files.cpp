@@ -42,6 +42,7 @@ std::variant<resolved_path, refusal> checked_kind(int fd, resolved_path out) {
   }
   out.is_directory = S_ISDIR(st.st_mode);
   out.fd = fd;
+  out.st = st;
   return out;
 }
 

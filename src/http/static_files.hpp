@@ -4,6 +4,8 @@
 
 #include "nettool/http/server.hpp"
 
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -17,6 +19,7 @@ struct resolved_path {
   std::string url_path;            // decoded, for listings and redirects
   bool is_directory = false;
   int fd = -1;                     // open, owned by the caller (close it)
+  struct stat st {};               // fstat of fd, taken when it was checked
 };
 
 // `root` must be canonical (std::filesystem::canonical) and `root_fd` an
