@@ -172,15 +172,22 @@ awaitable<void> async_socket::wait_readable() { co_await wait_for(ZMQ_POLLIN); }
 
 awaitable<void> async_socket::wait_writable() { co_await wait_for(ZMQ_POLLOUT); }
 
+// The frames go into the strings `out` already holds: a receive loop that
+// reuses its message allocates nothing per message once they are grown.
 bool async_socket::try_receive(message& out) {
-  out.clear();
   ::zmq::message_t frame;
   if (!socket_.recv(frame, ::zmq::recv_flags::dontwait)) return false;
-  out.emplace_back(static_cast<const char*>(frame.data()), frame.size());
+  std::size_t frames = 0;
+  const auto keep = [&] {
+    if (frames == out.size()) out.emplace_back();
+    out[frames++].assign(static_cast<const char*>(frame.data()), frame.size());
+  };
+  keep();
   while (frame.more()) {
     (void)socket_.recv(frame, ::zmq::recv_flags::none);  // the rest of a message is already there
-    out.emplace_back(static_cast<const char*>(frame.data()), frame.size());
+    keep();
   }
+  out.resize(frames);
   fd_.touched();
   return true;
 }
