@@ -324,19 +324,18 @@ TEST_CASE("amqp consume --reconnect: a connection cut midway is resumed, --offse
     $NT amqp declare-queue $q > /dev/null
     # A socat hop we can cut: the broker itself stays up.
     p=$(free_port)
-    hop() { socat TCP-LISTEN:$p,fork,reuseaddr,bind=127.0.0.1 TCP:127.0.0.1:$AMQP_PORT & wait_tcp $p; }
-    hop
+    start_hop $p $AMQP_PORT
     $NT amqp consume $q --reconnect --count 20 --retry-delay 100ms --url amqp://guest:guest@127.0.0.1:$p \
       > got.out 2> consume.err & c=$!
     seq 10 | $NT amqp publish -r $q
     for _ in $(seq 400); do [ "$(wc -l < got.out)" -ge 10 ] && break; sleep 0.025; done
-    pkill -f "TCP-LISTEN:$p"; sleep 0.3
-    hop
+    cut_hop $p
+    start_hop $p $AMQP_PORT
     seq 11 20 | $NT amqp publish -r $q
     wait $c; echo "consume=$?"
     sort -n got.out | uniq | cmp - <(seq 20) && echo "1..20, each at least once"
     grep -c "the connection was lost.*reconnecting in" consume.err
-    pkill -f "TCP-LISTEN:$p"
+    cut_hop $p
     $NT amqp consume $q --count 1 --url amqp://guest:guest@127.0.0.1:$p 2> /dev/null; echo "without --reconnect=$?"
 
     s=$(uniq_name stream)
@@ -362,20 +361,19 @@ TEST_CASE("amqp consume --reconnect on a stream queue resumes after the last mes
     amqp_env; s=$(uniq_name resume)
     $NT amqp declare-queue $s --type stream --durable > /dev/null
     p=$(free_port)
-    hop() { socat TCP-LISTEN:$p,fork,reuseaddr,bind=127.0.0.1 TCP:127.0.0.1:$AMQP_PORT & wait_tcp $p; }
-    hop
+    start_hop $p $AMQP_PORT
     $NT amqp consume $s -v --offset first --reconnect --count 20 --retry-delay 100ms \
       --url amqp://guest:guest@127.0.0.1:$p > got.out 2> consume.err & c=$!
     seq 10 | $NT amqp publish -r $s
     for _ in $(seq 400); do [ "$(wc -l < got.out)" -ge 10 ] && break; sleep 0.025; done
-    pkill -f "TCP-LISTEN:$p"; sleep 0.3
-    hop
+    cut_hop $p
+    start_hop $p $AMQP_PORT
     seq 11 20 | $NT amqp publish -r $s
     wait $c; echo "consume=$?"
     # In order, each once: the stream was not read from the first again.
     cmp got.out <(seq 20) && echo "1..20 once each"
     grep -o "resuming the stream at offset 10" consume.err | sort -u
-    pkill -f "TCP-LISTEN:$p"
+    cut_hop $p
     $NT amqp delete-queue $s
   )sh");
   REQUIRE(r.rc == 0);
@@ -388,8 +386,7 @@ TEST_CASE("amqp consume --exec --reconnect on a stream: the unfinished command r
     amqp_env; s=$(uniq_name execresume)
     $NT amqp declare-queue $s --type stream --durable > /dev/null
     p=$(free_port)
-    hop() { socat TCP-LISTEN:$p,fork,reuseaddr,bind=127.0.0.1 TCP:127.0.0.1:$AMQP_PORT & wait_tcp $p; }
-    hop
+    start_hop $p $AMQP_PORT
     # Message 3's first run outlasts the connection; every other one is quick.
     cat > work.sh <<'W'
 b=$(cat); echo "$b" >> runs.txt
@@ -401,12 +398,12 @@ W
       --concurrency 2 --url amqp://guest:guest@127.0.0.1:$p 2> consume.err & c=$!
     seq 10 | $NT amqp publish -r $s
     for _ in $(seq 400); do [ -f runs.txt ] && [ "$(wc -l < runs.txt)" -ge 10 ] && break; sleep 0.025; done
-    pkill -f "TCP-LISTEN:$p"; sleep 0.3
-    hop
+    cut_hop $p
+    start_hop $p $AMQP_PORT
     echo 11 | $NT amqp publish -r $s
     wait $c; echo "consume=$?"
     sort -n runs.txt | uniq -c | awk '{printf "%s:%s ", $2, $1}'; echo
-    pkill -f "TCP-LISTEN:$p"
+    cut_hop $p
     $NT amqp delete-queue $s
   )sh");
   REQUIRE(r.rc == 0);

@@ -165,14 +165,13 @@ TEST_CASE("amqp hostile: publish --retries over a connection cut midway: every m
     amqp_env; q=$(uniq_name cut)
     $NT amqp declare-queue $q > /dev/null
     p=$(free_port)
-    hop() { socat TCP-LISTEN:$p,fork,reuseaddr,bind=127.0.0.1 TCP:127.0.0.1:$AMQP_PORT & wait_tcp $p; }
-    hop
+    start_hop $p $AMQP_PORT
     # Half the lines, a pause while the hop is cut and back, the other half.
     { seq 1 50000; while [ ! -f resumed ]; do sleep 0.05; done; seq 50001 100000; } |
       $NT amqp publish -r $q --retries 5 --retry-delay 100ms --url amqp://guest:guest@127.0.0.1:$p 2> pub.err & c=$!
     for _ in $(seq 400); do [ "$($PY "$PEERS/amqp_peer.py" count $q)" -ge 20000 ] && break; sleep 0.05; done
-    pkill -f "TCP-LISTEN:$p"; sleep 0.3
-    hop; touch resumed
+    cut_hop $p
+    start_hop $p $AMQP_PORT; touch resumed
     wait $c; echo "publish=$?"
     # One loss; each attempt while the hop is down is logged, at most --retries.
     n=$(grep -c "publishing the [0-9]* messages not yet confirmed again" pub.err)
@@ -182,16 +181,16 @@ TEST_CASE("amqp hostile: publish --retries over a connection cut midway: every m
     sort -n all.out | uniq | cmp - <(seq 100000) && echo "all 100000"
     # Only what was unconfirmed when the hop was cut can come twice: a window and a batch.
     [ $((n - 100000)) -le 1512 ] && echo "duplicates bounded"
-    pkill -f "TCP-LISTEN:$p"
+    cut_hop $p
     seq 10 | $NT amqp publish -r $q --url amqp://guest:guest@127.0.0.1:$p 2> /dev/null; echo "gone, no retries=$?"
     # The hop gone for good: the retries run out, and the error counts the
     # whole run, not only the last connection (which confirmed nothing).
     q2=$(uniq_name gone); $NT amqp declare-queue $q2 > /dev/null
-    hop
+    start_hop $p $AMQP_PORT
     { seq 1 20000; while [ ! -f cut ]; do sleep 0.05; done; seq 20001 30000; } |
       $NT amqp publish -r $q2 --retries 2 --retry-delay 100ms --url amqp://guest:guest@127.0.0.1:$p 2> gone.err & c=$!
     for _ in $(seq 400); do [ "$($PY "$PEERS/amqp_peer.py" count $q2)" -ge 20000 ] && break; sleep 0.05; done
-    sleep 0.5; pkill -f "TCP-LISTEN:$p"; sleep 0.3; touch cut
+    sleep 0.5; cut_hop $p; touch cut
     wait $c; echo "retries used up=$?"
     # The last connection confirmed nothing: what is counted came before it.
     grep -o "in all: .*" gone.err | awk '{print ($5 > 0 && $5 <= 20000 && $3 >= 20000) ? "run totals" : $0}'

@@ -115,6 +115,12 @@ same_both_ways() {
   [ "$(sha b.bin)" = "$(sha got-b.bin)" ] || { echo "b.bin arrived changed" >&2; return 1; }
 }
 
+# start_hop PORT TO_PORT: a socat relay from 127.0.0.1:PORT to TO_PORT, a
+# connection that a test can cut (cut_hop PORT) and bring back.
+start_hop() { socat TCP-LISTEN:$1,fork,reuseaddr,bind=127.0.0.1 TCP:127.0.0.1:$2 & wait_tcp $1; }
+# cut_hop PORT: ends the relay and every connection through it.
+cut_hop() { pkill -f "TCP-LISTEN:$1,"; sleep 0.3; }
+
 # start_nginx ROOT [DIRECTIVES] [LISTEN_FLAGS]: nginx (one process, config
 # and logs in the current directory) serving ROOT on a free port, which it
 # sets in NGINX_PORT; DIRECTIVES go into the server block (certificates,
