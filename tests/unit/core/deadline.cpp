@@ -3,31 +3,21 @@
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 
+#include "run_loop.hpp"
+
 #include <chrono>
 
 using namespace nettool::core;
 using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
 
-namespace {
-
-// Runs `body` on a fresh io_context until nothing is left to do.
-template <class F>
-void run(F body) {
-  asio::io_context io(1);
-  std::exception_ptr failure;
-  asio::co_spawn(io, body(), [&](std::exception_ptr e) { failure = e; });
-  io.run();
-  if (failure) std::rethrow_exception(failure);
-}
-
-}  // namespace
+using nettool::test::run_loop;
 
 TEST_CASE("lazy_deadline expires once its armed time has passed", "[unit][deadline]") {
   int expired = 0;
   steady::time_point at;
   const auto start = steady::now();
-  run([&]() -> awaitable<void> {
+  run_loop([&]() -> awaitable<void> {
     lazy_deadline d(co_await asio::this_coro::executor, [&] {
       ++expired;
       at = steady::now();
@@ -44,7 +34,7 @@ TEST_CASE("lazy_deadline expires once its armed time has passed", "[unit][deadli
 TEST_CASE("lazy_deadline moved on before it passes never expires, and expires after the last move", "[unit][deadline]") {
   int expired = 0;
   steady::time_point last_arm, at;
-  run([&]() -> awaitable<void> {
+  run_loop([&]() -> awaitable<void> {
     lazy_deadline d(co_await asio::this_coro::executor, [&] {
       ++expired;
       at = steady::now();
@@ -64,7 +54,7 @@ TEST_CASE("lazy_deadline moved on before it passes never expires, and expires af
 
 TEST_CASE("lazy_deadline disarmed, destroyed, or armed shorter", "[unit][deadline]") {
   int expired = 0;
-  run([&]() -> awaitable<void> {
+  run_loop([&]() -> awaitable<void> {
     auto ex = co_await asio::this_coro::executor;
     {
       lazy_deadline d(ex, [&] { ++expired; });

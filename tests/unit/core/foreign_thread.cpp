@@ -3,6 +3,8 @@
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 
+#include "run_loop.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -14,25 +16,13 @@
 using namespace nettool::core;
 using namespace std::chrono_literals;
 
-namespace {
-
-// Runs `body` on a fresh io_context until it completes.
-template <class F>
-void run(F body) {
-  asio::io_context io(1);
-  std::exception_ptr failure;
-  asio::co_spawn(io, body(), [&](std::exception_ptr e) { failure = e; });
-  io.run();
-  if (failure) std::rethrow_exception(failure);
-}
-
-}  // namespace
+using nettool::test::run_loop;
 
 TEST_CASE("foreign_call resumes on the caller's thread with the foreign thread's result", "[unit][foreign]") {
   const auto caller = std::this_thread::get_id();
   int got = 0;
   std::thread::id resumed_on;
-  run([&]() -> awaitable<void> {
+  run_loop([&]() -> awaitable<void> {
     // The io_context has nothing else to do while the foreign thread sleeps:
     // the wait itself must keep it running.
     std::function<void(foreign_done<int>)> start = [](foreign_done<int> done) {
@@ -53,7 +43,7 @@ TEST_CASE("foreign_call resumes on the caller's thread with the foreign thread's
 TEST_CASE("a cancelled foreign_call cancels the operation and still waits for its result", "[unit][foreign]") {
   std::atomic<bool> cancelled = false, finished = false;
   int got = 0;
-  run([&]() -> awaitable<void> {
+  run_loop([&]() -> awaitable<void> {
     std::function<void(foreign_done<int>)> start = [&](foreign_done<int> done) {
       std::thread([&, done] {
         while (!cancelled) std::this_thread::sleep_for(1ms);
@@ -76,13 +66,13 @@ TEST_CASE("a cancelled foreign_call cancels the operation and still waits for it
 
 TEST_CASE("on_own_thread returns the blocking call's outcome, or leaves it running when cancelled", "[unit][foreign]") {
   auto value = std::make_shared<int>(0);
-  run([&]() -> awaitable<void> {
+  run_loop([&]() -> awaitable<void> {
     auto op = on_own_thread([value] { *value = 5; });
     co_await std::move(op);
   });
   CHECK(*value == 5);
 
-  CHECK_THROWS_WITH(run([&]() -> awaitable<void> {
+  CHECK_THROWS_WITH(run_loop([&]() -> awaitable<void> {
                       auto op = on_own_thread([] { throw std::runtime_error("boom"); });
                       co_await std::move(op);
                     }),
@@ -90,7 +80,7 @@ TEST_CASE("on_own_thread returns the blocking call's outcome, or leaves it runni
 
   auto release = std::make_shared<std::atomic<bool>>(false);
   const auto start = std::chrono::steady_clock::now();
-  run([&]() -> awaitable<void> {
+  run_loop([&]() -> awaitable<void> {
     auto blocked = on_own_thread([release] {
       while (!*release) std::this_thread::sleep_for(1ms);
     });
@@ -108,7 +98,7 @@ TEST_CASE("foreign_worker runs jobs in order on one thread, returns results and 
   std::thread::id ran_on;
   int got = 0;
   bool threw = false;
-  run([&]() -> awaitable<void> {
+  run_loop([&]() -> awaitable<void> {
     for (int i = 0; i < 100; ++i) worker.post([&order, i] { order.push_back(i); });
     std::function<int()> answer = [&] {
       ran_on = std::this_thread::get_id();
@@ -143,7 +133,7 @@ TEST_CASE("a cancelled foreign_worker call runs its cancel and waits for the job
       ::poll(&p, 1, -1);
     });
   });
-  run([&]() -> awaitable<void> {
+  run_loop([&]() -> awaitable<void> {
     std::function<void()> blocking = [&] {
       while (!released) std::this_thread::sleep_for(1ms);
       std::this_thread::sleep_for(20ms);
