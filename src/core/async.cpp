@@ -99,6 +99,7 @@ lazy_deadline::~lazy_deadline() {
 void lazy_deadline::arm(duration limit) {
   state_->deadline = std::chrono::steady_clock::now() + limit;
   state_->armed = true;
+  state_->expired = false;
   if (!state_->waiting) watch(state_);
   else if (state_->timer.expiry() > state_->deadline) state_->timer.cancel();  // its handler waits again, shorter
 }

@@ -228,7 +228,7 @@ class server : public std::enable_shared_from_this<server> {
       try {
         const idle_mark idle(*this, conn, buffer.size() == 0);
         head_deadline.arm(args_.header_timeout);
-        got = co_await read_head(conn, buffer, parser);
+        got = co_await read_head(conn, buffer, parser, head_deadline);
         head_deadline.disarm();
       } catch (const bad_request& bad) {
         head_deadline.disarm();
@@ -279,7 +279,8 @@ class server : public std::enable_shared_from_this<server> {
   }
 
   // False when the connection ended cleanly before a request began.
-  awaitable<bool> read_head(core::connection& conn, beast::flat_buffer& buffer, parser_type& parser) {
+  awaitable<bool> read_head(core::connection& conn, beast::flat_buffer& buffer, parser_type& parser,
+                            const core::lazy_deadline& deadline) {
     for (;;) {
       if (buffer.size() > 0) {
         beast::error_code ec;
@@ -293,6 +294,9 @@ class server : public std::enable_shared_from_this<server> {
         if (ec && ec != bhttp::error::need_more) throw bad_request{400, ec.message()};
         if (!ec && used > 0) continue;
       }
+      // A read that completed at once, queued behind the deadline's
+      // expiry, had nothing left to cancel: the next one must not begin.
+      if (deadline.expired()) throw core::error(errc::timed_out, "header", conn.peer());
       const auto n = co_await conn.read_some(buffer.prepare(read_chunk));
       buffer.commit(n);
       if (n == 0) {

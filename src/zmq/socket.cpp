@@ -144,12 +144,20 @@ bool async_socket::try_send(const frame_views& msg) { return try_send_frames(msg
 // send at full speed against the I/O thread that empties the queue. There
 // the room coming back arrives as a command: asking ZMQ_EVENTS takes
 // in the commands already there, then the fd's next signal is awaited.
+// For 10 ms at most: another waiter on the same socket (a both-ways
+// router's receive loop) may take that command in first, and with it the
+// signal.
 template <class Frames>
 awaitable<void> async_socket::send_frames(const Frames& msg) {
   while (!try_send(msg)) {
-    if (!can(ZMQ_POLLOUT)) co_await wait_for(ZMQ_POLLOUT);
-    else if (try_send(msg)) co_return;
-    else co_await fd_.signalled();
+    if (!can(ZMQ_POLLOUT)) {
+      co_await wait_for(ZMQ_POLLOUT);
+    } else if (try_send(msg)) {
+      co_return;
+    } else {
+      auto waiting = core::first_of(fd_.signalled(), core::sleep_for(std::chrono::milliseconds(10)));
+      co_await std::move(waiting);  // named: g++ 12 and co_await temporaries
+    }
   }
 }
 

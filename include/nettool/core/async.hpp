@@ -53,7 +53,9 @@ awaitable<void> with_timeout(awaitable<void> op, duration limit, std::string pha
 // one connection (each request head of a kept-alive connection): arm()
 // stores the time, and one timer per deadline wakes when it may have
 // passed, waiting again if it moved on. Past an armed deadline `expire`
-// runs (it cancels the waits to be ended) and expired() turns true. Wrapping
+// runs (it cancels the waits to be ended) and expired() turns true until
+// the next arm(); a wait begun after the expiry must ask expired() first
+// (`expire` can only cancel what is pending then). Wrapping
 // each wait in with_timeout instead costs a coroutine, a parallel group and
 // a timer each time: 13 % of the CPU of a small HTTP request.
 class lazy_deadline {

@@ -25,6 +25,9 @@ TEST_CASE("lazy_deadline expires once its armed time has passed", "[unit][deadli
     d.arm(50ms);
     co_await sleep_for(150ms);
     CHECK(d.expired());
+    d.arm(1s);  // a new deadline: no longer expired
+    CHECK(!d.expired());
+    d.disarm();
   });
   CHECK(expired == 1);
   CHECK(at - start >= 50ms);
