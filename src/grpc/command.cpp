@@ -5,7 +5,6 @@
 #include "nettool/core/log.hpp"
 #include "nettool/core/protocol.hpp"
 
-#include <absl/synchronization/mutex.h>
 #include <grpc/grpc.h>
 #include <grpc/support/log.h>
 #include <google/protobuf/stubs/logging.h>
@@ -16,12 +15,6 @@ namespace {
 
 using core::verb_table;
 
-// Debian builds abseil without NDEBUG, so every absl::Mutex that grpc++
-// locks or destroys also updates a global lock-order graph (deadlock
-// detection, a debugging aid): about 3 % of a busy `grpc serve`'s CPU
-// samples in perf, spent in GraphCycles. A release tool has no use for it.
-void untrack_lock_order() { absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore); }
-
 // grpc++ 1.51 cleans its library up when its last reference goes, at once
 // on a thread of ours, but on a detached thread when that is one of grpc++'s
 // own (a callback dropping the last channel): that thread would race the
@@ -29,7 +22,6 @@ void untrack_lock_order() { absl::SetMutexDeadlockDetectionMode(absl::OnDeadlock
 // here on the io_context's thread, so grpc++'s threads have ended before the
 // verb returns.
 core::awaitable<int> with_grpc_library(core::awaitable<int> verb) {
-  untrack_lock_order();
   grpc_init();
   std::exception_ptr failure;
   int code = 0;
