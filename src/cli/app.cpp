@@ -200,6 +200,11 @@ int main(int argc, char** argv) {
   // top with brk(2) twice and faulted its pages in again. Freed memory up
   // to this much stays with the process instead.
   ::mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024);
+  // Setting one threshold ends glibc's adaptive mmap threshold, which would
+  // otherwise have risen above the pumps' 256 KiB buffers after the first
+  // free: without this each buffer is an mmap(2), page faults and a
+  // munmap(2) with its TLB flush, on every connection.
+  ::mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
   core::log::init(0);
   const std::vector<std::string_view> args(argv + 1, argv + argc);
   if (args.empty()) {

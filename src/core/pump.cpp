@@ -8,11 +8,18 @@
 namespace nettool::core {
 namespace {
 
+namespace exp = asio::experimental;
 using clock = std::chrono::steady_clock;
 constexpr std::size_t buffer_size = 256 * 1024;
 
-// Thrown inside the pump to end both directions early and normally.
-struct finished {};
+// The pump's two directions end together once either fails or either
+// finishes the pump (finish()); otherwise each waits for the other.
+struct until_failed_or_finished {
+  const bool* finished;
+  asio::cancellation_type_t operator()(const std::exception_ptr& failure) const {
+    return failure || *finished ? asio::cancellation_type::all : asio::cancellation_type::none;
+  }
+};
 
 class pump_run {
  public:
@@ -41,14 +48,18 @@ class pump_run {
   awaitable<void> downstream() {
     io_buffer buffer(buffer_size);
     for (;;) {
-      const auto n = co_await conn_.read_some(buffer.space());
+      const auto got = co_await conn_.read_some_or_cancelled(buffer.space());
+      if (!got && finished_) co_return;  // the other direction finished the pump
+      if (!got) throw error(asio::error::operation_aborted, phase::read, conn_.peer());
+      const auto n = *got;
       if (n == 0) break;
       touched_ = clock::now();
       if (options_.receive && options_.json) out_.line(to_json(data_event(std::string_view(buffer.data(), n))));
       else if (options_.receive) out_.write(buffer.data(), n);
       if (options_.expect && options_.expect->stream(std::string_view(buffer.data(), n))) {
         matched_ = true;
-        throw finished{};
+        finish();
+        co_return;
       }
     }
     log::debug("{}: end of stream", conn_.peer());
@@ -56,29 +67,48 @@ class pump_run {
     down_done_.set();
     // An interactive user cannot be expected to press ^D for a peer that is
     // gone, so a terminal on stdin ends with the peer (as ncat does).
-    if (options_.send && in_.is_terminal() && options_.eof != eof_policy::ignore) throw finished{};
+    if (options_.send && in_.is_terminal() && options_.eof != eof_policy::ignore) finish();
+  }
+
+  // Both directions at once, until both end or one fails or finishes the
+  // pump. Once finished, the other direction's failure is its cancellation.
+  awaitable<void> both_ways() {
+    auto ex = co_await asio::this_coro::executor;
+    auto [order, up_failure, down_failure] =
+        co_await exp::make_parallel_group(asio::co_spawn(ex, upstream(), asio::deferred),
+                                          asio::co_spawn(ex, downstream(), asio::deferred))
+            .async_wait(until_failed_or_finished{&finished_}, asio::use_awaitable);
+    const auto& first = order[0] == 0 ? up_failure : down_failure;
+    const auto& second = order[0] == 0 ? down_failure : up_failure;
+    if (first) std::rethrow_exception(first);
+    if (second && !finished_) std::rethrow_exception(second);
   }
 
   const clock::time_point& touched() const { return touched_; }
   bool matched() const { return matched_; }
 
  private:
+  // Ends both directions early and normally: the other one is cancelled.
+  void finish() { finished_ = true; }
+
   awaitable<void> on_stdin_eof() {
     switch (options_.eof) {
       case eof_policy::shutdown:
         co_await conn_.shutdown_send();
-        if (!options_.receive) throw finished{};  // --send-only quits at stdin EOF
+        if (!options_.receive) finish();  // --send-only quits at stdin EOF
         co_return;
       case eof_policy::ignore:
         co_return;
       case eof_policy::close:
-        throw finished{};
+        finish();
+        co_return;
       case eof_policy::wait:
         co_await conn_.shutdown_send();
         if (!down_done_.is_set()) {
           co_await first_of(down_done_.wait(), sleep_for(options_.eof_wait));
         }
-        throw finished{};
+        finish();
+        co_return;
     }
   }
 
@@ -102,6 +132,7 @@ class pump_run {
   clock::time_point touched_ = clock::now();
   bool last_was_cr_ = false;
   bool matched_ = false;
+  bool finished_ = false;
 };
 
 }  // namespace
@@ -134,13 +165,10 @@ awaitable<void> idle_watchdog(const clock::time_point& touched, duration limit) 
 awaitable<pump_result> pump(connection& conn, input& in, output& out, const pump_options& options) {
   event down_done(co_await asio::this_coro::executor);
   pump_run run(conn, in, out, options, down_done);
-  try {
-    if (options.idle_timeout) {
-      co_await first_of(both(run.upstream(), run.downstream()), idle_watchdog(run.touched(), *options.idle_timeout));
-    } else {
-      co_await both(run.upstream(), run.downstream());
-    }
-  } catch (const finished&) {
+  if (options.idle_timeout) {
+    co_await first_of(run.both_ways(), idle_watchdog(run.touched(), *options.idle_timeout));
+  } else {
+    co_await run.both_ways();
   }
   log::info("{} closed: {} bytes sent, {} received", conn.peer(), conn.bytes_written(), conn.bytes_read());
   co_return pump_result{conn.bytes_written(), conn.bytes_read(), run.matched()};

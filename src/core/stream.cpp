@@ -103,9 +103,16 @@ awaitable<void> connection::tls_handshake_server(const tls_context_ptr& ctx) {
 }
 
 awaitable<std::size_t> connection::read_some(asio::mutable_buffer buffer) {
+  const auto n = co_await read_some_or_cancelled(buffer);
+  if (!n) throw error(asio::error::operation_aborted, core::phase::read, peer_);
+  co_return *n;
+}
+
+awaitable<std::optional<std::size_t>> connection::read_some_or_cancelled(asio::mutable_buffer buffer) {
   std::size_t n = 0;
   if (!tls_) {
     auto [ec, got] = co_await socket_.async_read_some(buffer, asio::as_tuple(asio::use_awaitable));
+    if (ec == asio::error::operation_aborted) co_return std::nullopt;
     if (ec == asio::error::eof) co_return 0;
     if (ec) throw error(ec, core::phase::read, peer_);
     n = got;

@@ -19,6 +19,16 @@ std::string slurp(const std::filesystem::path& p) {
   return ss.str();
 }
 
+// A failure's report shows both ends of long output: a sanitizer's report
+// or a peer's last words come at the end, after everything else the script
+// printed.
+std::string head_and_tail(const std::string& s) {
+  constexpr std::size_t head = 2000, tail = 6000;
+  if (s.size() <= head + tail) return s;
+  return s.substr(0, head) + "\n[... " + std::to_string(s.size() - head - tail) + " bytes left out ...]\n" +
+         s.substr(s.size() - tail);
+}
+
 }  // namespace
 
 result sh(const std::string& script, int limit_s) {
@@ -48,8 +58,8 @@ result sh(const std::string& script, int limit_s) {
   if (std::getenv("NETTOOL_E2E_VERBOSE"))
     std::cerr << "script:\n" << script << "\nrc=" << r.rc << "\nstdout:\n" << r.out << "\nstderr:\n" << r.err << "\n";
   UNSCOPED_INFO("script:\n" << script << "\nrc=" << r.rc << "\nstdout:\n"
-                            << r.out.substr(0, 4000) << "\nstderr:\n"
-                            << r.err.substr(0, 4000));
+                            << head_and_tail(r.out) << "\nstderr:\n"
+                            << head_and_tail(r.err));
   // Not throwing: a peer the script started (nginx) may still be writing
   // its temp files while it dies, and a failed cleanup is not the test's.
   std::error_code ignored;

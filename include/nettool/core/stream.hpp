@@ -30,6 +30,11 @@ class connection {
 
   // Returns 0 at the end of the peer's stream (FIN or TLS close_notify).
   awaitable<std::size_t> read_some(asio::mutable_buffer buffer);
+  // The same, but a plain socket's read that the caller cancelled returns
+  // nullopt instead of throwing: a pump ends its other direction this way
+  // on every connection, and a throw costs as much as a short connection's
+  // whole exchange. Under TLS a cancelled read still throws.
+  awaitable<std::optional<std::size_t>> read_some_or_cancelled(asio::mutable_buffer buffer);
   awaitable<void> write(asio::const_buffer buffer);
   // `head`, then `count` bytes of the open file `fd` from `offset`:
   // sendfile(2) on a plain socket (no copy through user space), with the
