@@ -8,6 +8,7 @@
 using nettool::test::sh;
 
 static const char* const peers = R"sh(
+grpc_lsan
 STUBS=$PEER_BIN/grpc_stubs
 $PY "$PEERS/grpc_peer.py" stubs $STUBS
 nt_server() {  # nt_server NAME ARGS...: grpc serve, port in NAME.port

@@ -7,6 +7,7 @@
 using nettool::test::sh;
 
 static const char* const peers = R"sh(
+grpc_lsan
 STUBS=$PEER_BIN/grpc_stubs
 $PY "$PEERS/grpc_peer.py" stubs $STUBS
 node_server() {  # node_server NAME: @grpc/grpc-js's TestService, port in NAME.port

@@ -77,6 +77,13 @@ make_ca() {
     -extfile client.ext 2>/dev/null
 }
 
+# grpc_lsan: the grpc tests' LeakSanitizer rules under ASan (lsan-grpc.supp
+# says which leak of grpc++'s own threads they leave out, and why).
+grpc_lsan() {
+  [ -n "${NETTOOL_SANITIZED:-}" ] || return 0
+  export LSAN_OPTIONS="suppressions=$PEERS/lsan-grpc.supp:print_suppressions=0"
+}
+
 # sha FILE: its SHA-256 alone.
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 
