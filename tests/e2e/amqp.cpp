@@ -391,18 +391,13 @@ TEST_CASE("amqp consume --exec --reconnect on a stream: the unfinished command r
     cat > work.sh <<'W'
 b=$(cat); echo "$b" >> runs.txt
 if [ "$b" = 3 ] && [ ! -f slow ]; then touch slow; sleep 5; fi
-echo "$b" >> finished.txt
 W
     # --count 11: still consuming when the hop is cut (with all given out, a
     # loss would only show at the close, exit 4).
     $NT amqp consume $s --offset first --reconnect --count 11 --retry-delay 100ms --exec 'sh ./work.sh' \
       --concurrency 2 --url amqp://guest:guest@127.0.0.1:$p 2> consume.err & c=$!
     seq 10 | $NT amqp publish -r $s
-    # Cut once every quick command has ended (all but 3's first run), and
-    # nettool has had time to see them end: one that was still running
-    # would rightly run again.
-    for _ in $(seq 400); do [ -f finished.txt ] && [ "$(wc -l < finished.txt)" -ge 9 ] && break; sleep 0.025; done
-    sleep 0.3
+    for _ in $(seq 400); do [ -f runs.txt ] && [ "$(wc -l < runs.txt)" -ge 10 ] && break; sleep 0.025; done
     cut_hop $p
     start_hop $p $AMQP_PORT
     echo 11 | $NT amqp publish -r $s
