@@ -139,14 +139,16 @@ std::string chosen_proxy(const client_args& args, const core::target& to) {
 // The polling thread is joined, never detached: the TLS handshake runs on
 // it, so it holds OpenSSL's per-thread state (error queue, random
 // generators), which OpenSSL frees as the thread ends. Detached, it could
-// still be ending while the program exited; LeakSanitizer caught that state
-// lost in about one TLS call in 150. foreign_call returns only after the
-// thread's last step (done), so the join waits for its exit alone.
+// still be ending while the program exited, and LeakSanitizer found that
+// state lost (docs/architecture.md). foreign_call returns only after the
+// thread's last step (done), so the join waits for its exit alone. A
+// jthread: should this frame ever be destroyed unresumed, its destructor
+// joins instead of ending the program.
 awaitable<void> wait_until_connected(std::shared_ptr<::grpc::Channel> channel) {
   auto stop = std::make_shared<std::atomic<bool>>(false);
-  std::thread poller;
+  std::jthread poller;
   std::function<void(core::foreign_done<bool>)> start = [&poller, channel, stop](core::foreign_done<bool> done) {
-    poller = std::thread([channel, stop, done = std::move(done)]() mutable {
+    poller = std::jthread([channel, stop, done = std::move(done)]() mutable {
       bool ready = false;
       while (!stop->load()) {
         if (channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::milliseconds(50))) {
