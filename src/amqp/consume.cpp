@@ -14,9 +14,11 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <ctime>
+#include <limits>
 #include <random>
 #include <set>
 #include <utility>
@@ -64,7 +66,9 @@ class stream_position {
     if (!m.stream_offset) return;
     running_.erase(*m.stream_offset);
     if (!running_.empty() && *m.stream_offset > *running_.begin()) done_.insert(*m.stream_offset);
-    forget_below(running_.empty() ? end_.value_or(0) : *running_.begin());
+    // A later subscription starts at resume(); this one, replaying after a
+    // reconnect, has yet to deliver what lies at next_ and above.
+    forget_below(std::min(resume().value_or(0), next_));
   }
   // A new subscription's first delivery: what lies before it is no longer
   // in the stream (retention), so it is not waited for.
@@ -73,8 +77,13 @@ class stream_position {
     running_.erase(running_.begin(), running_.lower_bound(*m.stream_offset));
     forget_below(*m.stream_offset);
   }
-  // Handled before the connection was lost, delivered again.
-  bool already_done(const message& m) { return m.stream_offset && done_.erase(*m.stream_offset) > 0; }
+  // Each delivery, in stream order: true when it was handled before the
+  // connection was lost and is delivered again.
+  bool already_done(const message& m) {
+    if (!m.stream_offset) return false;
+    next_ = *m.stream_offset + 1;
+    return done_.erase(*m.stream_offset) > 0;
+  }
   std::optional<std::int64_t> resume() const {
     if (!running_.empty()) return *running_.begin();
     return end_;
@@ -86,6 +95,8 @@ class stream_position {
   std::set<std::int64_t> running_;
   std::set<std::int64_t> done_;      // finished, above the first one running
   std::optional<std::int64_t> end_;  // after the last one started
+  // After the current subscription's last delivery (none yet: no bound).
+  std::int64_t next_ = std::numeric_limits<std::int64_t>::max();
 };
 
 // Cancelled before the last ack: with the prefetch at --count, the broker
