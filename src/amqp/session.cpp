@@ -564,7 +564,7 @@ awaitable<std::optional<session::inbox_item>> session::next_deliveries_within(co
   if (inbox->items.empty()) {
     // Only the bell is raced: a batch stays in the inbox until taken below,
     // so a deadline that comes with it loses nothing.
-    auto race = core::first_of(wait_for_bell(inbox), core::sleep_for(limit));
+    auto race = core::wait_at_most(wait_for_bell(inbox), limit);
     co_await std::move(race);
   }
   if (inbox->items.empty()) co_return std::nullopt;

@@ -4,7 +4,9 @@
 #include "nettool/core/output.hpp"
 #include "nettool/core/log.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/json.hpp>
 #include <boost/system/system_error.hpp>
 
@@ -17,15 +19,20 @@ using namespace nettool::core;
 
 awaitable<void> run_verb(run_context& ctx, const verb_runner& runner, int& code) { code = co_await runner(ctx); }
 
+// Both waits end quietly when cancelled (the verb ended first): an
+// exception there cost every run the unwinder and its page faults.
 awaitable<void> wait_for_signal() {
   asio::signal_set signals(co_await asio::this_coro::executor, SIGINT, SIGTERM);
-  const int signal = co_await signals.async_wait(asio::use_awaitable);
+  const auto [ec, signal] = co_await signals.async_wait(asio::as_tuple(asio::use_awaitable));
+  if (ec) co_return;
   log::info("{}: stopping", signal == SIGINT ? "SIGINT" : "SIGTERM");
   throw error(signal == SIGINT ? errc::interrupted : errc::terminated, core::phase::signal);
 }
 
 awaitable<void> wait_for_deadline(duration limit) {
-  co_await sleep_for(limit);
+  asio::steady_timer timer(co_await asio::this_coro::executor, limit);
+  const auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  if (ec) co_return;
   throw error(errc::timed_out, core::phase::timeout, {}, fmt::format("--timeout {} reached", format_duration(limit)));
 }
 

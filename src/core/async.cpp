@@ -64,6 +64,17 @@ awaitable<void> all_of(std::vector<awaitable<void>> ops) {
     if (errors[index]) std::rethrow_exception(errors[index]);
 }
 
+awaitable<bool> wait_at_most(awaitable<void> op, duration limit) {
+  auto ex = co_await asio::this_coro::executor;
+  asio::steady_timer timer(ex, limit);
+  auto [order, op_error, timer_ec] =
+      co_await exp::make_parallel_group(asio::co_spawn(ex, std::move(op), asio::deferred), timer.async_wait(asio::deferred))
+          .async_wait(exp::wait_for_one(), asio::use_awaitable);
+  if (order[0] == 1 && !timer_ec) co_return false;
+  if (op_error) std::rethrow_exception(op_error);
+  co_return true;
+}
+
 awaitable<void> with_timeout(awaitable<void> op, duration limit, std::string phase, std::string where) {
   auto ex = co_await asio::this_coro::executor;
   asio::steady_timer timer(ex, limit);

@@ -105,7 +105,7 @@ class pump_run {
       case eof_policy::wait:
         co_await conn_.shutdown_send();
         if (!down_done_.is_set()) {
-          co_await first_of(down_done_.wait(), sleep_for(options_.eof_wait));
+          co_await wait_at_most(down_done_.wait(), options_.eof_wait);
         }
         finish();
         co_return;

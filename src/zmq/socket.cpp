@@ -155,7 +155,7 @@ awaitable<void> async_socket::send_frames(const Frames& msg) {
     } else if (try_send(msg)) {
       co_return;
     } else {
-      auto waiting = core::first_of(fd_.signalled(), core::sleep_for(std::chrono::milliseconds(10)));
+      auto waiting = core::wait_at_most(fd_.signalled(), std::chrono::milliseconds(10));
       co_await std::move(waiting);  // named: g++ 12 and co_await temporaries
     }
   }

@@ -45,6 +45,12 @@ awaitable<void> both(awaitable<void> a, awaitable<void> b);
 // Runs all concurrently; the first exception cancels the rest and is rethrown.
 awaitable<void> all_of(std::vector<awaitable<void>> ops);
 
+// `op`, for `limit` at most: true when it finished first (its exception is
+// rethrown), false when the limit came first and it was cancelled. The
+// timer's own cancellation is an error code, not an exception: first_of(op,
+// sleep_for(d)) threw one each time `op` won, which is the usual case.
+awaitable<bool> wait_at_most(awaitable<void> op, duration limit);
+
 // `op` bounded by `limit`: on expiry the op is cancelled and
 // error(errc::timed_out, phase, where) is thrown.
 awaitable<void> with_timeout(awaitable<void> op, duration limit, std::string phase, std::string where = {});
