@@ -1,4 +1,5 @@
 #include "nettool/core/async.hpp"
+#include "nettool/core/error.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
@@ -81,4 +82,39 @@ TEST_CASE("lazy_deadline disarmed, destroyed, or armed shorter", "[unit][deadlin
     CHECK(steady::now() - start < 1s);
   });
   CHECK(expired == 1);
+}
+
+TEST_CASE("wait_at_most: true when the op ends first, false (op cancelled) when the limit comes first", "[unit][deadline]") {
+  bool quick = false, slow = false, slow_ended = false;
+  steady::duration slow_took{};
+  run_loop([&]() -> awaitable<void> {
+    auto quick_op = []() -> awaitable<void> { co_await sleep_for(10ms); };
+    auto first = wait_at_most(quick_op(), 1s);
+    quick = co_await std::move(first);
+    auto slow_op = [](bool& ended) -> awaitable<void> {
+      co_await sleep_for(5s);
+      ended = true;  // not reached: cancelled by the limit
+    };
+    const auto start = steady::now();
+    auto second = wait_at_most(slow_op(slow_ended), 30ms);
+    slow = co_await std::move(second);
+    slow_took = steady::now() - start;
+  });
+  CHECK(quick);
+  CHECK(!slow);
+  CHECK(!slow_ended);
+  CHECK(slow_took >= 30ms);
+  CHECK(slow_took < 1s);
+}
+
+TEST_CASE("wait_at_most rethrows the op's own failure", "[unit][deadline]") {
+  auto failing = []() -> awaitable<void> {
+    co_await sleep_for(1ms);
+    throw error(errc::failure, "test", {}, "the op failed");
+  };
+  CHECK_THROWS_WITH(run_loop([&]() -> awaitable<void> {
+                      auto op = wait_at_most(failing(), 1s);
+                      co_await std::move(op);
+                    }),
+                    Catch::Contains("the op failed"));
 }
