@@ -1,4 +1,5 @@
 #include "socket.hpp"
+#include "linger.hpp"
 
 #include "nettool/core/error.hpp"
 #include "nettool/core/foreign_thread.hpp"
@@ -227,12 +228,7 @@ awaitable<bool> close_lingering(std::unique_ptr<async_socket> socket, std::share
   };
   auto closing = core::on_own_thread(std::move(close));
   co_await std::move(closing);
-  // zmq_ctx_term returns as soon as every queue is empty; only queues
-  // still full when the linger ran out make it wait that long (and libzmq
-  // then drops them). Linger 0 drops by the user's choice, -1 never; under
-  // 10 ms the two cannot be told apart by time, so no failure is claimed.
-  if (linger < std::chrono::milliseconds(10)) co_return true;
-  co_return *took < linger;
+  co_return !linger_ran_out(*took, linger);
 }
 
 // XPUB hands us subscriptions as messages: "\x01topic" subscribes.
