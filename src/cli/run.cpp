@@ -20,11 +20,14 @@ using namespace nettool::core;
 awaitable<void> run_verb(run_context& ctx, const verb_runner& runner, int& code) { code = co_await runner(ctx); }
 
 // Both waits end quietly when cancelled (the verb ended first): an
-// exception there cost every run the unwinder and its page faults.
+// exception there cost every run the unwinder and its page faults. Any
+// other failure still throws: ending quietly would make it the winner of
+// supervise()'s race, and the verb would be cut short with exit 0.
 awaitable<void> wait_for_signal() {
   asio::signal_set signals(co_await asio::this_coro::executor, SIGINT, SIGTERM);
   const auto [ec, signal] = co_await signals.async_wait(asio::as_tuple(asio::use_awaitable));
-  if (ec) co_return;
+  if (ec == asio::error::operation_aborted) co_return;
+  if (ec) throw boost::system::system_error(ec, "waiting for signals");
   log::info("{}: stopping", signal == SIGINT ? "SIGINT" : "SIGTERM");
   throw error(signal == SIGINT ? errc::interrupted : errc::terminated, core::phase::signal);
 }
@@ -32,7 +35,8 @@ awaitable<void> wait_for_signal() {
 awaitable<void> wait_for_deadline(duration limit) {
   asio::steady_timer timer(co_await asio::this_coro::executor, limit);
   const auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-  if (ec) co_return;
+  if (ec == asio::error::operation_aborted) co_return;
+  if (ec) throw boost::system::system_error(ec, "waiting for --timeout");
   throw error(errc::timed_out, core::phase::timeout, {}, fmt::format("--timeout {} reached", format_duration(limit)));
 }
 
