@@ -135,20 +135,36 @@ awaitable<void> serve_broker(connection conn, std::shared_ptr<core::hub> shared,
 }
 
 // listen -k without a mode: every client's data to stdout, stdin to every
-// client (as ncat -k does).
-awaitable<void> serve_console_client(connection conn, core::run_context& ctx, std::shared_ptr<core::hub> shared,
+// client (as ncat -k does). Once stdin has ended nothing more goes out, so
+// a client that comes later is only read: no hub membership, no writer.
+struct console {
+  explicit console(const asio::any_io_executor& ex) : hub(ex) {}
+  core::hub hub;
+  bool stdin_ended = false;
+};
+
+awaitable<void> client_to_stdout(connection& conn, core::output& out, bool json) {
+  core::io_buffer buffer(64 * 1024);
+  for (;;) {
+    const auto n = co_await conn.read_some(buffer.space());
+    if (n == 0) break;
+    if (json) out.line(core::to_json(core::data_event(std::string_view(buffer.data(), n))));
+    else out.write(buffer.data(), n);
+  }
+}
+
+awaitable<void> serve_console_client(connection conn, core::run_context& ctx, std::shared_ptr<console> shared,
                                      core::duration send_timeout) {
-  auto& hub = *shared;
+  if (shared->stdin_ended) {
+    co_await client_to_stdout(conn, ctx.out(), ctx.json());
+    co_await conn.shutdown_send();
+    co_return;
+  }
+  auto& hub = shared->hub;
   auto me = hub.join();
   conn.set_write_stall_limit(send_timeout);
   auto reader = [](connection& c, core::output& out, bool json, core::hub& h, core::hub::member_ptr m) -> awaitable<void> {
-    core::io_buffer buffer(64 * 1024);
-    for (;;) {
-      const auto n = co_await c.read_some(buffer.space());
-      if (n == 0) break;
-      if (json) out.line(core::to_json(core::data_event(std::string_view(buffer.data(), n))));
-      else out.write(buffer.data(), n);
-    }
+    co_await client_to_stdout(c, out, json);
     h.leave(m);
   };
   try {
@@ -159,16 +175,17 @@ awaitable<void> serve_console_client(connection conn, core::run_context& ctx, st
   }
 }
 
-awaitable<void> stdin_to_hub(core::run_context& ctx, std::shared_ptr<core::hub> shared) {
-  auto& hub = *shared;
+awaitable<void> stdin_to_clients(core::run_context& ctx, std::shared_ptr<console> shared) {
   core::stdin_reader in(ctx.executor());
   core::io_buffer buffer(64 * 1024);
   for (;;) {
     const auto n = co_await in.read_some(buffer.space());
     if (n == 0) break;
-    co_await hub.publish(nullptr, std::string(buffer.data(), n));
+    co_await shared->hub.publish(nullptr, std::string(buffer.data(), n));
   }
   // stdin ended: the server goes on serving clients; nothing more to send.
+  shared->stdin_ended = true;
+  core::log::info("stdin ended: clients are only read from now on");
   asio::steady_timer forever(ctx.executor(), asio::steady_timer::time_point::max());
   co_await forever.async_wait(asio::use_awaitable);
 }
@@ -208,11 +225,11 @@ core::connection_handler handler_for(core::run_context& ctx, const listen_args& 
 // listen -k without a mode: clients to stdout, stdin to every client.
 awaitable<void> serve_console(core::run_context& ctx, core::listener& listener, const core::serve_options& serving,
                               core::duration send_timeout) {
-  auto hub = std::make_shared<core::hub>(ctx.executor());
-  core::connection_handler handler = [&ctx, hub, send_timeout](connection c) {
-    return serve_console_client(std::move(c), ctx, hub, send_timeout);
+  auto shared = std::make_shared<console>(ctx.executor());
+  core::connection_handler handler = [&ctx, shared, send_timeout](connection c) {
+    return serve_console_client(std::move(c), ctx, shared, send_timeout);
   };
-  co_await core::both(core::serve(listener, serving, ctx.connections(), std::move(handler)), stdin_to_hub(ctx, hub));
+  co_await core::both(core::serve(listener, serving, ctx.connections(), std::move(handler)), stdin_to_clients(ctx, shared));
 }
 
 }  // namespace
