@@ -108,8 +108,36 @@ awaitable<std::size_t> connection::read_some(asio::mutable_buffer buffer) {
   co_return *n;
 }
 
+// Data already in a plain socket is read here and now. Through Asio even
+// an immediate completion is posted, and its scheduler polls epoll before
+// running it: per read a trip through the queue and an epoll_wait(2).
+// Only an empty socket waits (for readiness, then reads again). Every
+// 16th read in a row still goes through Asio, whose completion is posted:
+// a peer that floods cannot keep the loop from its timers, signals and
+// other connections.
+awaitable<std::optional<std::size_t>> connection::read_plain_now(asio::mutable_buffer buffer) {
+  if (!socket_.non_blocking()) {
+    error_code ec;
+    socket_.non_blocking(true, ec);
+    if (ec) throw error(ec, core::phase::read, peer_);
+  }
+  for (;;) {
+    const auto step = try_read(buffer);
+    if (step.wait == io_wait::none) {
+      if (step.ec == asio::error::eof) co_return 0;
+      if (step.ec) throw error(step.ec, core::phase::read, peer_);
+      co_return step.bytes;
+    }
+    reads_in_a_row_ = 0;
+    auto [ec] = co_await socket_.async_wait(socket_type::wait_read, asio::as_tuple(asio::use_awaitable));
+    if (ec == asio::error::operation_aborted) co_return std::nullopt;
+    if (ec) throw error(ec, core::phase::read, peer_);
+  }
+}
+
 awaitable<std::optional<std::size_t>> connection::read_some_or_cancelled(asio::mutable_buffer buffer) {
   std::size_t n = 0;
+  if (!tls_ && ++reads_in_a_row_ % 16 != 0) co_return co_await read_plain_now(buffer);
   if (!tls_) {
     auto [ec, got] = co_await socket_.async_read_some(buffer, asio::as_tuple(asio::use_awaitable));
     if (ec == asio::error::operation_aborted) co_return std::nullopt;

@@ -82,6 +82,7 @@ class connection {
   awaitable<void> await_write_ready();
   awaitable<void> write_plain_bounded(asio::const_buffer buffer);
   io_step tls_step(tls_status status, std::size_t n);
+  awaitable<std::optional<std::size_t>> read_plain_now(asio::mutable_buffer buffer);
 
   socket_type socket_;
   std::string peer_;
@@ -89,6 +90,7 @@ class connection {
   std::uint64_t bytes_read_ = 0;
   std::uint64_t bytes_written_ = 0;
   std::optional<duration> write_stall_limit_;
+  unsigned reads_in_a_row_ = 0;  // without waiting: see read_plain_now
 };
 
 // Ends a connection so that the peer gets everything we sent: shuts our
