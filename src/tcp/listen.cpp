@@ -156,6 +156,7 @@ awaitable<void> client_to_stdout(connection& conn, core::output& out, bool json)
 awaitable<void> serve_console_client(connection conn, core::run_context& ctx, std::shared_ptr<console> shared,
                                      core::duration send_timeout) {
   if (shared->stdin_ended) {
+    core::log::debug("{}: only read (stdin has ended)", conn.peer());
     co_await client_to_stdout(conn, ctx.out(), ctx.json());
     co_await conn.shutdown_send();
     co_return;
