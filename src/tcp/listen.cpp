@@ -230,7 +230,12 @@ awaitable<void> serve_console(core::run_context& ctx, core::listener& listener, 
   core::connection_handler handler = [&ctx, shared, send_timeout](connection c) {
     return serve_console_client(std::move(c), ctx, shared, send_timeout);
   };
-  co_await core::both(core::serve(listener, serving, ctx.connections(), std::move(handler)), stdin_to_clients(ctx, shared));
+  // Named, not temporaries of the co_await expression (g++ 12, see
+  // run_listen): the handler's shared state would be released twice.
+  auto serving_clients = core::serve(listener, serving, ctx.connections(), std::move(handler));
+  auto reading_stdin = stdin_to_clients(ctx, shared);
+  auto both_ends = core::both(std::move(serving_clients), std::move(reading_stdin));
+  co_await std::move(both_ends);
 }
 
 }  // namespace
