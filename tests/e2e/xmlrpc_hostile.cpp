@@ -113,14 +113,14 @@ t = time.time(); print("cut" if s.recv(100) == b"" and time.time() - t < 3 else 
 
 TEST_CASE("xmlrpc serve: SIGTERM mid-call ends a running --method and exits 143 within the grace", "[xmlrpc][serve][hostile][signal]") {
   auto r = sh(std::string(kit) + R"sh(
-    serve --method slow='sleep 30'
+    serve --method slow='sleep 31.25'  # a duration no other test uses: pgrep sees every test's processes
     $NT xmlrpc call 127.0.0.1:$P slow > call.out 2>&1 & C=$!
-    for _ in $(seq 1 100); do pgrep -f 'sleep 30' > /dev/null && break; sleep 0.05; done
+    for _ in $(seq 1 100); do pgrep -f 'sleep 31.25' > /dev/null && break; sleep 0.05; done
     start=$(date +%s%N)
     kill -TERM $SP; wait $SP; echo "serve rc=$?"
     echo "within $(( ($(date +%s%N) - start) / 1000000 < 3000 ))"
     wait $C; echo "call rc=$?"
-    pgrep -f 'sleep 30' > /dev/null || echo "no sleep left"
+    pgrep -f 'sleep 31.25' > /dev/null || echo "no sleep left"
   )sh");
   REQUIRE(r.rc == 0);
   CHECK(r.out.find("serve rc=143\nwithin 1\n") == 0);
